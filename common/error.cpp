@@ -1,0 +1,27 @@
+#include "common/error.hpp"
+
+#include <caf/sec.hpp>
+
+namespace dfs {
+
+errc code_of(const caf::error& err) {
+  if (err.category() == error_category)
+    return static_cast<errc>(err.code());
+  if (err.category() == caf::atom("system") && err.code() == static_cast<uint8_t>(caf::sec::request_timeout))
+    return errc::timeout;
+  return errc::unavailable;
+}
+
+std::string describe(const caf::error& err) {
+  if (err.category() == error_category && err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
+  if (err.category() == caf::atom("system")) {
+    auto code = static_cast<caf::sec>(err.code());
+    if (code == caf::sec::request_timeout)
+      return "a peer did not answer in time";
+    return "internal error: " + to_string(code);
+  }
+  return "internal error";
+}
+
+} // namespace dfs

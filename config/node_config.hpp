@@ -1,0 +1,58 @@
+#pragma once
+// The configuration of one dfs-node: read from an INI file, every key overridable on the command
+// line as --section.key value, validated before anything starts.
+#include "common/log.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dfs {
+
+struct host_port {
+  std::string host;
+  uint16_t port = 0;
+  std::string to_string() const { return host + ":" + std::to_string(port); }
+  friend bool operator==(const host_port& a, const host_port& b) {
+    return a.host == b.host && a.port == b.port;
+  }
+};
+
+/// Parses "host:port" (port 1..65535, host non-empty); nullopt when malformed.
+std::optional<host_port> parse_host_port(const std::string& text);
+
+/// Parses a byte size: "4194304", "4096KiB", "4MiB", "1GiB" (also KB/MB/GB as powers of 1000,
+/// and K/M/G as powers of 1024); nullopt when malformed or overflowing.
+std::optional<uint64_t> parse_byte_size(const std::string& text);
+
+struct node_config {
+  // [node]
+  std::string name;       // unique in the cluster
+  host_port listen;       // where peers and clients connect
+  std::string data_dir;   // chunks, manifests and node.id live here
+  // [cluster]
+  std::string cluster_name = "dfs";
+  std::string secret_file;
+  std::string secret;     // the file's contents (at least 32 bytes), loaded during validation
+  std::vector<host_port> bootstrap;
+  uint32_t replicas = 3;      // R
+  uint32_t write_quorum = 2;  // W, 1..R
+  // [storage]
+  uint64_t chunk_size = 4 * 1024 * 1024;
+  // [log]
+  log::level log_level = log::level::info;
+};
+
+/// What the command line asked for.
+struct config_outcome {
+  enum kind_t { run, help, version, error } kind = error;
+  node_config config;   // valid when kind == run
+  std::string text;     // the help text, or the one-line error naming the key and the problem
+};
+
+/// Reads `--config FILE` and the overrides from argv, loads the secret and checks every value
+/// (including that data_dir exists or can be created and is writable). Never throws.
+config_outcome parse_node_config(int argc, const char* const* argv);
+
+} // namespace dfs

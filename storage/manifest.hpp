@@ -1,0 +1,83 @@
+#pragma once
+// The data model: a key maps to a manifest, which lists the content-addressed chunks of a file.
+#include "net/codec.hpp"
+#include "storage/crypto.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dfs {
+
+/// SHA-256 of a chunk's stored bytes: any node can check a chunk without knowing more.
+struct chunk_id {
+  sha256_digest bytes{};
+
+  static chunk_id of(const void* data, size_t size) { return chunk_id{sha256(data, size)}; }
+  std::string hex() const { return to_hex(bytes); }
+  friend bool operator==(const chunk_id& a, const chunk_id& b) { return a.bytes == b.bytes; }
+  friend bool operator!=(const chunk_id& a, const chunk_id& b) { return !(a == b); }
+  friend bool operator<(const chunk_id& a, const chunk_id& b) { return a.bytes < b.bytes; }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chunk_id& x) {
+  return f(x.bytes);
+}
+
+struct chunk_ref {
+  chunk_id id;
+  uint32_t length = 0;
+};
+
+/// Which write of a key is newer: a hybrid-logical-clock timestamp (milliseconds, bumped past
+/// anything seen), ties broken by the writing node's id, so every node picks the same winner.
+struct version {
+  uint64_t hlc = 0;
+  std::string node_id;
+
+  friend bool operator<(const version& a, const version& b) {
+    return a.hlc != b.hlc ? a.hlc < b.hlc : a.node_id < b.node_id;
+  }
+  friend bool operator==(const version& a, const version& b) {
+    return a.hlc == b.hlc && a.node_id == b.node_id;
+  }
+  std::string to_string() const;
+};
+
+struct manifest {
+  std::string key;
+  uint64_t size = 0;
+  sha256_digest content_hash{}; // SHA-256 of the whole plaintext file
+  std::vector<chunk_ref> chunks;
+  struct version version;
+  bool deleted = false; // a tombstone: the key was removed at this version
+
+  /// True when this manifest should replace `other` on every node.
+  bool newer_than(const manifest& other) const { return other.version < version; }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, manifest& x) {
+  return f(x.key, x.size, x.version.hlc, x.version.node_id, x.deleted);
+}
+
+/// Longest key accepted anywhere (bytes of UTF-8).
+constexpr size_t max_key_length = 1024;
+/// Most chunks one manifest may list: 2^20 chunks of the default 4 MiB is 4 TiB.
+constexpr size_t max_chunks_per_manifest = 1 << 20;
+
+/// A key is 1..max_key_length bytes, without NUL; returns an explanation when it is not.
+std::optional<std::string> invalid_key_reason(const std::string& key);
+
+void encode(writer& w, const chunk_id& id);
+void decode(reader& r, chunk_id& id);
+void encode(writer& w, const manifest& m);
+/// Leaves `r` failed on malformed input.
+void decode(reader& r, manifest& m);
+
+/// The id under which a key's manifest is placed: SHA-256 of "manifest:" + key.
+sha256_digest manifest_placement_id(const std::string& key);
+
+} // namespace dfs
