@@ -1,0 +1,94 @@
+#pragma once
+// Frames: the unit everything travels in. A fixed 16-byte header, then the payload:
+//
+//   u32 payload length | u16 type | u16 flags | u64 request id      (little-endian)
+//
+// The request id pairs a response with its request on one connection; 0 means "the connection
+// itself" (handshake, connection-level errors, gossip).
+#include "net/codec.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace dfs {
+
+constexpr size_t frame_header_size = 16;
+constexpr uint16_t protocol_version = 1;
+/// On put_data: the last data frame of a put (it may be shorter than a chunk, or empty).
+constexpr uint16_t flag_final = 1;
+
+enum class frame_type : uint16_t {
+  // handshake and errors, both directions
+  hello = 1,
+  proof = 2,
+  error = 3,
+  // client -> node
+  put_begin = 16,
+  put_data = 17,
+  get = 18,
+  rm = 19,
+  ls = 20,
+  stat = 21,
+  status = 22,
+  credit = 23, // the reader of a get grants more data frames
+  // node -> client
+  put_ready = 32,
+  put_credit = 33,
+  put_done = 34,
+  get_meta = 35,
+  get_data = 36,
+  ok = 37,
+  ls_result = 38,
+  stat_result = 39,
+  status_result = 40,
+  // node <-> node: requests and their responses
+  put_chunk = 48,
+  get_chunk = 49,
+  chunk_data = 50,
+  has_chunks = 51,
+  has_chunks_result = 52,
+  put_manifest = 53,
+  get_manifest = 54,
+  manifest_data = 55,
+  list_manifests = 56,
+  manifest_list = 57,
+  inventory = 58,
+  inventory_result = 59,
+  peers = 60, // gossip: addresses the sender knows
+};
+
+/// True for every type above; the decoder refuses anything else.
+bool is_known_frame_type(uint16_t type);
+const char* to_string(frame_type type);
+
+struct frame_header {
+  uint32_t payload_length = 0;
+  frame_type type = frame_type::error;
+  uint16_t flags = 0;
+  uint64_t request_id = 0;
+};
+
+/// Why a header was refused; the text goes into the error frame sent before closing.
+struct frame_header_error {
+  std::string reason;
+};
+
+/// Decodes a header from exactly frame_header_size bytes, refusing an unknown type or a payload
+/// longer than max_payload before anything is allocated for it.
+std::optional<frame_header> decode_frame_header(const char* data, size_t max_payload,
+                                                std::string& reason);
+
+/// Appends a complete frame (header and payload) to out.
+void append_frame(byte_buffer& out, frame_type type, uint64_t request_id,
+                  const char* payload, size_t payload_length, uint16_t flags = 0);
+inline void append_frame(byte_buffer& out, frame_type type, uint64_t request_id,
+                         const byte_buffer& payload) {
+  append_frame(out, type, request_id, payload.data(), payload.size());
+}
+
+/// Appends only the header; the caller appends payload_length bytes of payload right after.
+void append_frame_header(byte_buffer& out, frame_type type, uint64_t request_id,
+                         size_t payload_length, uint16_t flags = 0);
+
+} // namespace dfs

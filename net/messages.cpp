@@ -1,0 +1,148 @@
+#include "net/messages.hpp"
+
+namespace dfs {
+
+namespace {
+
+// Every list on the wire is bounded by what its remaining bytes can hold, so a hostile count
+// never makes us reserve memory.
+template <class T, class ReadOne>
+void read_list(reader& r, std::vector<T>& out, size_t min_item_size, ReadOne read_one) {
+  auto n = r.u32();
+  if (static_cast<size_t>(n) * min_item_size > r.remaining()) {
+    r.fail();
+    return;
+  }
+  out.resize(n);
+  for (auto& item : out) {
+    read_one(item);
+    if (!r.ok())
+      return;
+  }
+}
+
+} // namespace
+
+void hello_msg::write(writer& w) const {
+  w.u16(version);
+  w.str(cluster);
+  w.str(node_id);
+  w.str(node_name);
+  w.u8(static_cast<uint8_t>(role));
+  w.str(listen_address);
+  w.fixed(nonce);
+}
+
+void hello_msg::read(reader& r) {
+  version = r.u16();
+  cluster = r.str(256);
+  node_id = r.str(64);
+  node_name = r.str(256);
+  auto role_byte = r.u8();
+  if (role_byte != static_cast<uint8_t>(peer_role::peer)
+      && role_byte != static_cast<uint8_t>(peer_role::client))
+    r.fail();
+  role = static_cast<peer_role>(role_byte);
+  listen_address = r.str(300);
+  r.fixed(nonce);
+}
+
+void ls_result_msg::write(writer& w) const {
+  w.u32(static_cast<uint32_t>(entries.size()));
+  for (auto& e : entries)
+    w.str(e.key), w.u64(e.size), w.str(e.version);
+}
+
+void ls_result_msg::read(reader& r) {
+  read_list(r, entries, 16, [&](ls_entry& e) {
+    e.key = r.str(max_key_length), e.size = r.u64(), e.version = r.str(256);
+  });
+}
+
+void stat_result_msg::write(writer& w) const {
+  w.str(key), w.u64(size), w.u32(chunks), w.str(version), w.u32(copies), w.str(content_sha256);
+}
+
+void stat_result_msg::read(reader& r) {
+  key = r.str(max_key_length), size = r.u64(), chunks = r.u32(), version = r.str(256);
+  copies = r.u32(), content_sha256 = r.str(64);
+}
+
+void status_result_msg::write(writer& w) const {
+  w.str(node);
+  w.u32(static_cast<uint32_t>(members.size()));
+  for (auto& m : members)
+    w.str(m.name), w.str(m.node_id), w.str(m.address), w.str(m.state);
+  w.u64(under_replicated);
+}
+
+void status_result_msg::read(reader& r) {
+  node = r.str(256);
+  read_list(r, members, 16, [&](member_status& m) {
+    m.name = r.str(256), m.node_id = r.str(64), m.address = r.str(300), m.state = r.str(32);
+  });
+  under_replicated = r.u64();
+}
+
+void has_chunks_msg::write(writer& w) const {
+  w.u32(static_cast<uint32_t>(ids.size()));
+  for (auto& id : ids)
+    encode(w, id);
+}
+
+void has_chunks_msg::read(reader& r) {
+  read_list(r, ids, 32, [&](chunk_id& id) { decode(r, id); });
+}
+
+void has_chunks_result_msg::write(writer& w) const {
+  w.u32(static_cast<uint32_t>(present.size()));
+  for (bool p : present)
+    w.boolean(p);
+}
+
+void has_chunks_result_msg::read(reader& r) {
+  auto n = r.u32();
+  if (n > r.remaining()) {
+    r.fail();
+    return;
+  }
+  present.resize(n);
+  for (size_t i = 0; i < n; ++i)
+    present[i] = r.boolean();
+}
+
+void manifest_list_msg::write(writer& w) const {
+  w.u32(static_cast<uint32_t>(values.size()));
+  for (auto& m : values)
+    encode(w, m);
+}
+
+void manifest_list_msg::read(reader& r) {
+  read_list(r, values, 60, [&](manifest& m) { decode(r, m); });
+}
+
+void inventory_result_msg::write(writer& w) const {
+  w.u32(static_cast<uint32_t>(chunks.size()));
+  for (auto& id : chunks)
+    encode(w, id);
+  w.u32(static_cast<uint32_t>(keys.size()));
+  for (auto& k : keys)
+    w.str(k);
+}
+
+void inventory_result_msg::read(reader& r) {
+  read_list(r, chunks, 32, [&](chunk_id& id) { decode(r, id); });
+  read_list(r, keys, 4, [&](std::string& k) { k = r.str(max_key_length); });
+}
+
+void peers_msg::write(writer& w) const {
+  w.u32(static_cast<uint32_t>(addresses.size()));
+  for (auto& a : addresses)
+    w.str(a);
+}
+
+void peers_msg::read(reader& r) {
+  read_list(r, addresses, 4, [&](std::string& a) { a = r.str(300); });
+}
+
+} // namespace dfs

@@ -1,0 +1,196 @@
+#pragma once
+// The payloads of control frames. Each struct knows how to write itself and read itself back;
+// to_payload/from_payload add the rule that a payload must be consumed exactly. Chunk bytes
+// (put_data, get_data, chunk_data, the tail of put_chunk) travel raw, without a codec pass.
+#include "net/codec.hpp"
+#include "storage/manifest.hpp"
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dfs {
+
+enum class peer_role : uint8_t { peer = 1, client = 2 };
+
+struct hello_msg {
+  uint16_t version = 0;
+  std::string cluster;
+  std::string node_id;   // 32 hex digits; a client sends a fresh random one
+  std::string node_name;
+  peer_role role = peer_role::peer;
+  std::string listen_address; // empty for clients
+  std::array<uint8_t, 32> nonce{};
+  void write(writer& w) const;
+  void read(reader& r);
+};
+
+struct proof_msg {
+  std::array<uint8_t, 32> mac{};
+  void write(writer& w) const { w.fixed(mac); }
+  void read(reader& r) { r.fixed(mac); }
+};
+
+struct error_msg {
+  uint8_t code = 0; // an errc
+  std::string message;
+  void write(writer& w) const { w.u8(code), w.str(message); }
+  void read(reader& r) { code = r.u8(), message = r.str(4096); }
+};
+
+struct key_msg { // get, rm, stat, get_manifest
+  std::string key;
+  void write(writer& w) const { w.str(key); }
+  void read(reader& r) { key = r.str(max_key_length); }
+};
+
+struct prefix_msg { // ls, list_manifests
+  std::string prefix;
+  void write(writer& w) const { w.str(prefix); }
+  void read(reader& r) { prefix = r.str(max_key_length); }
+};
+
+/// put_begin's size when the client streams from a pipe and learns the size only at the end.
+constexpr uint64_t unknown_size = ~uint64_t{0};
+
+struct put_begin_msg {
+  std::string key;
+  uint64_t size = 0; // or unknown_size
+  void write(writer& w) const { w.str(key), w.u64(size); }
+  void read(reader& r) { key = r.str(max_key_length), size = r.u64(); }
+};
+
+struct put_ready_msg {
+  uint64_t chunk_size = 0; // the client sends put_data frames of exactly this size (the last one shorter)
+  uint32_t credit = 0;     // how many put_data frames it may send before the next put_credit
+  void write(writer& w) const { w.u64(chunk_size), w.u32(credit); }
+  void read(reader& r) { chunk_size = r.u64(), credit = r.u32(); }
+};
+
+struct credit_msg { // put_credit (node -> client) and credit (client -> node, during a get)
+  uint32_t frames = 0;
+  void write(writer& w) const { w.u32(frames); }
+  void read(reader& r) { frames = r.u32(); }
+};
+
+struct put_done_msg {
+  uint32_t copies = 0; // the fewest copies any chunk or the manifest reached
+  std::string version;
+  void write(writer& w) const { w.u32(copies), w.str(version); }
+  void read(reader& r) { copies = r.u32(), version = r.str(256); }
+};
+
+struct get_meta_msg {
+  uint64_t size = 0;
+  uint32_t chunks = 0;
+  uint32_t window = 0; // get_data frames the node sends before waiting for credit
+  void write(writer& w) const { w.u64(size), w.u32(chunks), w.u32(window); }
+  void read(reader& r) { size = r.u64(), chunks = r.u32(), window = r.u32(); }
+};
+
+struct ls_entry {
+  std::string key;
+  uint64_t size = 0;
+  std::string version;
+};
+
+struct ls_result_msg {
+  std::vector<ls_entry> entries;
+  void write(writer& w) const;
+  void read(reader& r);
+};
+
+struct stat_result_msg {
+  std::string key;
+  uint64_t size = 0;
+  uint32_t chunks = 0;
+  std::string version;
+  uint32_t copies = 0; // the fewest copies of any chunk (or of the manifest) on live nodes
+  std::string content_sha256;
+  void write(writer& w) const;
+  void read(reader& r);
+};
+
+struct member_status {
+  std::string name;
+  std::string node_id;
+  std::string address;
+  std::string state; // up | down
+};
+
+struct status_result_msg {
+  std::string node; // the name of the node that answered
+  std::vector<member_status> members;
+  uint64_t under_replicated = 0;
+  void write(writer& w) const;
+  void read(reader& r);
+};
+
+struct has_chunks_msg {
+  std::vector<chunk_id> ids;
+  void write(writer& w) const;
+  void read(reader& r);
+};
+
+struct has_chunks_result_msg {
+  std::vector<bool> present;
+  void write(writer& w) const;
+  void read(reader& r);
+};
+
+struct manifest_msg {
+  manifest value;
+  void write(writer& w) const { encode(w, value); }
+  void read(reader& r) { decode(r, value); }
+};
+
+struct manifest_list_msg {
+  std::vector<manifest> values;
+  void write(writer& w) const;
+  void read(reader& r);
+};
+
+struct inventory_result_msg {
+  std::vector<chunk_id> chunks;
+  std::vector<std::string> keys;
+  void write(writer& w) const;
+  void read(reader& r);
+};
+
+struct peers_msg {
+  std::vector<std::string> addresses;
+  void write(writer& w) const;
+  void read(reader& r);
+};
+
+struct empty_msg {
+  void write(writer&) const {}
+  void read(reader&) {}
+};
+
+template <class T>
+byte_buffer to_payload(const T& msg) {
+  byte_buffer out;
+  writer w{out};
+  msg.write(w);
+  return out;
+}
+
+/// nullopt unless the payload holds exactly one well-formed T.
+template <class T>
+std::optional<T> from_payload(const char* data, size_t size) {
+  reader r{data, size};
+  T msg;
+  msg.read(r);
+  if (!r.done())
+    return std::nullopt;
+  return msg;
+}
+
+template <class T>
+std::optional<T> from_payload(const byte_buffer& payload) {
+  return from_payload<T>(payload.data(), payload.size());
+}
+
+} // namespace dfs
