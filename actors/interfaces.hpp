@@ -5,12 +5,14 @@
 // messages.
 #include "common/error.hpp"
 #include "net/codec.hpp"
+#include "net/messages.hpp"
 #include "storage/manifest.hpp"
 
 #include <caf/atom.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 #include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 
 #include <string>
 #include <vector>
@@ -64,4 +66,55 @@ using store_actor = caf::typed_actor<
   // Everything held: chunk ids and manifest keys (for counting copies).
   caf::replies_to<inventory_atom>::with<std::vector<chunk_id>, std::vector<std::string>>>;
 
+// -- membership --------------------------------------------------------------
+
+/// What a peer said about itself in its (authenticated) hello.
+struct peer_info {
+  std::string node_id;
+  std::string name;
+  std::string listen_address;
+};
+
+/// One member as this node sees it. `replica` speaks store_actor's messages: the local store
+/// for this node itself, the peer-connection broker for a connected peer.
+struct member_view {
+  std::string node_id;
+  std::string name;
+  std::string address;
+  bool up = false;
+  caf::actor replica;
+};
+
+/// The membership actor interface: the peer table, dialing, gossip.
+using membership_actor = caf::typed_actor<
+  // A broker finished a handshake with a peer; the answer says whether to keep the connection
+  // (false for a duplicate: of two connections between the same nodes, both keep the one
+  // dialed by the node with the smaller id).
+  caf::replies_to<peer_up_atom, peer_info, caf::actor, bool>::with<bool>,
+  // Addresses a peer told us about.
+  caf::reacts_to<gossip_atom, std::vector<std::string>>,
+  // Every member ever seen, this node first, with its state.
+  caf::replies_to<members_atom>::with<std::vector<member_view>>,
+  // Internal timer: dial, gossip.
+  caf::reacts_to<tick_atom>>;
+
+// -- coordinator ---------------------------------------------------------------
+
+/// The coordinator actor interface: the client operations that are one request, one answer.
+/// Streams (put, get) run in session actors of their own, spawned by the client's connection.
+using coordinator_actor = caf::typed_actor<
+  caf::replies_to<ls_atom, std::string>::with<ls_result_msg>,
+  caf::replies_to<stat_atom, std::string>::with<stat_result_msg>,
+  caf::replies_to<rm_atom, std::string>::with<caf::ok_atom>,
+  caf::replies_to<status_atom>::with<status_result_msg>>;
+
 } // namespace dfs
+
+// Our message structs travel between actors of one process only; on the wire they are encoded
+// by our own codec (net/messages.hpp), never by CAF's serializers.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dfs::peer_info)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dfs::member_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dfs::member_view>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dfs::ls_result_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dfs::stat_result_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dfs::status_result_msg)

@@ -1,0 +1,187 @@
+#include "actors/coordinator.hpp"
+
+#include "actors/fan_out.hpp"
+#include "actors/put_session.hpp"
+#include "actors/read_path.hpp"
+#include "common/log.hpp"
+
+#include <map>
+
+namespace dfs {
+
+namespace {
+
+using self_ptr = coordinator_actor::stateful_pointer<coordinator_state>;
+
+/// Runs f(live members) once membership answers; errors go to the promise.
+template <class Promise, class F>
+void with_live_members(self_ptr self, Promise rp, F f) {
+  self->request(self->state.ctx->membership, self->state.ctx->request_timeout, members_atom::value)
+    .then([=](std::vector<member_view>& members) mutable { f(std::move(members)); },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
+void ls(self_ptr self, const std::string& prefix, caf::typed_response_promise<ls_result_msg> rp) {
+  with_live_members(self, rp, [=](std::vector<member_view> members) mutable {
+    auto live = live_members(std::move(members));
+    auto newest = std::make_shared<std::map<std::string, manifest>>();
+    fan_out(
+      self, live, caf::make_message(list_manifests_atom::value, prefix),
+      self->state.ctx->request_timeout,
+      [newest](const member_view&, std::vector<manifest>& ms) {
+        for (auto& m : ms) {
+          auto i = newest->find(m.key);
+          if (i == newest->end())
+            newest->emplace(m.key, std::move(m));
+          else if (m.newer_than(i->second))
+            i->second = std::move(m);
+        }
+      },
+      [](const member_view& m, const caf::error& err) {
+        DFS_WARN("coordinator", "ls on " << m.name << ": " << describe(err));
+      },
+      [newest, rp]() mutable {
+        ls_result_msg result;
+        for (auto& [key, m] : *newest)
+          if (!m.deleted)
+            result.entries.push_back({key, m.size, m.version.to_string()});
+        rp.deliver(std::move(result));
+      });
+  });
+}
+
+void stat(self_ptr self, const std::string& key, caf::typed_response_promise<stat_result_msg> rp) {
+  with_live_members(self, rp, [=](std::vector<member_view> members) mutable {
+    auto live = std::make_shared<std::vector<member_view>>(live_members(std::move(members)));
+    find_newest_manifest(
+      self, *self->state.ctx, *live, key,
+      [=](std::optional<manifest> newest, size_t manifest_copies) mutable {
+        if (!newest || newest->deleted) {
+          rp.deliver(make_error(errc::not_found, "not found: " + key));
+          return;
+        }
+        auto file = std::make_shared<manifest>(std::move(*newest));
+        std::vector<chunk_id> ids;
+        for (auto& c : file->chunks)
+          ids.push_back(c.id);
+        auto holders = std::make_shared<std::vector<uint32_t>>(ids.size(), 0);
+        fan_out(
+          self, *live, caf::make_message(has_chunks_atom::value, ids),
+          self->state.ctx->request_timeout,
+          [holders](const member_view&, std::vector<bool>& present) {
+            for (size_t i = 0; i < present.size() && i < holders->size(); ++i)
+              (*holders)[i] += present[i] ? 1 : 0;
+          },
+          [](const member_view&, const caf::error&) {},
+          [=]() mutable {
+            auto copies = static_cast<uint32_t>(manifest_copies);
+            for (auto h : *holders)
+              copies = std::min(copies, h);
+            rp.deliver(stat_result_msg{file->key, file->size,
+                                       static_cast<uint32_t>(file->chunks.size()),
+                                       file->version.to_string(), copies,
+                                       to_hex(file->content_hash)});
+          });
+      });
+  });
+}
+
+void rm(self_ptr self, const std::string& key, caf::typed_response_promise<caf::ok_atom> rp) {
+  with_live_members(self, rp, [=](std::vector<member_view> members) mutable {
+    auto live = std::make_shared<std::vector<member_view>>(live_members(std::move(members)));
+    find_newest_manifest(
+      self, *self->state.ctx, *live, key,
+      [=](std::optional<manifest> newest, size_t) mutable {
+        if (!newest || newest->deleted) {
+          rp.deliver(make_error(errc::not_found, "not found: " + key));
+          return;
+        }
+        auto& ctx = *self->state.ctx;
+        manifest tombstone;
+        tombstone.key = key;
+        tombstone.deleted = true;
+        tombstone.version = {ctx.clock->now(), ctx.node_id};
+        auto targets = replicas_for(manifest_placement_id(key), *live, ctx.config.replicas);
+        size_t needed = std::min<size_t>(ctx.config.write_quorum, targets.size());
+        auto acks = std::make_shared<size_t>(0);
+        fan_out(
+          self, targets, caf::make_message(put_manifest_atom::value, tombstone),
+          ctx.request_timeout, [acks](const member_view&, caf::ok_atom) { ++*acks; },
+          [](const member_view& m, const caf::error& err) {
+            DFS_WARN("coordinator", "rm on " << m.name << ": " << describe(err));
+          },
+          [=]() mutable {
+            if (*acks < needed) {
+              rp.deliver(make_error(errc::too_few_replicas, quorum_failure_message(*acks, needed)));
+              return;
+            }
+            DFS_INFO("coordinator", "removed '" << key << "'");
+            rp.deliver(caf::ok_atom::value);
+          });
+      });
+  });
+}
+
+void status(self_ptr self, caf::typed_response_promise<status_result_msg> rp) {
+  with_live_members(self, rp, [=](std::vector<member_view> members) mutable {
+    auto& ctx = *self->state.ctx;
+    auto result = std::make_shared<status_result_msg>();
+    result->node = ctx.config.name;
+    for (auto& m : members)
+      result->members.push_back({m.name, m.node_id, m.address, m.up ? "up" : "down"});
+    auto live = live_members(std::move(members));
+    // Copies of every item on live members, by item: chunks by id, manifests by key.
+    auto chunk_copies = std::make_shared<std::map<chunk_id, size_t>>();
+    auto manifest_copies = std::make_shared<std::map<std::string, size_t>>();
+    size_t expected = std::min<size_t>(ctx.config.replicas, live.size());
+    fan_out(
+      self, live, caf::make_message(inventory_atom::value), ctx.request_timeout,
+      [=](const member_view&, std::vector<chunk_id>& chunks, std::vector<std::string>& keys) {
+        for (auto& c : chunks)
+          ++(*chunk_copies)[c];
+        for (auto& k : keys)
+          ++(*manifest_copies)[k];
+      },
+      [](const member_view& m, const caf::error& err) {
+        DFS_WARN("coordinator", "inventory of " << m.name << ": " << describe(err));
+      },
+      [=]() mutable {
+        for (auto& [id, n] : *chunk_copies)
+          result->under_replicated += n < expected ? 1 : 0;
+        for (auto& [key, n] : *manifest_copies)
+          result->under_replicated += n < expected ? 1 : 0;
+        rp.deliver(std::move(*result));
+      });
+  });
+}
+
+} // namespace
+
+coordinator_actor::behavior_type
+coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, node_context_ptr ctx) {
+  self->state.ctx = ctx;
+  return {
+    [=](ls_atom, const std::string& prefix) {
+      auto rp = self->make_response_promise<ls_result_msg>();
+      ls(self, prefix, rp);
+      return rp;
+    },
+    [=](stat_atom, const std::string& key) {
+      auto rp = self->make_response_promise<stat_result_msg>();
+      stat(self, key, rp);
+      return rp;
+    },
+    [=](rm_atom, const std::string& key) {
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      rm(self, key, rp);
+      return rp;
+    },
+    [=](status_atom) {
+      auto rp = self->make_response_promise<status_result_msg>();
+      status(self, rp);
+      return rp;
+    },
+  };
+}
+
+} // namespace dfs

@@ -1,0 +1,105 @@
+#include "actors/get_session.hpp"
+
+#include "actors/read_path.hpp"
+#include "common/log.hpp"
+
+namespace dfs {
+
+namespace {
+
+constexpr uint32_t get_window = 4;   // data frames in flight to the client
+constexpr size_t get_prefetch = 4;   // chunks being fetched from replicas at once
+
+using get_actor = caf::stateful_actor<get_session_state>;
+
+void send_frame(get_actor* self, frame_type type, const byte_buffer& payload) {
+  self->send(self->state.connection, frame_atom::value, static_cast<uint16_t>(type),
+             self->state.request_id, payload);
+}
+
+void fail(get_actor* self, errc code, const std::string& message) {
+  auto& st = self->state;
+  if (st.failed)
+    return;
+  st.failed = true;
+  DFS_WARN("get_session", "get of '" << st.key << "' failed: " << message);
+  send_frame(self, frame_type::error, to_payload(error_msg{static_cast<uint8_t>(code), message}));
+  self->quit();
+}
+
+void pump(get_actor* self) {
+  auto& st = self->state;
+  if (st.failed)
+    return;
+  auto total = st.file.chunks.size();
+  // Send what is ready, in order, as far as the client's credit goes.
+  while (st.credit > 0 && !st.fetched.empty() && st.fetched.begin()->first == st.next_to_send) {
+    auto node = st.fetched.extract(st.fetched.begin());
+    send_frame(self, frame_type::get_data, node.mapped());
+    --st.credit;
+    ++st.next_to_send;
+  }
+  if (st.next_to_send == total) {
+    DFS_DEBUG("get_session", "sent '" << st.key << "' (" << st.file.size << " bytes)");
+    self->quit();
+    return;
+  }
+  // Fetch ahead, but never hold more than prefetch + window chunks.
+  while (st.fetching < get_prefetch && st.next_to_fetch < total
+         && st.next_to_fetch < st.next_to_send + get_prefetch + st.credit) {
+    auto index = st.next_to_fetch++;
+    ++st.fetching;
+    auto ref = st.file.chunks[index];
+    fetch_chunk(self, *st.ctx, st.live, ref.id, [self, index, ref](caf::expected<byte_buffer> bytes) {
+      auto& st = self->state;
+      --st.fetching;
+      if (!bytes)
+        return fail(self, code_of(bytes.error()),
+                    "cannot read '" + st.key + "': " + describe(bytes.error()));
+      if (bytes->size() != ref.length)
+        return fail(self, errc::corrupt, "chunk " + ref.id.hex() + " has the wrong length");
+      st.fetched.emplace(index, std::move(*bytes));
+      pump(self);
+    });
+  }
+}
+
+} // namespace
+
+caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_context_ptr ctx,
+                          caf::actor connection, uint64_t request_id, std::string key) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.connection = std::move(connection);
+  st.request_id = request_id;
+  st.key = std::move(key);
+  self->request(ctx->membership, ctx->request_timeout, members_atom::value)
+    .then(
+      [=](std::vector<member_view>& members) {
+        auto& st = self->state;
+        st.live = live_members(std::move(members));
+        find_newest_manifest(self, *st.ctx, st.live, st.key,
+                             [self](std::optional<manifest> newest, size_t) {
+                               auto& st = self->state;
+                               if (!newest || newest->deleted)
+                                 return fail(self, errc::not_found, "not found: " + st.key);
+                               st.file = std::move(*newest);
+                               st.credit = get_window;
+                               send_frame(self, frame_type::get_meta,
+                                          to_payload(get_meta_msg{
+                                            st.file.size,
+                                            static_cast<uint32_t>(st.file.chunks.size()),
+                                            get_window}));
+                               pump(self);
+                             });
+      },
+      [=](caf::error& err) { fail(self, errc::unavailable, describe(err)); });
+  return {
+    [=](credit_atom, uint32_t frames) {
+      self->state.credit += frames;
+      pump(self);
+    },
+  };
+}
+
+} // namespace dfs

@@ -1,0 +1,34 @@
+#pragma once
+// One client's get: finds the newest manifest, then streams the chunks in order. The client
+// grants credit per data frame, and at most `prefetch` chunks are fetched ahead, so a get holds
+// a bounded number of chunks in memory whatever the file's size or the client's speed.
+#include "actors/node_context.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <map>
+
+namespace dfs {
+
+struct get_session_state {
+  static inline const char* name = "get_session";
+
+  node_context_ptr ctx;
+  caf::actor connection;
+  uint64_t request_id = 0;
+  std::string key;
+  manifest file;
+  std::vector<member_view> live;
+  size_t next_to_fetch = 0;
+  size_t next_to_send = 0;
+  size_t fetching = 0;
+  uint32_t credit = 0;
+  std::map<size_t, byte_buffer> fetched; // chunks that arrived before their turn or their credit
+  bool failed = false;
+};
+
+caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_context_ptr ctx,
+                          caf::actor connection, uint64_t request_id, std::string key);
+
+} // namespace dfs

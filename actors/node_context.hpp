@@ -1,0 +1,35 @@
+#pragma once
+// What every actor of a node needs to know, fixed at start-up and shared read-only.
+#include "actors/hybrid_clock.hpp"
+#include "actors/interfaces.hpp"
+#include "config/node_config.hpp"
+#include "net/handshake.hpp"
+
+#include <chrono>
+#include <memory>
+
+namespace dfs {
+
+struct node_context {
+  node_config config;
+  std::string node_id;
+  store_actor store;
+  membership_actor membership;
+  coordinator_actor coordinator;
+  std::shared_ptr<hybrid_clock> clock = std::make_shared<hybrid_clock>();
+
+  /// Largest frame payload accepted: a whole chunk plus room for its id and headers.
+  size_t max_payload() const { return config.chunk_size + 64 * 1024; }
+  /// How long a peer may take over one request before we give up on it.
+  std::chrono::seconds request_timeout{30};
+  std::chrono::seconds handshake_timeout{10};
+
+  local_identity identity(peer_role role) const {
+    return {config.cluster_name, node_id, config.name, role, config.listen.to_string(),
+            config.secret};
+  }
+};
+
+using node_context_ptr = std::shared_ptr<const node_context>;
+
+} // namespace dfs

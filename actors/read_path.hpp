@@ -1,0 +1,89 @@
+#pragma once
+// Reading from the cluster: the newest manifest of a key, and a chunk from whichever replica
+// has a good copy. Shared by get sessions and the coordinator (templates, because one is an
+// event-based actor and the other a typed one).
+#include "actors/fan_out.hpp"
+#include "actors/node_context.hpp"
+#include "actors/placement.hpp"
+#include "common/log.hpp"
+
+#include <functional>
+#include <optional>
+
+namespace dfs {
+
+/// The members that are up, from a membership answer.
+std::vector<member_view> live_members(std::vector<member_view> members);
+
+/// The live members in the order to try them for a chunk: a local copy first (it costs no
+/// network), then the rendezvous order, so the chunk's replicas come before everyone else.
+std::vector<member_view> read_order(const node_context& ctx, const std::vector<member_view>& live,
+                                    const chunk_id& id);
+
+/// Asks every live member for the key's manifest and hands on the newest (tombstones included),
+/// with how many members hold that newest version; nullopt when nobody has one.
+template <class Self>
+void find_newest_manifest(Self* self, const node_context& ctx, const std::vector<member_view>& live,
+                          const std::string& key,
+                          std::function<void(std::optional<manifest>, size_t copies)> then) {
+  struct gathered {
+    std::optional<manifest> newest;
+    size_t copies = 0;
+  };
+  auto g = std::make_shared<gathered>();
+  fan_out(
+    self, live, caf::make_message(get_manifest_atom::value, key), ctx.request_timeout,
+    [g](const member_view&, manifest& m) {
+      if (!g->newest || m.newer_than(*g->newest)) {
+        g->newest = std::move(m);
+        g->copies = 1;
+      } else if (m.version == g->newest->version) {
+        ++g->copies;
+      }
+    },
+    [key](const member_view& m, const caf::error& err) {
+      if (code_of(err) != errc::not_found)
+        DFS_WARN("read_path", "manifest of '" << key << "' from " << m.name << ": " << describe(err));
+    },
+    [g, then] { then(std::move(g->newest), g->copies); });
+}
+
+namespace detail {
+
+template <class Self>
+void try_replica(Self* self, std::shared_ptr<std::vector<member_view>> order, size_t index,
+                 chunk_id id, std::chrono::seconds timeout,
+                 std::function<void(caf::expected<byte_buffer>)> then) {
+  if (index >= order->size())
+    return then(make_error(errc::unavailable,
+                           "no live replica has a good copy of chunk " + id.hex()));
+  auto& member = (*order)[index];
+  auto name = member.name;
+  self->request(member.replica, timeout, get_chunk_atom::value, id)
+    .then(
+      [=](byte_buffer& bytes) {
+        // Checked here too: a remote copy crossed the network after its node checked it.
+        if (chunk_id::of(bytes.data(), bytes.size()) != id) {
+          DFS_WARN("read_path", "chunk " << id.hex() << " from " << name << " is corrupt");
+          return try_replica(self, order, index + 1, id, timeout, then);
+        }
+        then(std::move(bytes));
+      },
+      [=](caf::error& err) {
+        DFS_DEBUG("read_path", "chunk " << id.hex() << " from " << name << ": " << describe(err));
+        try_replica(self, order, index + 1, id, timeout, then);
+      });
+}
+
+} // namespace detail
+
+/// Fetches a chunk from the first member in read_order that has a good copy, checking that the
+/// bytes hash to the id; a missing or bad copy is skipped.
+template <class Self>
+void fetch_chunk(Self* self, const node_context& ctx, const std::vector<member_view>& live,
+                 const chunk_id& id, std::function<void(caf::expected<byte_buffer>)> then) {
+  auto order = std::make_shared<std::vector<member_view>>(read_order(ctx, live, id));
+  detail::try_replica(self, order, 0, id, ctx.request_timeout, std::move(then));
+}
+
+} // namespace dfs

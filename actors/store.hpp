@@ -1,0 +1,35 @@
+#pragma once
+// The store actor: one node's chunks and manifests behind the store_actor interface. Its
+// handlers only dispatch to chunk_store and manifest_store; it runs detached,
+//   system.spawn<caf::detached>(dfs::store, data_dir)
+// so that fsync and friends block a thread of its own, never the scheduler.
+//
+// Opening: the actor opens both stores itself, on its own thread, before it handles its first
+// message (loading the manifest index can take a while on a big node). If that fails it logs
+// the error and quits with it as exit reason (errc::io_error or errc::no_space, describe() gives
+// the sentence), so the node must link to or monitor it and stop on that exit. We chose this
+// over an open step before spawning because it keeps one way to start a store and keeps all its
+// disk I/O on its thread; requests that race with a failed open get sec::request_receiver_down.
+#include "actors/interfaces.hpp"
+#include "storage/chunk_store.hpp"
+#include "storage/manifest_store.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <optional>
+#include <string>
+
+namespace dfs {
+
+struct store_state {
+  static inline const char* name = "store";
+  // Empty until the actor opens them (CAF default-constructs the state).
+  std::optional<chunk_store> chunks;
+  std::optional<manifest_store> manifests;
+};
+
+store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self,
+                                 std::string data_dir);
+
+} // namespace dfs

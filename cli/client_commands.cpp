@@ -1,0 +1,288 @@
+// The commands of the dfs CLI: each turns its arguments into one client operation and its result
+// into output. Local files are opened before connecting, so that a typo in a path is reported
+// as such and costs no connection.
+#include "cli/client.hpp"
+
+#include "storage/crypto.hpp"
+#include "storage/manifest.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace dfs {
+
+std::string human_size(uint64_t bytes) {
+  static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  if (bytes < 1024)
+    return std::to_string(bytes) + " B";
+  double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units))
+    value /= 1024, ++unit;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", value, units[unit]);
+  return buf;
+}
+
+} // namespace dfs
+
+namespace dfs::cli {
+
+namespace {
+
+void say(const std::string& message) { std::fprintf(stderr, "dfs: %s\n", message.c_str()); }
+
+int failed(const client_error& error) {
+  say(error.message);
+  return exit_failed;
+}
+
+/// A key the node would refuse is the user's typo: a usage error, found before connecting.
+bool check_key(const std::string& key) {
+  if (auto why = invalid_key_reason(key)) {
+    say("invalid key '" + key + "': " + *why);
+    return false;
+  }
+  return true;
+}
+
+/// Connects; on failure prints why and returns the exit code.
+std::optional<int> connect(client& c, const settings& s) {
+  if (auto done = c.connect(s.node, s.secret, s.timeout); !done)
+    return failed(done.error());
+  return std::nullopt;
+}
+
+void print_line(const std::string& line) {
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+}
+
+/// A progress line on stderr, redrawn in place with \r. Only on a terminal (a log file or a
+/// pipe would collect hundreds of lines) and only for transfers big enough to take a while.
+class progress_line {
+public:
+  progress_line(const char* verb, const std::string& key)
+    : enabled_(::isatty(STDERR_FILENO) == 1), verb_(verb) {
+    // A long key would wrap the line and defeat \r; its tail is the informative part.
+    label_ = key.size() <= 40 ? key : "..." + key.substr(key.size() - 37);
+  }
+  progress_line(const progress_line&) = delete;
+  progress_line& operator=(const progress_line&) = delete;
+
+  void update(uint64_t done, uint64_t total) {
+    if (!enabled_)
+      return;
+    bool known = total != unknown_size;
+    if ((known ? total : done) <= threshold)
+      return;
+    auto now = std::chrono::steady_clock::now();
+    if (shown_ && now - last_draw_ < std::chrono::milliseconds{200} && done != total)
+      return;
+    last_draw_ = now;
+    std::string line = verb_ + " " + label_ + "  " + human_size(done);
+    if (known) {
+      line += " / " + human_size(total) + "  ";
+      line += std::to_string(total == 0 ? 100 : done * 100 / total) + "%";
+    }
+    draw(line);
+  }
+
+  /// Erases the line, so the summary or error that follows stands alone.
+  void finish() {
+    if (shown_)
+      std::fprintf(stderr, "\r%s\r", std::string(width_, ' ').c_str());
+    shown_ = false;
+    width_ = 0;
+  }
+
+  ~progress_line() { finish(); }
+
+  progress_fn callback() {
+    return [this](uint64_t done, uint64_t total) { update(done, total); };
+  }
+
+private:
+  static constexpr uint64_t threshold = 8u << 20;
+
+  void draw(const std::string& line) {
+    std::string padding(width_ > line.size() ? width_ - line.size() : 0, ' ');
+    std::fprintf(stderr, "\r%s%s", line.c_str(), padding.c_str());
+    std::fflush(stderr);
+    width_ = std::max(width_, line.size());
+    shown_ = true;
+  }
+
+  bool enabled_;
+  std::string verb_;
+  std::string label_;
+  bool shown_ = false;
+  size_t width_ = 0;
+  std::chrono::steady_clock::time_point last_draw_{};
+};
+
+} // namespace
+
+int run_put(const settings& s, const std::vector<std::string>& args) {
+  const auto& path = args.at(0);
+  const auto& key = args.at(1);
+  if (!check_key(key))
+    return exit_usage;
+  auto source = local_source::open(path);
+  if (!source)
+    return failed(source.error());
+  client c;
+  if (auto code = connect(c, s))
+    return *code;
+  progress_line progress{"put", key};
+  auto stored = c.put(*source, key, progress.callback());
+  progress.finish();
+  if (!stored)
+    return failed(stored.error());
+  print_line("stored " + key + " (" + std::to_string(stored->size) + " bytes, "
+             + std::to_string(stored->copies) + " copies)");
+  return exit_ok;
+}
+
+int run_get(const settings& s, const std::vector<std::string>& args) {
+  const auto& key = args.at(0);
+  auto path = args.size() > 1 ? args[1] : std::string{};
+  if (!check_key(key))
+    return exit_usage;
+  auto sink = local_sink::open(path, key);
+  if (!sink) {
+    say(sink.error().message);
+    return sink.error().code == errc::bad_request ? exit_usage : exit_failed;
+  }
+  client c;
+  if (auto code = connect(c, s))
+    return *code;
+  progress_line progress{"get", key};
+  // On failure the sink removes its temp file: no partial file is left behind.
+  auto got = c.get(key, *sink, progress.callback());
+  progress.finish();
+  if (!got)
+    return failed(got.error());
+  return exit_ok;
+}
+
+int run_rm(const settings& s, const std::vector<std::string>& args) {
+  const auto& key = args.at(0);
+  if (!check_key(key))
+    return exit_usage;
+  client c;
+  if (auto code = connect(c, s))
+    return *code;
+  if (auto done = c.rm(key); !done)
+    return failed(done.error());
+  return exit_ok;
+}
+
+int run_ls(const settings& s, const std::vector<std::string>& args) {
+  auto prefix = args.empty() ? std::string{} : args[0];
+  client c;
+  if (auto code = connect(c, s))
+    return *code;
+  auto found = c.ls(prefix);
+  if (!found)
+    return failed(found.error());
+  if (s.json) {
+    print_line(to_json(*found));
+    return exit_ok;
+  }
+  for (auto& e : *found)
+    print_line(std::to_string(e.size) + "\t" + e.key);
+  return exit_ok;
+}
+
+int run_stat(const settings& s, const std::vector<std::string>& args) {
+  const auto& key = args.at(0);
+  if (!check_key(key))
+    return exit_usage;
+  client c;
+  if (auto code = connect(c, s))
+    return *code;
+  auto st = c.stat(key);
+  if (!st)
+    return failed(st.error());
+  if (s.json) {
+    print_line(to_json(*st));
+    return exit_ok;
+  }
+  print_line("key: " + st->key);
+  print_line("size: " + std::to_string(st->size));
+  print_line("chunks: " + std::to_string(st->chunks));
+  print_line("version: " + st->version);
+  print_line("copies: " + std::to_string(st->copies));
+  print_line("sha256: " + st->content_sha256);
+  return exit_ok;
+}
+
+int run_status(const settings& s, const std::vector<std::string>&) {
+  client c;
+  if (auto code = connect(c, s))
+    return *code;
+  auto st = c.status();
+  if (!st)
+    return failed(st.error());
+  if (s.json) {
+    print_line(to_json(*st));
+    return exit_ok;
+  }
+  size_t name_width = 4, address_width = 7; // the header words
+  for (auto& m : st->members) {
+    name_width = std::max(name_width, m.name.size());
+    address_width = std::max(address_width, m.address.size());
+  }
+  auto row = [&](const std::string& name, const std::string& address, const std::string& state) {
+    auto padded = [](const std::string& text, size_t width) {
+      return text + std::string(width - text.size() + 2, ' ');
+    };
+    print_line(padded(name, name_width) + padded(address, address_width) + state);
+  };
+  print_line("node: " + st->node);
+  row("NAME", "ADDRESS", "STATE");
+  for (auto& m : st->members)
+    row(m.name, m.address, m.state);
+  print_line("under_replicated: " + std::to_string(st->under_replicated));
+  return exit_ok;
+}
+
+int run_keygen(const std::vector<std::string>& args) {
+  const auto& path = args.at(0);
+  // O_EXCL: a secret already in use must never be replaced by accident.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) {
+      say(path + " already exists; keygen does not overwrite a secret");
+      return exit_failed;
+    }
+    say("cannot write " + path + ": " + std::strerror(errno));
+    return exit_failed;
+  }
+  uint8_t secret[32];
+  random_bytes(secret, sizeof secret);
+  auto text = to_hex(secret, sizeof secret) + "\n";
+  bool ok = ::fchmod(fd, 0600) == 0 // the umask may only narrow it; be explicit anyway
+            && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size())
+            && ::fsync(fd) == 0;
+  int err = errno;
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
+    ::unlink(path.c_str());
+    say("cannot write " + path + ": " + std::strerror(err));
+    return exit_failed;
+  }
+  return exit_ok;
+}
+
+} // namespace dfs::cli

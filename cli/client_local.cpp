@@ -1,0 +1,271 @@
+// The local side of the client library: node addresses, the secret file, and the files a put
+// reads and a get writes.
+#include "cli/client.hpp"
+
+#include "storage/crypto.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace dfs {
+
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+client_error io_failure(std::string message) { return {errc::io_error, std::move(message)}; }
+
+std::optional<uint16_t> parse_port(const std::string& text) {
+  if (text.empty() || text.size() > 5)
+    return std::nullopt;
+  unsigned value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value == 0 || value > 65535)
+    return std::nullopt;
+  return static_cast<uint16_t>(value);
+}
+
+/// The last path component of a key, if it makes a usable file name.
+std::optional<std::string> file_name_of_key(const std::string& key) {
+  auto slash = key.find_last_of('/');
+  auto name = slash == std::string::npos ? key : key.substr(slash + 1);
+  if (name.empty() || name == "." || name == "..")
+    return std::nullopt;
+  return name;
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st{};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+} // namespace
+
+std::optional<node_address> parse_node_address(const std::string& text) {
+  std::string host;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return std::nullopt;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos)
+      return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string::npos) // a bare IPv6 address needs brackets
+      return std::nullopt;
+  }
+  auto p = parse_port(port);
+  if (host.empty() || !p)
+    return std::nullopt;
+  return node_address{host, *p};
+}
+
+result<std::string> load_secret_file(const std::string& path) {
+  const std::string what = "secret file '" + path + "': ";
+  // A real key file is tiny; the cap keeps something like /dev/zero from filling memory.
+  constexpr size_t max_secret = 64 * 1024;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return client_error{errc::bad_request, what + "cannot read: " + errno_text(errno)};
+  std::string data;
+  char buf[4096];
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return client_error{errc::bad_request, what + "cannot read: " + errno_text(err)};
+    }
+    if (n == 0)
+      break;
+    data.append(buf, static_cast<size_t>(n));
+    if (data.size() > max_secret) {
+      ::close(fd);
+      return client_error{errc::bad_request,
+                          what + "secret is larger than " + std::to_string(max_secret) + " bytes"};
+    }
+  }
+  ::close(fd);
+  while (!data.empty() && (data.back() == '\n' || data.back() == '\r'))
+    data.pop_back();
+  if (data.size() < 32)
+    return client_error{errc::bad_request, what + "secret is " + std::to_string(data.size())
+                                             + " bytes, at least 32 are needed"};
+  return data;
+}
+
+// --- local_source ----------------------------------------------------------------------------
+
+local_source::local_source(int fd, bool owned, uint64_t size, std::string name)
+  : fd_(fd), owned_(owned), size_(size), name_(std::move(name)) {}
+
+local_source::local_source(local_source&& other) noexcept
+  : fd_(std::exchange(other.fd_, -1)), owned_(std::exchange(other.owned_, false)),
+    size_(other.size_), name_(std::move(other.name_)) {}
+
+local_source& local_source::operator=(local_source&& other) noexcept {
+  if (this != &other) {
+    if (owned_)
+      ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    owned_ = std::exchange(other.owned_, false);
+    size_ = other.size_;
+    name_ = std::move(other.name_);
+  }
+  return *this;
+}
+
+local_source::~local_source() {
+  if (owned_)
+    ::close(fd_);
+}
+
+result<local_source> local_source::open(const std::string& path) {
+  if (path == "-")
+    return local_source{STDIN_FILENO, false, unknown_size, "stdin"};
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return io_failure("cannot read " + path + ": " + errno_text(errno));
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return io_failure("cannot read " + path + ": " + errno_text(err));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return io_failure("cannot read " + path + ": " + errno_text(EISDIR));
+  }
+  // A pipe or device (say, `<(command)`) has no size up front; it is streamed like stdin.
+  auto size = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : unknown_size;
+  return local_source{fd, true, size, path};
+}
+
+std::optional<client_error> local_source::read(char* buf, size_t want, size_t& got) {
+  got = 0;
+  while (got < want) {
+    auto n = ::read(fd_, buf + got, want - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return io_failure("cannot read " + name_ + ": " + errno_text(errno));
+    if (n == 0)
+      break;
+    got += static_cast<size_t>(n);
+  }
+  return std::nullopt;
+}
+
+// --- local_sink ------------------------------------------------------------------------------
+
+local_sink::local_sink(local_sink&& other) noexcept
+  : fd_(std::exchange(other.fd_, -1)), is_stdout_(other.is_stdout_),
+    name_(std::move(other.name_)), temp_path_(std::move(other.temp_path_)) {
+  other.temp_path_.clear();
+}
+
+local_sink& local_sink::operator=(local_sink&& other) noexcept {
+  if (this != &other) {
+    discard();
+    fd_ = std::exchange(other.fd_, -1);
+    is_stdout_ = other.is_stdout_;
+    name_ = std::move(other.name_);
+    temp_path_ = std::move(other.temp_path_);
+    other.temp_path_.clear();
+  }
+  return *this;
+}
+
+local_sink::~local_sink() { discard(); }
+
+void local_sink::discard() {
+  if (is_stdout_)
+    return;
+  if (fd_ >= 0)
+    ::close(fd_);
+  fd_ = -1;
+  if (!temp_path_.empty())
+    ::unlink(temp_path_.c_str());
+  temp_path_.clear();
+}
+
+result<local_sink> local_sink::open(const std::string& path, const std::string& key) {
+  local_sink sink;
+  if (path == "-") {
+    sink.fd_ = STDOUT_FILENO;
+    sink.is_stdout_ = true;
+    sink.name_ = "stdout";
+    return sink;
+  }
+  std::string target = path;
+  if (target.empty() || is_directory(target)) {
+    auto name = file_name_of_key(key);
+    if (!name)
+      return client_error{errc::bad_request, "cannot name a local file after the key '" + key
+                                               + "'; give one: dfs get <key> <local-file>"};
+    target = target.empty() ? *name : target + (target.back() == '/' ? "" : "/") + *name;
+  }
+  // The temp file lives in the destination's directory, so the final rename stays on one file
+  // system and is atomic; the dot keeps it out of casual listings.
+  auto slash = target.find_last_of('/');
+  auto dir = slash == std::string::npos ? std::string{} : target.substr(0, slash + 1);
+  auto base = slash == std::string::npos ? target : target.substr(slash + 1);
+  uint8_t tag[6];
+  try {
+    random_bytes(tag, sizeof tag);
+  } catch (const std::exception& e) {
+    return io_failure(e.what());
+  }
+  sink.temp_path_ = dir + "." + base + "." + to_hex(tag, sizeof tag) + ".dfs-part";
+  sink.fd_ = ::open(sink.temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (sink.fd_ < 0) {
+    int err = errno;
+    sink.temp_path_.clear();
+    return io_failure("cannot write " + target + ": " + errno_text(err));
+  }
+  sink.name_ = target;
+  return sink;
+}
+
+std::optional<client_error> local_sink::write(const char* data, size_t size) {
+  while (size > 0) {
+    auto n = ::write(fd_, data, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return io_failure("cannot write " + name_ + ": " + errno_text(errno));
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return std::nullopt;
+}
+
+std::optional<client_error> local_sink::commit() {
+  if (is_stdout_)
+    return std::nullopt;
+  // fsync before rename: after a crash the name must not point at bytes that never hit the disk.
+  if (::fsync(fd_) != 0 || ::close(std::exchange(fd_, -1)) != 0)
+    return io_failure("cannot write " + name_ + ": " + errno_text(errno));
+  if (::rename(temp_path_.c_str(), name_.c_str()) != 0)
+    return io_failure("cannot write " + name_ + ": " + errno_text(errno));
+  temp_path_.clear();
+  return std::nullopt;
+}
+
+} // namespace dfs

@@ -1,0 +1,518 @@
+#include "config/node_config.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <system_error>
+#include <utility>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#ifndef DFS_VERSION
+#error "DFS_VERSION must be defined (CMake sets it from the project version)"
+#endif
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace dfs {
+
+namespace {
+
+// -- small helpers ---------------------------------------------------------------------------
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+std::string trim(const std::string& text) {
+  size_t begin = 0;
+  size_t end = text.size();
+  while (begin < end && is_space(text[begin]))
+    ++begin;
+  while (end > begin && is_space(text[end - 1]))
+    --end;
+  return text.substr(begin, end - begin);
+}
+
+/// Digits only, no sign, no spaces; nullopt when empty, malformed or above uint64_t.
+std::optional<uint64_t> parse_unsigned(const std::string& text) {
+  if (text.empty())
+    return std::nullopt;
+  uint64_t result = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    auto digit = static_cast<uint64_t>(c - '0');
+    if (result > (UINT64_MAX - digit) / 10)
+      return std::nullopt;
+    result = result * 10 + digit;
+  }
+  return result;
+}
+
+std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+/// The error text must stay on one line, whatever the user typed into a value.
+std::string one_line(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      out += '?';
+    else
+      out += c;
+  }
+  return out;
+}
+
+/// Thrown inside this file only, caught in parse_node_config.
+struct config_error {
+  std::string message;
+};
+
+[[noreturn]] void fail(std::string message) { throw config_error{std::move(message)}; }
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 64)
+    return false;
+  for (char c : name) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+// -- the keys --------------------------------------------------------------------------------
+
+struct key_spec {
+  const char* section;
+  const char* key;
+  const char* shown;    // the default, or a placeholder for a required key
+  const char* comment;  // one line in the help
+};
+
+// The help text is generated from this table, so it always lists every key.
+const key_spec key_specs[] = {
+  {"node", "name", "NAME", "required; unique in the cluster, 1 to 64 of A-Z a-z 0-9 . _ -"},
+  {"node", "listen", "HOST:PORT", "required; where peers and clients connect"},
+  {"node", "data_dir", "DIR", "required; chunks, manifests and node.id; created if missing"},
+  {"cluster", "name", "dfs", "the cluster's name, the same on every node"},
+  {"cluster", "secret_file", "FILE", "required; the shared secret, at least 32 bytes"},
+  {"cluster", "bootstrap", "", "HOST:PORT,... of nodes to join; empty on the first node"},
+  {"cluster", "replicas", "3", "R: copies of every chunk, 1 to 16"},
+  {"cluster", "write_quorum", "2", "W: copies stored before a write succeeds, 1 to R"},
+  {"storage", "chunk_size", "4MiB", "4KiB to 64MiB; bytes, K/KiB/M/MiB/G/GiB or KB/MB/GB"},
+  {"log", "level", "info", "trace, debug, info, warn or error"},
+};
+
+// Positional arguments are not allowed; collecting them under this name lets the error name them.
+constexpr const char* positional_name = "dfs-unexpected-argument";
+
+std::string build_help() {
+  std::string text =
+    "Usage: dfs-node --config FILE [--SECTION.KEY VALUE ...]\n"
+    "       dfs-node --help | --version\n"
+    "\n"
+    "Runs one node of a dfs cluster. The settings are read from the INI file given with\n"
+    "--config; every key can also be given on the command line as --SECTION.KEY VALUE, which\n"
+    "overrides the file. Relative paths in the file are relative to the file's directory, those\n"
+    "on the command line to the current directory.\n"
+    "\n"
+    "Options:\n"
+    "  --config FILE   the node's INI file (required)\n"
+    "  -h, --help      print this help and exit\n"
+    "  --version       print the version and exit\n"
+    "\n"
+    "Keys, with their defaults (each one also works as --SECTION.KEY VALUE):\n";
+  std::string section;
+  for (const auto& spec : key_specs) {
+    if (section != spec.section) {
+      section = spec.section;
+      text += "  [" + section + "]\n";
+    }
+    std::string line = "  ";
+    line += spec.key;
+    line.resize(15, ' ');
+    line += "= ";
+    line += spec.shown;
+    line.resize(33, ' ');
+    line += spec.comment;
+    text += line + "\n";
+  }
+  text += "\n"
+          "Sizes take plain bytes or the suffixes K, KiB, M, MiB, G, GiB (powers of 1024) and KB,\n"
+          "MB, GB (powers of 1000). Trailing newlines in the secret file are ignored.";
+  return text;
+}
+
+po::options_description key_options() {
+  po::options_description desc;
+  for (const auto& spec : key_specs) {
+    std::string name = std::string(spec.section) + "." + spec.key;
+    desc.add_options()(name.c_str(), po::value<std::string>(), spec.comment);
+  }
+  return desc;
+}
+
+/// "[section] key" for a "section.key" option name.
+std::string label(const std::string& name) {
+  auto dot = name.find('.');
+  if (dot == std::string::npos)
+    return name;
+  return "[" + name.substr(0, dot) + "] " + name.substr(dot + 1);
+}
+
+/// Where each key's value came from; the command line wins over the file.
+struct sources {
+  std::map<std::string, std::string> cli;
+  std::map<std::string, std::string> file;
+  std::string file_name;  // as given with --config, for messages
+  fs::path file_dir;      // relative paths in the file are resolved against this
+
+  struct value {
+    std::string text;
+    bool from_cli;
+  };
+
+  std::optional<value> get(const std::string& name) const {
+    if (auto i = cli.find(name); i != cli.end())
+      return value{trim(i->second), true};
+    if (auto i = file.find(name); i != file.end())
+      return value{trim(i->second), false};
+    return std::nullopt;
+  }
+
+  std::string required(const std::string& name) const {
+    auto v = get(name);
+    if (!v)
+      fail(label(name) + " is missing: set it in " + file_name + " or with --" + name);
+    if (v->text.empty())
+      fail(label(name) + " is empty");
+    return v->text;
+  }
+
+  std::string path(const std::string& name) const {
+    std::string text = required(name);
+    fs::path p(text);
+    if (get(name)->from_cli || p.is_absolute())
+      return text;
+    return (file_dir / p).lexically_normal().string();
+  }
+};
+
+/// Collects option values of a parse, refusing a key given twice.
+void collect(const po::parsed_options& parsed, std::map<std::string, std::string>& out,
+             const std::string& where) {
+  for (const auto& opt : parsed.options) {
+    if (opt.string_key == positional_name)
+      fail("unexpected argument '" + (opt.value.empty() ? std::string() : opt.value.front()) +
+           "'" + where);
+    std::string value = opt.value.empty() ? std::string() : opt.value.front();
+    if (!out.emplace(opt.string_key, value).second) {
+      if (opt.string_key.find('.') != std::string::npos)
+        fail(label(opt.string_key) + " is given more than once" + where);
+      fail("option '--" + opt.string_key + "' is given more than once" + where);
+    }
+  }
+}
+
+uint64_t number(const sources& src, const std::string& name, uint64_t fallback) {
+  auto v = src.get(name);
+  if (!v)
+    return fallback;
+  auto n = parse_unsigned(v->text);
+  if (!n)
+    fail(label(name) + " = " + v->text + ": expected a whole number");
+  return *n;
+}
+
+std::string load_secret(const std::string& path) {
+  const std::string what = "[cluster] secret_file '" + path + "': ";
+  // A real key file is tiny; the cap keeps something like /dev/zero from filling memory.
+  constexpr size_t max_secret = 64 * 1024;
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file)
+    fail(what + "cannot read: " + errno_text(errno));
+  std::string data;
+  char buf[4096];
+  for (;;) {
+    size_t n = std::fread(buf, 1, sizeof buf, file);
+    data.append(buf, n);
+    if (data.size() > max_secret) {
+      std::fclose(file);
+      fail(what + "secret is larger than " + std::to_string(max_secret) + " bytes");
+    }
+    if (n < sizeof buf) {
+      if (std::ferror(file)) {
+        int err = errno;
+        std::fclose(file);
+        fail(what + "cannot read: " + errno_text(err));
+      }
+      break;
+    }
+  }
+  std::fclose(file);
+  while (!data.empty() && (data.back() == '\n' || data.back() == '\r'))
+    data.pop_back();
+  if (data.size() < 32)
+    fail(what + "secret is " + std::to_string(data.size()) + " bytes, at least 32 are needed");
+  return data;
+}
+
+void prepare_data_dir(const std::string& path) {
+  const std::string what = "[node] data_dir '" + path + "': ";
+  std::error_code ec;
+  auto st = fs::status(path, ec);
+  if (!fs::exists(st)) {
+    fs::create_directories(path, ec);
+    if (ec)
+      fail(what + "cannot create: " + ec.message());
+    st = fs::status(path, ec);
+  }
+  if (!fs::is_directory(st))
+    fail(what + "not a directory");
+  std::string probe = (fs::path(path) / (".dfs-write-probe." + std::to_string(::getpid()))).string();
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    fail(what + "not writable: " + errno_text(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
+config_outcome parse(int argc, const char* const* argv) {
+  config_outcome out;
+
+  // -- command line
+  po::options_description general;
+  general.add_options()
+    ("help,h", po::bool_switch(), "print this help and exit")
+    ("version", po::bool_switch(), "print the version and exit")
+    ("config", po::value<std::string>(), "the node's INI file");
+  po::options_description hidden;
+  hidden.add_options()(positional_name, po::value<std::string>());
+  po::options_description cli_desc;
+  cli_desc.add(general).add(key_options()).add(hidden);
+  po::positional_options_description positional;
+  positional.add(positional_name, -1);
+
+  // No guessing: "--conf" must not quietly mean "--config".
+  auto style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+  sources src;
+  po::parsed_options cli_parsed(nullptr);
+  try {
+    cli_parsed = po::command_line_parser(argc, argv)
+                   .options(cli_desc)
+                   .positional(positional)
+                   .style(style)
+                   .run();
+  } catch (const po::unknown_option& e) {
+    fail("unknown option '" + e.get_option_name() + "' (see --help)");
+  } catch (const po::error& e) {
+    fail(std::string(e.what()));
+  }
+  collect(cli_parsed, src.cli, " on the command line");
+
+  if (src.cli.count("help")) {
+    out.kind = config_outcome::help;
+    out.text = build_help();
+    return out;
+  }
+  if (src.cli.count("version")) {
+    out.kind = config_outcome::version;
+    out.text = "dfs-node " DFS_VERSION;
+    return out;
+  }
+
+  // -- the INI file
+  auto config_arg = src.cli.find("config");
+  if (config_arg == src.cli.end() || config_arg->second.empty())
+    fail("--config FILE is required (see --help)");
+  src.file_name = config_arg->second;
+  src.file_dir = fs::path(src.file_name).parent_path();
+  {
+    const std::string what = "cannot read config file '" + src.file_name + "': ";
+    std::error_code ec;
+    if (fs::is_directory(src.file_name, ec))
+      fail(what + errno_text(EISDIR));
+    std::ifstream in(src.file_name, std::ios::binary);
+    if (!in)
+      fail(what + errno_text(errno));
+    po::parsed_options file_parsed(nullptr);
+    try {
+      file_parsed = po::parse_config_file(in, key_options(), false);
+    } catch (const po::unknown_option& e) {
+      fail("unknown option '" + e.get_option_name() + "' in " + src.file_name);
+    } catch (const po::invalid_config_file_syntax& e) {
+      fail("invalid line '" + e.tokens() + "' in " + src.file_name);
+    } catch (const po::error& e) {
+      fail(std::string(e.what()) + " in " + src.file_name);
+    }
+    if (in.bad())
+      fail(what + errno_text(errno));
+    collect(file_parsed, src.file, " in " + src.file_name);
+  }
+
+  // -- values that need nothing but their text
+  node_config& cfg = out.config;
+
+  cfg.name = src.required("node.name");
+  if (!valid_name(cfg.name))
+    fail("[node] name '" + cfg.name + "': expected 1 to 64 characters of A-Z a-z 0-9 . _ -");
+
+  std::string listen = src.required("node.listen");
+  auto listen_hp = parse_host_port(listen);
+  if (!listen_hp)
+    fail("[node] listen '" + listen + "': expected host:port with a port from 1 to 65535");
+  cfg.listen = *listen_hp;
+
+  std::string data_dir = src.path("node.data_dir");
+
+  if (auto v = src.get("cluster.name")) {
+    if (!valid_name(v->text))
+      fail("[cluster] name '" + v->text + "': expected 1 to 64 characters of A-Z a-z 0-9 . _ -");
+    cfg.cluster_name = v->text;
+  }
+
+  cfg.secret_file = src.path("cluster.secret_file");
+
+  if (auto v = src.get("cluster.bootstrap")) {
+    if (!v->text.empty()) {
+      size_t pos = 0;
+      for (;;) {
+        size_t comma = v->text.find(',', pos);
+        std::string item = trim(v->text.substr(pos, comma == std::string::npos ? comma : comma - pos));
+        auto hp = parse_host_port(item);
+        if (!hp)
+          fail("[cluster] bootstrap '" + v->text + "': entry '" + item +
+               "' is not host:port with a port from 1 to 65535");
+        cfg.bootstrap.push_back(*hp);
+        if (comma == std::string::npos)
+          break;
+        pos = comma + 1;
+      }
+    }
+  }
+
+  uint64_t replicas = number(src, "cluster.replicas", cfg.replicas);
+  if (replicas < 1 || replicas > 16)
+    fail("[cluster] replicas = " + std::to_string(replicas) + ": must be between 1 and 16");
+  cfg.replicas = static_cast<uint32_t>(replicas);
+
+  uint64_t quorum = number(src, "cluster.write_quorum", cfg.write_quorum);
+  if (quorum < 1 || quorum > replicas)
+    fail("[cluster] write_quorum = " + std::to_string(quorum) + ": must be between 1 and replicas (" +
+         std::to_string(replicas) + ")");
+  cfg.write_quorum = static_cast<uint32_t>(quorum);
+
+  if (auto v = src.get("storage.chunk_size")) {
+    auto size = parse_byte_size(v->text);
+    if (!size)
+      fail("[storage] chunk_size = " + v->text +
+           ": expected a byte size such as 4194304, 4096KiB or 4MiB");
+    if (*size < 4 * 1024 || *size > 64 * 1024 * 1024)
+      fail("[storage] chunk_size = " + v->text + ": must be between 4KiB and 64MiB");
+    cfg.chunk_size = *size;
+  }
+
+  if (auto v = src.get("log.level")) {
+    if (!log::parse_level(v->text, cfg.log_level))
+      fail("[log] level '" + v->text + "': expected trace, debug, info, warn or error");
+  }
+
+  // -- values that touch the file system, last, so that a typo elsewhere creates nothing
+  cfg.secret = load_secret(cfg.secret_file);
+  prepare_data_dir(data_dir);
+  cfg.data_dir = data_dir;
+
+  out.kind = config_outcome::run;
+  return out;
+}
+
+config_outcome error_outcome(const std::string& message) {
+  config_outcome out;
+  out.kind = config_outcome::error;
+  out.text = "config: " + one_line(message);
+  return out;
+}
+
+} // namespace
+
+std::optional<host_port> parse_host_port(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos)
+    return std::nullopt;
+  std::string host = text.substr(0, colon);
+  // "[::1]:7000": the brackets only delimit an IPv6 address.
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host.empty())
+    return std::nullopt;
+  for (char c : host)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '[' || c == ']' || c == ',')
+      return std::nullopt;
+  std::string port_text = text.substr(colon + 1);
+  if (port_text.size() > 5)
+    return std::nullopt;
+  auto port = parse_unsigned(port_text);
+  if (!port || *port < 1 || *port > 65535)
+    return std::nullopt;
+  return host_port{host, static_cast<uint16_t>(*port)};
+}
+
+std::optional<uint64_t> parse_byte_size(const std::string& text) {
+  std::string s = trim(text);
+  size_t digits = 0;
+  while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9')
+    ++digits;
+  auto number = parse_unsigned(s.substr(0, digits));
+  if (!number)
+    return std::nullopt;
+  std::string suffix = trim(s.substr(digits));
+  static const std::pair<const char*, uint64_t> units[] = {
+    {"", 1},
+    {"B", 1},
+    {"K", 1ull << 10},
+    {"KiB", 1ull << 10},
+    {"KB", 1000ull},
+    {"kB", 1000ull},
+    {"M", 1ull << 20},
+    {"MiB", 1ull << 20},
+    {"MB", 1000ull * 1000},
+    {"G", 1ull << 30},
+    {"GiB", 1ull << 30},
+    {"GB", 1000ull * 1000 * 1000},
+  };
+  for (const auto& [name, factor] : units) {
+    if (suffix == name) {
+      if (*number > UINT64_MAX / factor)
+        return std::nullopt;
+      return *number * factor;
+    }
+  }
+  return std::nullopt;
+}
+
+config_outcome parse_node_config(int argc, const char* const* argv) {
+  try {
+    return parse(argc, argv);
+  } catch (const config_error& e) {
+    return error_outcome(e.message);
+  } catch (const std::exception& e) {
+    return error_outcome(e.what());
+  } catch (...) {
+    return error_outcome("unexpected error while reading the configuration");
+  }
+}
+
+} // namespace dfs

@@ -1,0 +1,24 @@
+#include "net/dialer.hpp"
+
+#include "net/peer_connection.hpp"
+
+#include <caf/io/middleman.hpp>
+
+namespace dfs {
+
+caf::behavior dialer(caf::event_based_actor* self, node_context_ptr ctx) {
+  return {
+    [=](dial_atom, const std::string& address) -> caf::result<caf::actor> {
+      auto target = parse_host_port(address);
+      if (!target)
+        return make_error(errc::bad_request, "not a host:port address: " + address);
+      auto connection = self->system().middleman().spawn_client(peer_connection, target->host,
+                                                                target->port, ctx, true);
+      if (!connection)
+        return make_error(errc::unavailable, "cannot connect to " + address);
+      return *connection;
+    },
+  };
+}
+
+} // namespace dfs

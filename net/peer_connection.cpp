@@ -1,0 +1,522 @@
+#include "net/peer_connection.hpp"
+
+#include "actors/get_session.hpp"
+#include "actors/put_session.hpp"
+#include "common/log.hpp"
+
+#include <caf/io/receive_policy.hpp>
+#include <caf/io/system_messages.hpp>
+
+namespace dfs {
+
+namespace {
+
+using caf::io::receive_policy;
+
+void write_frame(peer_connection_broker* self, frame_type type, uint64_t request_id,
+                 const char* payload, size_t size) {
+  append_frame(self->wr_buf(self->state.hdl), type, request_id, payload, size);
+  self->flush(self->state.hdl);
+}
+
+void write_frame(peer_connection_broker* self, frame_type type, uint64_t request_id,
+                 const byte_buffer& payload) {
+  write_frame(self, type, request_id, payload.data(), payload.size());
+}
+
+void write_error(peer_connection_broker* self, uint64_t request_id, errc code,
+                 const std::string& message) {
+  write_frame(self, frame_type::error, request_id,
+              to_payload(error_msg{static_cast<uint8_t>(code), message}));
+}
+
+void write_error(peer_connection_broker* self, uint64_t request_id, const caf::error& err) {
+  write_error(self, request_id, code_of(err), describe(err));
+}
+
+/// Ends this connection, and only this one: tells the peer why (if it can), fails every
+/// request still waiting for the peer, and stops the sessions it served.
+void close_connection(peer_connection_broker* self, errc code, const std::string& reason,
+                      bool tell_peer) {
+  auto& st = self->state;
+  if (tell_peer)
+    write_error(self, 0, code, reason);
+  if (code == errc::none)
+    DFS_DEBUG(st.who, "closing: " << reason);
+  else
+    DFS_WARN(st.who, "closing: " << reason);
+  for (auto& [id, req] : st.pending)
+    req.promise.deliver(make_error(errc::unavailable, "connection to " + st.peer.node_name
+                                                        + " lost: " + reason));
+  st.pending.clear();
+  for (auto& [id, session] : st.sessions)
+    self->send_exit(session, caf::exit_reason::user_shutdown);
+  st.sessions.clear();
+  self->close(st.hdl);
+  self->quit();
+}
+
+// -- the replica proxy: local requests out, remote responses in ---------------
+
+caf::response_promise forward_request(peer_connection_broker* self, frame_type type,
+                                      const byte_buffer& payload, frame_type expected) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise();
+  if (!st.authenticated || st.peer.role != peer_role::peer) {
+    rp.deliver(make_error(errc::unavailable, "no authenticated peer on this connection"));
+    return rp;
+  }
+  auto id = ++st.last_request_id;
+  st.pending.emplace(id, peer_connection_state::pending_request{rp, expected});
+  write_frame(self, type, id, payload);
+  return rp;
+}
+
+void on_response(peer_connection_broker* self, byte_buffer& payload) {
+  auto& st = self->state;
+  auto i = st.pending.find(st.header.request_id);
+  if (i == st.pending.end())
+    return; // the requester gave up (timeout) or never existed: nothing to answer
+  auto request = std::move(i->second);
+  st.pending.erase(i);
+  auto& rp = request.promise;
+  auto type = st.header.type;
+  auto malformed = [&] {
+    rp.deliver(make_error(errc::protocol, std::string{"malformed "} + to_string(type)
+                                            + " from " + st.peer.node_name));
+  };
+  if (type == frame_type::error) {
+    auto err = from_payload<error_msg>(payload);
+    if (!err)
+      return malformed();
+    return rp.deliver(make_error(static_cast<errc>(err->code), err->message));
+  }
+  if (type != request.expected)
+    return rp.deliver(make_error(errc::protocol, std::string{"expected "} + to_string(request.expected)
+                                                   + ", got " + to_string(type)));
+  switch (type) {
+    case frame_type::ok:
+      return rp.deliver(caf::ok_atom::value);
+    case frame_type::chunk_data:
+      return rp.deliver(std::move(payload));
+    case frame_type::has_chunks_result: {
+      auto msg = from_payload<has_chunks_result_msg>(payload);
+      return msg ? rp.deliver(std::move(msg->present)) : malformed();
+    }
+    case frame_type::manifest_data: {
+      auto msg = from_payload<manifest_msg>(payload);
+      if (!msg)
+        return malformed();
+      st.ctx->clock->observe(msg->value.version.hlc);
+      return rp.deliver(std::move(msg->value));
+    }
+    case frame_type::manifest_list: {
+      auto msg = from_payload<manifest_list_msg>(payload);
+      return msg ? rp.deliver(std::move(msg->values)) : malformed();
+    }
+    case frame_type::inventory_result: {
+      auto msg = from_payload<inventory_result_msg>(payload);
+      return msg ? rp.deliver(std::move(msg->chunks), std::move(msg->keys)) : malformed();
+    }
+    default:
+      return malformed();
+  }
+}
+
+// -- serving a peer: remote requests in, local store answers out --------------
+
+template <class... Ts>
+void answer_from_store(peer_connection_broker* self, uint64_t request_id, frame_type response,
+                       Ts&&... request) {
+  auto write_ok = [self, request_id, response](auto&&... result) {
+    byte_buffer payload;
+    if constexpr (sizeof...(result) == 1)
+      (payload = ... = std::forward<decltype(result)>(result));
+    write_frame(self, response, request_id, payload);
+  };
+  (void) write_ok;
+  self->request(self->state.ctx->store, std::chrono::seconds{120}, std::forward<Ts>(request)...)
+    .then(
+      [=](caf::ok_atom) { write_frame(self, response, request_id, nullptr, 0); },
+      [=](caf::error& err) { write_error(self, request_id, err); });
+}
+
+void on_peer_request(peer_connection_broker* self, byte_buffer& payload) {
+  auto& st = self->state;
+  auto id = st.header.request_id;
+  auto store = st.ctx->store;
+  auto timeout = std::chrono::seconds{120};
+  auto reply_error = [self, id](caf::error& err) { write_error(self, id, err); };
+  auto bad = [&] {
+    close_connection(self, errc::protocol,
+                     std::string{"malformed "} + to_string(st.header.type) + " request", true);
+  };
+  switch (st.header.type) {
+    case frame_type::put_chunk: {
+      // The chunk's id travels after its bytes, so the bytes can be handed on without a copy.
+      if (payload.size() < 32)
+        return bad();
+      chunk_id cid;
+      std::memcpy(cid.bytes.data(), payload.data() + payload.size() - 32, 32);
+      payload.resize(payload.size() - 32);
+      self->request(store, timeout, put_chunk_atom::value, cid, std::move(payload))
+        .then([=](caf::ok_atom) { write_frame(self, frame_type::ok, id, nullptr, 0); }, reply_error);
+      return;
+    }
+    case frame_type::get_chunk: {
+      if (payload.size() != 32)
+        return bad();
+      chunk_id cid;
+      std::memcpy(cid.bytes.data(), payload.data(), 32);
+      self->request(store, timeout, get_chunk_atom::value, cid)
+        .then([=](byte_buffer& bytes) { write_frame(self, frame_type::chunk_data, id, bytes); },
+              reply_error);
+      return;
+    }
+    case frame_type::has_chunks: {
+      auto msg = from_payload<has_chunks_msg>(payload);
+      if (!msg)
+        return bad();
+      self->request(store, timeout, has_chunks_atom::value, std::move(msg->ids))
+        .then(
+          [=](std::vector<bool>& present) {
+            write_frame(self, frame_type::has_chunks_result, id,
+                        to_payload(has_chunks_result_msg{std::move(present)}));
+          },
+          reply_error);
+      return;
+    }
+    case frame_type::put_manifest: {
+      auto msg = from_payload<manifest_msg>(payload);
+      if (!msg)
+        return bad();
+      st.ctx->clock->observe(msg->value.version.hlc);
+      self->request(store, timeout, put_manifest_atom::value, std::move(msg->value))
+        .then([=](caf::ok_atom) { write_frame(self, frame_type::ok, id, nullptr, 0); }, reply_error);
+      return;
+    }
+    case frame_type::get_manifest: {
+      auto msg = from_payload<key_msg>(payload);
+      if (!msg)
+        return bad();
+      self->request(store, timeout, get_manifest_atom::value, std::move(msg->key))
+        .then(
+          [=](manifest& m) {
+            write_frame(self, frame_type::manifest_data, id, to_payload(manifest_msg{std::move(m)}));
+          },
+          reply_error);
+      return;
+    }
+    case frame_type::list_manifests: {
+      auto msg = from_payload<prefix_msg>(payload);
+      if (!msg)
+        return bad();
+      self->request(store, timeout, list_manifests_atom::value, std::move(msg->prefix))
+        .then(
+          [=](std::vector<manifest>& ms) {
+            write_frame(self, frame_type::manifest_list, id,
+                        to_payload(manifest_list_msg{std::move(ms)}));
+          },
+          reply_error);
+      return;
+    }
+    case frame_type::inventory: {
+      self->request(store, timeout, inventory_atom::value)
+        .then(
+          [=](std::vector<chunk_id>& chunks, std::vector<std::string>& keys) {
+            write_frame(self, frame_type::inventory_result, id,
+                        to_payload(inventory_result_msg{std::move(chunks), std::move(keys)}));
+          },
+          reply_error);
+      return;
+    }
+    case frame_type::peers: {
+      auto msg = from_payload<peers_msg>(payload);
+      if (!msg)
+        return bad();
+      self->send(st.ctx->membership, gossip_atom::value, std::move(msg->addresses));
+      return;
+    }
+    case frame_type::ok:
+    case frame_type::chunk_data:
+    case frame_type::has_chunks_result:
+    case frame_type::manifest_data:
+    case frame_type::manifest_list:
+    case frame_type::inventory_result:
+    case frame_type::error:
+      return on_response(self, payload);
+    default:
+      return close_connection(self, errc::protocol,
+                              std::string{"unexpected "} + to_string(st.header.type)
+                                + " frame from a peer",
+                              true);
+  }
+}
+
+// -- serving a client ------------------------------------------------------------
+
+template <class Result>
+void answer_from_coordinator(peer_connection_broker* self, uint64_t id, frame_type response,
+                             caf::message request) {
+  self->request(caf::actor_cast<caf::actor>(self->state.ctx->coordinator), std::chrono::seconds{120},
+                std::move(request))
+    .then([=](Result& result) { write_frame(self, response, id, to_payload(result)); },
+          [=](caf::error& err) { write_error(self, id, err); });
+}
+
+void start_session(peer_connection_broker* self, uint64_t id, caf::actor session) {
+  auto& st = self->state;
+  // Linked: a session ends with its connection; it ends normally by itself when done.
+  self->link_to(session);
+  self->monitor(session);
+  st.sessions[id] = std::move(session);
+}
+
+void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
+  auto& st = self->state;
+  auto id = st.header.request_id;
+  auto bad = [&] {
+    close_connection(self, errc::protocol,
+                     std::string{"malformed "} + to_string(st.header.type) + " request", true);
+  };
+  switch (st.header.type) {
+    case frame_type::put_begin: {
+      auto msg = from_payload<put_begin_msg>(payload);
+      if (!msg)
+        return bad();
+      if (st.sessions.count(id))
+        return write_error(self, id, errc::bad_request, "request id already in use");
+      return start_session(self, id,
+                           self->spawn(put_session, st.ctx, caf::actor_cast<caf::actor>(self), id,
+                                       std::move(msg->key), msg->size));
+    }
+    case frame_type::put_data: {
+      auto i = st.sessions.find(id);
+      if (i != st.sessions.end())
+        self->send(i->second, data_atom::value, std::move(payload),
+                   (st.header.flags & flag_final) != 0);
+      // else: the put already failed and the client was told; drop what is still in flight.
+      return;
+    }
+    case frame_type::get: {
+      auto msg = from_payload<key_msg>(payload);
+      if (!msg)
+        return bad();
+      if (st.sessions.count(id))
+        return write_error(self, id, errc::bad_request, "request id already in use");
+      return start_session(self, id,
+                           self->spawn(get_session, st.ctx, caf::actor_cast<caf::actor>(self), id,
+                                       std::move(msg->key)));
+    }
+    case frame_type::credit: {
+      auto msg = from_payload<credit_msg>(payload);
+      if (!msg)
+        return bad();
+      auto i = st.sessions.find(id);
+      if (i != st.sessions.end())
+        self->send(i->second, credit_atom::value, msg->frames);
+      return;
+    }
+    case frame_type::rm: {
+      auto msg = from_payload<key_msg>(payload);
+      if (!msg)
+        return bad();
+      self->request(caf::actor_cast<caf::actor>(st.ctx->coordinator), std::chrono::seconds{120},
+                    rm_atom::value, std::move(msg->key))
+        .then([=](caf::ok_atom) { write_frame(self, frame_type::ok, id, nullptr, 0); },
+              [=](caf::error& err) { write_error(self, id, err); });
+      return;
+    }
+    case frame_type::ls: {
+      auto msg = from_payload<prefix_msg>(payload);
+      if (!msg)
+        return bad();
+      return answer_from_coordinator<ls_result_msg>(
+        self, id, frame_type::ls_result, caf::make_message(ls_atom::value, std::move(msg->prefix)));
+    }
+    case frame_type::stat: {
+      auto msg = from_payload<key_msg>(payload);
+      if (!msg)
+        return bad();
+      return answer_from_coordinator<stat_result_msg>(
+        self, id, frame_type::stat_result, caf::make_message(stat_atom::value, std::move(msg->key)));
+    }
+    case frame_type::status: {
+      if (!payload.empty())
+        return bad();
+      return answer_from_coordinator<status_result_msg>(self, id, frame_type::status_result,
+                                                        caf::make_message(status_atom::value));
+    }
+    default:
+      return close_connection(self, errc::protocol,
+                              std::string{"unexpected "} + to_string(st.header.type)
+                                + " frame from a client",
+                              true);
+  }
+}
+
+// -- handshake ---------------------------------------------------------------------
+
+void on_authenticated(peer_connection_broker* self) {
+  auto& st = self->state;
+  st.authenticated = true;
+  st.peer = st.hs->peer();
+  st.hs.reset();
+  if (st.peer.role == peer_role::client) {
+    st.who = "client_connection";
+    DFS_DEBUG(st.who, "client authenticated");
+    return;
+  }
+  st.who = "peer_connection " + st.peer.node_name;
+  DFS_INFO(st.who, "authenticated peer " << st.peer.node_name << " (" << st.peer.node_id << ") at "
+                                         << st.peer.listen_address
+                                         << (st.outbound ? ", dialed by us" : ", dialed by it"));
+  peer_info info{st.peer.node_id, st.peer.node_name, st.peer.listen_address};
+  self->request(st.ctx->membership, std::chrono::seconds{30}, peer_up_atom::value, info,
+                caf::actor_cast<caf::actor>(self), st.outbound)
+    .then(
+      [=](bool keep) {
+        if (!keep)
+          close_connection(self, errc::none, "duplicate connection to " + self->state.peer.node_name,
+                           false);
+      },
+      [=](caf::error& err) { close_connection(self, errc::unavailable, describe(err), false); });
+}
+
+void on_handshake_frame(peer_connection_broker* self, byte_buffer& payload) {
+  auto& st = self->state;
+  auto& hs = *st.hs;
+  std::vector<handshake::outgoing_frame> out;
+  hs.on_frame(st.header.type, payload, out);
+  for (auto& f : out)
+    write_frame(self, f.type, 0, f.payload);
+  if (hs.failed())
+    return close_connection(self, hs.error_code(), "handshake failed: " + hs.error_reason(), false);
+  if (hs.done())
+    on_authenticated(self);
+}
+
+// -- the decoder ------------------------------------------------------------------
+
+void on_frame(peer_connection_broker* self, byte_buffer& payload) {
+  auto& st = self->state;
+  if (!st.authenticated)
+    return on_handshake_frame(self, payload);
+  DFS_TRACE(st.who, "received " << to_string(st.header.type) << " #" << st.header.request_id
+                                << " (" << payload.size() << " bytes)");
+  if (st.peer.role == peer_role::peer)
+    on_peer_request(self, payload);
+  else
+    on_client_request(self, payload);
+}
+
+void on_bytes(peer_connection_broker* self, byte_buffer& bytes) {
+  auto& st = self->state;
+  if (!st.awaiting_payload) {
+    std::string reason;
+    auto header = decode_frame_header(bytes.data(), st.ctx->max_payload(), reason);
+    if (!header)
+      return close_connection(self, errc::protocol, reason, true);
+    st.header = *header;
+    if (st.header.payload_length > 0) {
+      st.awaiting_payload = true;
+      self->configure_read(st.hdl, receive_policy::exactly(st.header.payload_length));
+      return;
+    }
+    byte_buffer empty;
+    on_frame(self, empty);
+  } else {
+    st.awaiting_payload = false;
+    on_frame(self, bytes);
+  }
+  if (self->getf(caf::abstract_actor::is_terminated_flag))
+    return;
+  if (!st.awaiting_payload)
+    self->configure_read(st.hdl, receive_policy::exactly(frame_header_size));
+}
+
+} // namespace
+
+caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_handle hdl,
+                              node_context_ptr ctx, bool outbound) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.hdl = hdl;
+  st.outbound = outbound;
+  st.hs = std::make_unique<handshake>(ctx->identity(peer_role::peer), outbound);
+  auto hello = st.hs->start();
+  write_frame(self, hello.type, 0, hello.payload);
+  self->configure_read(hdl, receive_policy::exactly(frame_header_size));
+  self->delayed_send(self, ctx->handshake_timeout, timeout_atom::value);
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& sessions = self->state.sessions;
+    for (auto i = sessions.begin(); i != sessions.end(); ++i)
+      if (i->second.address() == msg.source) {
+        sessions.erase(i);
+        return;
+      }
+  });
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    close_connection(self, errc::none, "node shutting down: " + to_string(msg.reason), false);
+  });
+  return {
+    [=](caf::io::new_data_msg& msg) { on_bytes(self, msg.buf); },
+    [=](const caf::io::connection_closed_msg&) {
+      close_connection(self, errc::none, "the peer closed the connection", false);
+    },
+    [=](timeout_atom) {
+      if (!self->state.authenticated)
+        close_connection(self, errc::timeout, "handshake timed out", true);
+    },
+    // From sessions: a frame for the client.
+    [=](frame_atom, uint16_t type, uint64_t request_id, const byte_buffer& payload) {
+      write_frame(self, static_cast<frame_type>(type), request_id, payload);
+    },
+    // From membership: gossip for the peer.
+    [=](gossip_atom, const std::vector<std::string>& addresses) {
+      if (self->state.authenticated)
+        write_frame(self, frame_type::peers, 0, to_payload(peers_msg{addresses}));
+    },
+    // The replica proxy: store_actor's messages, answered by the remote node.
+    [=](put_chunk_atom, const chunk_id& id, const byte_buffer& bytes) {
+      auto& buf = self->wr_buf(self->state.hdl);
+      if (!self->state.authenticated)
+        return forward_request(self, frame_type::put_chunk, {}, frame_type::ok);
+      // Written in place: header, bytes, then the id, without building the payload twice.
+      auto rid = ++self->state.last_request_id;
+      auto rp = self->make_response_promise();
+      self->state.pending.emplace(rid, peer_connection_state::pending_request{rp, frame_type::ok});
+      append_frame_header(buf, frame_type::put_chunk, rid, bytes.size() + 32);
+      buf.insert(buf.end(), bytes.begin(), bytes.end());
+      buf.insert(buf.end(), reinterpret_cast<const char*>(id.bytes.data()),
+                 reinterpret_cast<const char*>(id.bytes.data()) + 32);
+      self->flush(self->state.hdl);
+      return rp;
+    },
+    [=](get_chunk_atom, const chunk_id& id) {
+      byte_buffer payload(id.bytes.begin(), id.bytes.end());
+      return forward_request(self, frame_type::get_chunk, payload, frame_type::chunk_data);
+    },
+    [=](has_chunks_atom, const std::vector<chunk_id>& ids) {
+      return forward_request(self, frame_type::has_chunks, to_payload(has_chunks_msg{ids}),
+                             frame_type::has_chunks_result);
+    },
+    [=](put_manifest_atom, const manifest& m) {
+      return forward_request(self, frame_type::put_manifest, to_payload(manifest_msg{m}),
+                             frame_type::ok);
+    },
+    [=](get_manifest_atom, const std::string& key) {
+      return forward_request(self, frame_type::get_manifest, to_payload(key_msg{key}),
+                             frame_type::manifest_data);
+    },
+    [=](list_manifests_atom, const std::string& prefix) {
+      return forward_request(self, frame_type::list_manifests, to_payload(prefix_msg{prefix}),
+                             frame_type::manifest_list);
+    },
+    [=](inventory_atom) {
+      return forward_request(self, frame_type::inventory, {}, frame_type::inventory_result);
+    },
+  };
+}
+
+} // namespace dfs

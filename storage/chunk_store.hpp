@@ -1,0 +1,79 @@
+#pragma once
+// Content-addressed chunks on disk: data_dir/chunks/ab/cd/<64 hex of the SHA-256>. A chunk is
+// written once (its id says what it contains, so a second put is a no-op) and checked on every
+// read; a file whose bytes no longer match its name is moved to data_dir/quarantine/ so that it
+// is never served again and replication sees the chunk as missing and repairs it.
+#include "net/codec.hpp"
+#include "storage/manifest.hpp"
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include <string>
+#include <vector>
+
+namespace dfs {
+
+/// Not thread-safe: one owner (the store actor) calls it from one thread.
+class chunk_store {
+public:
+  /// Creates data_dir/{chunks,tmp,quarantine} as needed and removes temporary files a crash
+  /// left behind. Errors: errc::io_error naming the path.
+  static caf::expected<chunk_store> open(const std::string& data_dir);
+
+  /// Stores `bytes` under `id` once it is durable. errc::bad_request if SHA-256(bytes) != id;
+  /// errc::no_space, errc::io_error if the disk refuses. An id already held is not rewritten.
+  caf::error put(const chunk_id& id, const byte_buffer& bytes);
+
+  /// The chunk's bytes, verified against `id`. errc::not_found, errc::corrupt (the file was
+  /// quarantined), errc::io_error.
+  caf::expected<byte_buffer> get(const chunk_id& id);
+
+  bool has(const chunk_id& id) const;
+
+  /// Every chunk held, sorted. Walks the directory tree: meant for inventories, not hot paths.
+  caf::expected<std::vector<chunk_id>> list() const;
+
+  /// Where the chunk lives (or would live) on disk.
+  std::string path_of(const chunk_id& id) const;
+
+  const std::string& data_dir() const { return data_dir_; }
+
+private:
+  explicit chunk_store(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+
+  std::string data_dir_;
+};
+
+// -- durable files, shared by the chunk store, the manifest store and the node identity ------
+// (They belong in a file of their own, storage/durable_file.hpp, once someone may create it.)
+
+namespace disk {
+
+/// Writes a whole file so that a crash leaves either the old file or the complete new one:
+/// a temporary file `tmp_dir/tmp_prefix.XXXXXX`, write, fsync, rename over `target`, fsync of
+/// target's directory. `tmp_dir` must be on the same file system as `target`.
+/// Errors: errc::no_space ("no space left on device writing <target>"), errc::io_error.
+caf::error write_durably(const std::string& tmp_dir, const std::string& tmp_prefix,
+                         const std::string& target, const char* data, size_t size);
+
+/// A whole file. errc::not_found if it does not exist, errc::io_error otherwise.
+caf::expected<byte_buffer> read_whole(const std::string& path);
+
+/// mkdir -p, and fsync of each parent that gained an entry, so the new directories (and the
+/// files later renamed into them) survive a crash.
+caf::error make_dirs(const std::string& path);
+
+/// Removes files named `prefix.*` in `dir`: temporaries of writes a crash interrupted.
+caf::error remove_leftovers(const std::string& dir, const std::string& prefix);
+
+/// Moves a damaged file into `quarantine_dir` (keeping it for inspection); returns the new path.
+caf::expected<std::string> quarantine(const std::string& path, const std::string& quarantine_dir);
+
+/// The sentence for a failed system call on `path`: "<what> <path>: <strerror>", with
+/// errc::no_space for ENOSPC/EDQUOT and errc::io_error otherwise.
+caf::error from_errno(int code, const std::string& what, const std::string& path);
+
+} // namespace disk
+
+} // namespace dfs

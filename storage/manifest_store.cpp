@@ -1,0 +1,153 @@
+#include "storage/manifest_store.hpp"
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "storage/chunk_store.hpp" // disk:: helpers
+
+#include <array>
+#include <filesystem>
+#include <system_error>
+
+namespace fs = std::filesystem;
+
+namespace dfs {
+
+namespace {
+
+constexpr std::array<uint8_t, 4> file_magic{{'D', 'F', 'S', 'M'}};
+constexpr uint16_t file_format_version = 1;
+constexpr size_t header_size = 4 + 2 + 32; // magic, version, SHA-256 of the payload
+constexpr const char* tmp_prefix = "manifest";
+
+std::string key_hash_hex(const std::string& key) { return to_hex(sha256(key.data(), key.size())); }
+
+} // namespace
+
+byte_buffer manifest_file_bytes(const manifest& m) {
+  byte_buffer payload;
+  writer pw{payload};
+  encode(pw, m);
+  byte_buffer out;
+  out.reserve(header_size + payload.size());
+  writer w{out};
+  w.fixed(file_magic);
+  w.u16(file_format_version);
+  w.fixed(sha256(payload.data(), payload.size()));
+  w.raw(payload.data(), payload.size());
+  return out;
+}
+
+caf::expected<manifest> parse_manifest_file(const byte_buffer& bytes) {
+  auto damaged = [](const std::string& why) { return make_error(errc::corrupt, why); };
+  if (bytes.size() < header_size)
+    return damaged("the file is shorter than its header");
+  reader r{bytes};
+  std::array<uint8_t, 4> magic{};
+  r.fixed(magic);
+  if (magic != file_magic)
+    return damaged("the file does not start with DFSM");
+  if (auto v = r.u16(); v != file_format_version)
+    return damaged("unknown format version " + std::to_string(v));
+  sha256_digest sum{};
+  r.fixed(sum);
+  const char* payload = bytes.data() + header_size;
+  size_t payload_size = bytes.size() - header_size;
+  if (sha256(payload, payload_size) != sum)
+    return damaged("the contents do not match their checksum");
+  reader pr{payload, payload_size};
+  manifest m;
+  decode(pr, m);
+  if (!pr.done())
+    return damaged("the manifest does not decode");
+  return m;
+}
+
+caf::expected<manifest_store> manifest_store::open(const std::string& data_dir) {
+  if (data_dir.empty())
+    return make_error(errc::bad_request, "no data directory given for the manifest store");
+  manifest_store st{data_dir};
+  auto root = data_dir + "/manifests";
+  for (auto& dir : {root, data_dir + "/tmp"})
+    if (auto err = disk::make_dirs(dir))
+      return err;
+  if (auto err = disk::remove_leftovers(data_dir + "/tmp", tmp_prefix))
+    return err;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it{root, ec}, end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (it.depth() != 1 || !it->is_regular_file(type_ec))
+      continue;
+    auto path = it->path().string();
+    auto bytes = disk::read_whole(path);
+    auto m = bytes ? parse_manifest_file(*bytes) : caf::expected<manifest>{bytes.error()};
+    // A file whose name is not its key's hash is in the wrong place: trust neither.
+    if (m && key_hash_hex(m->key) != it->path().filename().string())
+      m = make_error(errc::corrupt, "the file's name is not the hash of its key");
+    if (!m) {
+      // Skipped, not deleted: a later put for the key overwrites it, and until then it stays
+      // for someone to inspect.
+      DFS_WARN("store", "skipping manifest file " << path << ": " << describe(m.error()));
+      continue;
+    }
+    auto [pos, inserted] = st.index_.emplace(m->key, *m);
+    if (!inserted && m->newer_than(pos->second))
+      pos->second = std::move(*m);
+  }
+  if (ec)
+    return disk::from_errno(ec.value(), "cannot list directory", root);
+  DFS_INFO("store", "loaded " << st.index_.size() << " manifests from " << root);
+  return st;
+}
+
+std::string manifest_store::path_of(const std::string& key) const {
+  auto hex = key_hash_hex(key);
+  return data_dir_ + "/manifests/" + hex.substr(0, 2) + "/" + hex;
+}
+
+caf::error manifest_store::put(const manifest& m) {
+  if (auto why = invalid_key_reason(m.key))
+    return make_error(errc::bad_request, "invalid manifest key: " + *why);
+  auto held = index_.find(m.key);
+  if (held != index_.end() && !m.newer_than(held->second))
+    return caf::none; // what we hold is as new or newer
+  auto bytes = manifest_file_bytes(m);
+  // Never write what open() could not read back (an over-long node id, chunk lengths that do
+  // not add up to the size): check with the very parser that will read it.
+  if (!parse_manifest_file(bytes))
+    return make_error(errc::bad_request, "the manifest for key " + m.key
+                                           + " is inconsistent (chunk lengths, size or node id)");
+  auto path = path_of(m.key);
+  if (auto err = disk::make_dirs(fs::path{path}.parent_path().string()))
+    return err;
+  if (auto err = disk::write_durably(data_dir_ + "/tmp", tmp_prefix, path, bytes.data(),
+                                     bytes.size()))
+    return err;
+  index_[m.key] = m;
+  return caf::none;
+}
+
+caf::expected<manifest> manifest_store::get(const std::string& key) const {
+  auto i = index_.find(key);
+  if (i == index_.end())
+    return make_error(errc::not_found, "no manifest for key " + key);
+  return i->second;
+}
+
+std::vector<manifest> manifest_store::list(const std::string& prefix) const {
+  std::vector<manifest> out;
+  // std::map orders keys byte by byte, so all keys with the prefix form one run.
+  for (auto i = index_.lower_bound(prefix);
+       i != index_.end() && i->first.compare(0, prefix.size(), prefix) == 0; ++i)
+    out.push_back(i->second);
+  return out;
+}
+
+std::vector<std::string> manifest_store::keys() const {
+  std::vector<std::string> out;
+  out.reserve(index_.size());
+  for (auto& kv : index_)
+    out.push_back(kv.first);
+  return out;
+}
+
+} // namespace dfs

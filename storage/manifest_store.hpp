@@ -1,0 +1,55 @@
+#pragma once
+// Manifests on disk, one file per key: data_dir/manifests/<aa>/<hex of SHA-256(key)>, where aa
+// is the first byte of that hash. A file is "DFSM", a u16 format version, the SHA-256 of the
+// payload, then the payload (encode(manifest)), so that a damaged or foreign file is recognised
+// and skipped rather than believed. All manifests are also held in memory, sorted by key: list
+// by prefix and get never touch the disk.
+#include "storage/manifest.hpp"
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dfs {
+
+/// Not thread-safe: one owner (the store actor) calls it from one thread.
+class manifest_store {
+public:
+  /// Creates data_dir/{manifests,tmp} as needed, removes temporary files a crash left behind
+  /// and loads every manifest. A damaged file is logged and skipped. Errors: errc::io_error.
+  static caf::expected<manifest_store> open(const std::string& data_dir);
+
+  /// Keeps `m` if it is newer than the manifest held for its key (newest wins; on an equal
+  /// version the one held stays) and answers success either way, once `m` is durable.
+  /// errc::bad_request for an invalid key or a manifest that does not encode consistently;
+  /// errc::no_space, errc::io_error if the disk refuses.
+  caf::error put(const manifest& m);
+
+  /// The manifest held for `key`, tombstones included; errc::not_found if none.
+  caf::expected<manifest> get(const std::string& key) const;
+
+  /// Every manifest whose key starts with `prefix` (all of them for ""), sorted by key.
+  std::vector<manifest> list(const std::string& prefix) const;
+
+  /// Every key held, sorted.
+  std::vector<std::string> keys() const;
+
+  /// Where the manifest for `key` lives (or would live) on disk.
+  std::string path_of(const std::string& key) const;
+
+private:
+  explicit manifest_store(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+
+  std::string data_dir_;
+  std::map<std::string, manifest> index_; // key -> newest manifest
+};
+
+/// The bytes of a manifest file, and back. parse_manifest_file answers errc::corrupt with the
+/// reason when the bytes are not a whole, intact manifest file of a format version we read.
+byte_buffer manifest_file_bytes(const manifest& m);
+caf::expected<manifest> parse_manifest_file(const byte_buffer& bytes);
+
+} // namespace dfs

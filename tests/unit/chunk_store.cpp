@@ -1,0 +1,338 @@
+#define CAF_SUITE chunk_store
+#include "tests/unit/test_helpers.hpp"
+
+#include "common/error.hpp"
+#include "storage/chunk_store.hpp"
+#include "storage/manifest_store.hpp"
+#include "storage/node_identity.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+using namespace dfs;
+
+namespace {
+
+byte_buffer bytes_of(const std::string& text) { return byte_buffer(text.begin(), text.end()); }
+
+chunk_id id_of(const byte_buffer& b) { return chunk_id::of(b.data(), b.size()); }
+
+size_t files_in(const fs::path& dir) {
+  return static_cast<size_t>(std::distance(fs::directory_iterator{dir}, fs::directory_iterator{}));
+}
+
+void write_file(const fs::path& p, const std::string& text) {
+  std::ofstream out{p, std::ios::binary | std::ios::trunc};
+  out << text;
+}
+
+/// Flips one bit of the byte at `offset` in a file, as a failing disk would.
+void flip_byte(const fs::path& p, std::streamoff offset) {
+  std::fstream f{p, std::ios::in | std::ios::out | std::ios::binary};
+  f.seekg(offset);
+  char c = 0;
+  f.get(c);
+  f.seekp(offset);
+  f.put(static_cast<char>(c ^ 0x01));
+}
+
+/// A manifest of one chunk holding `text`.
+manifest make_manifest(const std::string& key, uint64_t hlc, const std::string& text = "x",
+                       const std::string& node = "node-a") {
+  manifest m;
+  m.key = key;
+  auto b = bytes_of(text);
+  m.size = b.size();
+  m.content_hash = sha256(b.data(), b.size());
+  m.chunks.push_back(chunk_ref{id_of(b), static_cast<uint32_t>(b.size())});
+  m.version = version{hlc, node};
+  return m;
+}
+
+manifest make_tombstone(const std::string& key, uint64_t hlc) {
+  manifest m;
+  m.key = key;
+  m.version = version{hlc, "node-a"};
+  m.deleted = true;
+  return m;
+}
+
+/// CAF 0.17's test framework has no CHECK_THROWS.
+bool node_id_throws(const std::string& data_dir) {
+  try {
+    load_or_create_node_id(data_dir);
+  } catch (const std::runtime_error& e) {
+    CAF_MESSAGE("thrown: " << e.what());
+    return true;
+  }
+  return false;
+}
+
+struct fixture {
+  test::temp_dir dir;
+  std::string data_dir = dir.path.string();
+
+  chunk_store open_chunks() {
+    auto st = chunk_store::open(data_dir);
+    if (!st)
+      CAF_FAIL("cannot open chunk store: " << describe(st.error()));
+    return std::move(*st);
+  }
+
+  manifest_store open_manifests() {
+    auto st = manifest_store::open(data_dir);
+    if (!st)
+      CAF_FAIL("cannot open manifest store: " << describe(st.error()));
+    return std::move(*st);
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(chunk_store_tests, fixture)
+
+// -- chunk_store ---------------------------------------------------------------
+
+CAF_TEST(put and get round trip) {
+  auto cs = open_chunks();
+  auto b = bytes_of("hello chunk");
+  auto id = id_of(b);
+  CAF_CHECK(!cs.has(id));
+  CAF_CHECK(!cs.put(id, b));
+  CAF_CHECK(cs.has(id));
+  auto hex = id.hex();
+  CAF_CHECK(fs::is_regular_file(dir.path / "chunks" / hex.substr(0, 2) / hex.substr(2, 2) / hex));
+  auto got = cs.get(id);
+  CAF_REQUIRE(got);
+  CAF_CHECK_EQUAL(*got, b);
+  auto empty = byte_buffer{};
+  CAF_CHECK(!cs.put(id_of(empty), empty));
+  auto got_empty = cs.get(id_of(empty));
+  CAF_REQUIRE(got_empty);
+  CAF_CHECK(got_empty->empty());
+}
+
+CAF_TEST(a missing chunk is not found) {
+  auto cs = open_chunks();
+  auto got = cs.get(id_of(bytes_of("never stored")));
+  CAF_REQUIRE(!got);
+  CAF_CHECK(code_of(got.error()) == errc::not_found);
+}
+
+CAF_TEST(putting the same chunk twice stores it once) {
+  auto cs = open_chunks();
+  auto b = bytes_of("twice");
+  CAF_CHECK(!cs.put(id_of(b), b));
+  CAF_CHECK(!cs.put(id_of(b), b));
+  auto ids = cs.list();
+  CAF_REQUIRE(ids);
+  CAF_CHECK_EQUAL(ids->size(), 1u);
+  CAF_CHECK_EQUAL(files_in(dir.path / "tmp"), 0u);
+}
+
+CAF_TEST(bytes that do not hash to the id are rejected) {
+  auto cs = open_chunks();
+  auto id = id_of(bytes_of("the real bytes"));
+  auto err = cs.put(id, bytes_of("other bytes"));
+  CAF_CHECK(code_of(err) == errc::bad_request);
+  CAF_CHECK(!cs.has(id));
+}
+
+CAF_TEST(a flipped byte on disk is reported corrupt and quarantined) {
+  auto cs = open_chunks();
+  auto b = bytes_of("soon to rot");
+  auto id = id_of(b);
+  CAF_REQUIRE(!cs.put(id, b));
+  flip_byte(cs.path_of(id), 3);
+  auto got = cs.get(id);
+  CAF_REQUIRE(!got);
+  CAF_CHECK(code_of(got.error()) == errc::corrupt);
+  CAF_MESSAGE(describe(got.error()));
+  // Moved aside: never served again, and seen as missing so that replication repairs it.
+  CAF_CHECK(!cs.has(id));
+  CAF_CHECK_EQUAL(files_in(dir.path / "quarantine"), 1u);
+  auto again = cs.get(id);
+  CAF_REQUIRE(!again);
+  CAF_CHECK(code_of(again.error()) == errc::not_found);
+  // A good copy can be stored again.
+  CAF_CHECK(!cs.put(id, b));
+  CAF_CHECK(cs.get(id));
+}
+
+CAF_TEST(open removes leftover temporary files) {
+  { auto cs = open_chunks(); }
+  write_file(dir.path / "tmp" / "chunk.abc123", "half a chunk");
+  write_file(dir.path / "tmp" / "unrelated", "not ours");
+  auto cs = open_chunks();
+  CAF_CHECK(!fs::exists(dir.path / "tmp" / "chunk.abc123"));
+  CAF_CHECK(fs::exists(dir.path / "tmp" / "unrelated"));
+}
+
+CAF_TEST(a reopened store sees its chunks and lists them sorted) {
+  std::vector<chunk_id> ids;
+  {
+    auto cs = open_chunks();
+    for (auto text : {"one", "two", "three", "four"}) {
+      auto b = bytes_of(text);
+      ids.push_back(id_of(b));
+      CAF_REQUIRE(!cs.put(ids.back(), b));
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  auto cs = open_chunks();
+  // Stray files in the tree are not chunks.
+  write_file(dir.path / "chunks" / "stray", "?");
+  auto listed = cs.list();
+  CAF_REQUIRE(listed);
+  CAF_CHECK(*listed == ids);
+  auto got = cs.get(id_of(bytes_of("three")));
+  CAF_REQUIRE(got);
+  CAF_CHECK_EQUAL(*got, bytes_of("three"));
+}
+
+CAF_TEST(open fails with a sentence when the data dir is unusable) {
+  write_file(dir.path / "file", "in the way");
+  auto cs = chunk_store::open((dir.path / "file").string());
+  CAF_REQUIRE(!cs);
+  CAF_CHECK(code_of(cs.error()) == errc::io_error);
+  CAF_MESSAGE(describe(cs.error()));
+}
+
+// -- manifest_store ------------------------------------------------------------
+
+CAF_TEST(the newest manifest wins) {
+  auto ms = open_manifests();
+  CAF_CHECK(!ms.put(make_manifest("k", 2, "second")));
+  CAF_CHECK(!ms.put(make_manifest("k", 1, "first"))); // older: accepted, ignored
+  auto got = ms.get("k");
+  CAF_REQUIRE(got);
+  CAF_CHECK_EQUAL(got->version.hlc, 2u);
+  CAF_CHECK_EQUAL(got->size, 6u);
+  // An equal version keeps what is held. (CAF_CHECK_EQUAL keeps references to its arguments:
+  // compare copies, not members of a temporary.)
+  CAF_CHECK(!ms.put(make_manifest("k", 2, "impostor")));
+  got = ms.get("k");
+  CAF_CHECK_EQUAL(got->size, 6u);
+  // The node id breaks ties in the hybrid clock.
+  CAF_CHECK(!ms.put(make_manifest("k", 2, "tie", "node-b")));
+  got = ms.get("k");
+  CAF_CHECK_EQUAL(got->version.node_id, "node-b");
+  CAF_CHECK(!ms.put(make_manifest("k", 3, "third")));
+  got = ms.get("k");
+  CAF_CHECK_EQUAL(got->version.hlc, 3u);
+  auto missing = ms.get("nope");
+  CAF_REQUIRE(!missing);
+  CAF_CHECK(code_of(missing.error()) == errc::not_found);
+}
+
+CAF_TEST(a tombstone is kept and beats older writes) {
+  auto ms = open_manifests();
+  CAF_CHECK(!ms.put(make_manifest("gone", 1)));
+  CAF_CHECK(!ms.put(make_tombstone("gone", 2)));
+  CAF_CHECK(!ms.put(make_manifest("gone", 1, "resurrected?")));
+  auto got = ms.get("gone");
+  CAF_REQUIRE(got);
+  CAF_CHECK(got->deleted);
+  CAF_CHECK_EQUAL(ms.list("").size(), 1u);
+}
+
+CAF_TEST(list by prefix is sorted by key) {
+  auto ms = open_manifests();
+  for (auto key : {"b/2", "a/1", "b/1", "c", "b"})
+    CAF_CHECK(!ms.put(make_manifest(key, 1)));
+  std::vector<std::string> keys;
+  for (auto& m : ms.list("b/"))
+    keys.push_back(m.key);
+  CAF_CHECK_EQUAL(keys, (std::vector<std::string>{"b/1", "b/2"}));
+  CAF_CHECK_EQUAL(ms.list("").size(), 5u);
+  CAF_CHECK(ms.list("zzz").empty());
+  CAF_CHECK_EQUAL(ms.keys(), (std::vector<std::string>{"a/1", "b", "b/1", "b/2", "c"}));
+}
+
+CAF_TEST(invalid manifests are refused before they reach the disk) {
+  auto ms = open_manifests();
+  CAF_CHECK(code_of(ms.put(make_manifest("", 1))) == errc::bad_request);
+  auto m = make_manifest("k", 1);
+  m.size = 99; // the chunk lengths no longer add up
+  CAF_CHECK(code_of(ms.put(m)) == errc::bad_request);
+  CAF_CHECK(ms.keys().empty());
+}
+
+CAF_TEST(manifests survive a reopen) {
+  auto m = make_manifest("photos/cat.jpg", 7, "meow");
+  {
+    auto ms = open_manifests();
+    CAF_REQUIRE(!ms.put(m));
+    CAF_REQUIRE(!ms.put(make_tombstone("old", 3)));
+  }
+  write_file(dir.path / "tmp" / "manifest.XyZ123", "interrupted");
+  auto ms = open_manifests();
+  CAF_CHECK(!fs::exists(dir.path / "tmp" / "manifest.XyZ123"));
+  auto got = ms.get("photos/cat.jpg");
+  CAF_REQUIRE(got);
+  CAF_CHECK_EQUAL(got->size, m.size);
+  CAF_CHECK(got->content_hash == m.content_hash);
+  CAF_CHECK(got->version == m.version);
+  CAF_REQUIRE_EQUAL(got->chunks.size(), 1u);
+  CAF_CHECK(got->chunks[0].id == m.chunks[0].id);
+  CAF_CHECK_EQUAL(got->chunks[0].length, m.chunks[0].length);
+  CAF_CHECK(ms.get("old")->deleted);
+}
+
+CAF_TEST(a damaged manifest file is skipped) {
+  {
+    auto ms = open_manifests();
+    CAF_REQUIRE(!ms.put(make_manifest("good", 1)));
+    CAF_REQUIRE(!ms.put(make_manifest("flipped", 1)));
+    CAF_REQUIRE(!ms.put(make_manifest("truncated", 1)));
+    flip_byte(ms.path_of("flipped"), 50);
+    fs::resize_file(ms.path_of("truncated"), 10);
+    fs::create_directories(dir.path / "manifests" / "zz");
+    write_file(dir.path / "manifests" / "zz" / "garbage", "not a manifest at all");
+  }
+  auto ms = open_manifests();
+  CAF_CHECK_EQUAL(ms.keys(), (std::vector<std::string>{"good"}));
+  // A later write for a damaged key replaces the bad file.
+  CAF_CHECK(!ms.put(make_manifest("flipped", 1)));
+  auto again = open_manifests();
+  CAF_CHECK_EQUAL(again.keys(), (std::vector<std::string>{"flipped", "good"}));
+}
+
+CAF_TEST(the file format round trips and detects damage) {
+  auto bytes = manifest_file_bytes(make_manifest("k", 1));
+  CAF_CHECK(parse_manifest_file(bytes));
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    auto bad = bytes;
+    bad[i] = static_cast<char>(bad[i] ^ 0x40);
+    auto parsed = parse_manifest_file(bad);
+    CAF_CHECK(!parsed && code_of(parsed.error()) == errc::corrupt);
+  }
+  bytes.pop_back();
+  CAF_CHECK(!parse_manifest_file(bytes));
+}
+
+// -- node identity -------------------------------------------------------------
+
+CAF_TEST(the node id is stable across calls) {
+  auto sub = (dir.path / "fresh").string(); // created on demand
+  auto id = load_or_create_node_id(sub);
+  CAF_CHECK_EQUAL(id.size(), 32u);
+  CAF_CHECK_EQUAL(id.find_first_not_of("0123456789abcdef"), std::string::npos);
+  CAF_CHECK_EQUAL(load_or_create_node_id(sub), id);
+  CAF_CHECK_NOT_EQUAL(load_or_create_node_id((dir.path / "other").string()), id);
+  CAF_CHECK_EQUAL(files_in(sub), 1u); // node.id only, no temporary left
+}
+
+CAF_TEST(a malformed node id file is an error) {
+  write_file(dir.path / "node.id", "not-an-id\n");
+  CAF_CHECK(node_id_throws(data_dir));
+  write_file(dir.path / "node.id", "0123456789ABCDEF0123456789ABCDEF");
+  CAF_CHECK(node_id_throws(data_dir));
+  write_file(dir.path / "node.id", "0123456789abcdef0123456789abcdef");
+  CAF_CHECK_EQUAL(load_or_create_node_id(data_dir), "0123456789abcdef0123456789abcdef");
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()

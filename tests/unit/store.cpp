@@ -1,0 +1,142 @@
+#define CAF_SUITE store
+#include "tests/unit/test_helpers.hpp"
+
+#include "actors/store.hpp"
+#include "common/error.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <chrono>
+#include <fstream>
+
+using namespace dfs;
+
+namespace {
+
+byte_buffer bytes_of(const std::string& text) { return byte_buffer(text.begin(), text.end()); }
+
+chunk_id id_of(const byte_buffer& b) { return chunk_id::of(b.data(), b.size()); }
+
+manifest make_manifest(const std::string& key, uint64_t hlc, bool deleted = false) {
+  manifest m;
+  m.key = key;
+  m.version = version{hlc, "node-a"};
+  m.deleted = deleted; // no chunks: size 0 adds up either way
+  return m;
+}
+
+// The store is detached: it runs on a thread of its own, so a real actor system and blocking
+// receives are all a test needs.
+struct fixture {
+  test::temp_dir dir;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  store_actor st = sys.spawn<caf::detached>(store, dir.path.string());
+
+  ~fixture() { self->send_exit(st, caf::exit_reason::user_shutdown); }
+
+  /// One request and its answer: the value, or the error the store replied with.
+  template <class T, class... Ts>
+  caf::expected<T> ask(Ts... xs) {
+    caf::expected<T> out{caf::sec::unexpected_response};
+    self->request(st, std::chrono::seconds(10), xs...)
+      .receive([&](T& x) { out = std::move(x); }, [&](caf::error& err) { out = std::move(err); });
+    return out;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(store_tests, fixture)
+
+CAF_TEST(chunks round trip through the actor) {
+  auto b = bytes_of("chunk through the actor");
+  auto id = id_of(b);
+  CAF_CHECK(ask<caf::ok_atom>(put_chunk_atom::value, id, b));
+  auto got = ask<byte_buffer>(get_chunk_atom::value, id);
+  CAF_REQUIRE(got);
+  CAF_CHECK_EQUAL(*got, b);
+}
+
+CAF_TEST(errors reach the requester with their code) {
+  auto missing = ask<byte_buffer>(get_chunk_atom::value, id_of(bytes_of("absent")));
+  CAF_REQUIRE(!missing);
+  CAF_CHECK(code_of(missing.error()) == errc::not_found);
+  auto bad = ask<caf::ok_atom>(put_chunk_atom::value, id_of(bytes_of("a")), bytes_of("b"));
+  CAF_REQUIRE(!bad);
+  CAF_CHECK(code_of(bad.error()) == errc::bad_request);
+  auto no_manifest = ask<manifest>(get_manifest_atom::value, std::string{"nope"});
+  CAF_REQUIRE(!no_manifest);
+  CAF_CHECK(code_of(no_manifest.error()) == errc::not_found);
+  CAF_MESSAGE(describe(no_manifest.error()));
+}
+
+CAF_TEST(has_chunks answers per id) {
+  auto b = bytes_of("held");
+  CAF_REQUIRE(ask<caf::ok_atom>(put_chunk_atom::value, id_of(b), b));
+  std::vector<chunk_id> ids{id_of(bytes_of("not held")), id_of(b)};
+  auto held = ask<std::vector<bool>>(has_chunks_atom::value, ids);
+  CAF_REQUIRE(held);
+  CAF_CHECK_EQUAL(*held, (std::vector<bool>{false, true}));
+}
+
+CAF_TEST(manifests keep the newest version and list by prefix) {
+  CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("dir/b", 2)));
+  CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("dir/b", 1, true)));
+  CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("dir/a", 1)));
+  CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("dir/a", 5, true)));
+  CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("other", 1)));
+  auto b = ask<manifest>(get_manifest_atom::value, std::string{"dir/b"});
+  CAF_REQUIRE(b);
+  CAF_CHECK_EQUAL(b->version.hlc, 2u);
+  CAF_CHECK(!b->deleted);
+  auto listed = ask<std::vector<manifest>>(list_manifests_atom::value, std::string{"dir/"});
+  CAF_REQUIRE(listed);
+  CAF_REQUIRE_EQUAL(listed->size(), 2u);
+  CAF_CHECK_EQUAL((*listed)[0].key, "dir/a");
+  CAF_CHECK((*listed)[0].deleted);
+  CAF_CHECK_EQUAL((*listed)[1].key, "dir/b");
+}
+
+CAF_TEST(inventory lists chunks and manifest keys) {
+  auto b1 = bytes_of("one");
+  auto b2 = bytes_of("two");
+  CAF_REQUIRE(ask<caf::ok_atom>(put_chunk_atom::value, id_of(b1), b1));
+  CAF_REQUIRE(ask<caf::ok_atom>(put_chunk_atom::value, id_of(b2), b2));
+  CAF_REQUIRE(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("k2", 1)));
+  CAF_REQUIRE(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("k1", 1, true)));
+  std::vector<chunk_id> ids;
+  std::vector<std::string> keys;
+  self->request(st, std::chrono::seconds(10), inventory_atom::value)
+    .receive(
+      [&](std::vector<chunk_id>& xs, std::vector<std::string>& ks) {
+        ids = std::move(xs);
+        keys = std::move(ks);
+      },
+      [&](caf::error& err) { CAF_FAIL("inventory failed: " << describe(err)); });
+  auto expected_ids = std::vector<chunk_id>{id_of(b1), id_of(b2)};
+  std::sort(expected_ids.begin(), expected_ids.end());
+  CAF_CHECK(ids == expected_ids);
+  CAF_CHECK_EQUAL(keys, (std::vector<std::string>{"k1", "k2"}));
+}
+
+CAF_TEST(a store that cannot open its directory quits with the error) {
+  auto blocker = dir.path / "a-file";
+  std::ofstream{blocker} << "in the way";
+  auto bad = self->spawn<caf::detached + caf::monitored>(store, blocker.string());
+  bool down = false;
+  self->receive(
+    [&](caf::down_msg& msg) {
+      down = true;
+      CAF_CHECK(msg.source == bad);
+      CAF_CHECK(code_of(msg.reason) == errc::io_error);
+      CAF_MESSAGE(describe(msg.reason));
+    },
+    caf::after(std::chrono::seconds(10)) >> [] {});
+  CAF_CHECK(down);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
