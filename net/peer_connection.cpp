@@ -457,6 +457,9 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
       }
   });
   self->set_exit_handler([=](caf::exit_msg& msg) {
+    // A linked session that finished reports a normal exit: that ends the session, not us.
+    if (msg.reason == caf::exit_reason::normal)
+      return;
     close_connection(self, errc::none, "node shutting down: " + to_string(msg.reason), false);
   });
   return {
