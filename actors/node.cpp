@@ -76,6 +76,16 @@ int run_node(const node_config& config) {
   caf::scoped_actor self{system};
   ctx->store = system.spawn<caf::detached>(store, config.data_dir);
   self->monitor(ctx->store);
+  // The store opens its directories on its own thread; ask it something to learn whether it could.
+  bool store_ready = false;
+  self->request(ctx->store, std::chrono::seconds{300}, has_chunks_atom::value, std::vector<chunk_id>{})
+    .receive([&](std::vector<bool>&) { store_ready = true; },
+             [&](caf::error& err) {
+               std::fprintf(stderr, "config: [node] data_dir '%s': %s\n", config.data_dir.c_str(),
+                            describe(err).c_str());
+             });
+  if (!store_ready)
+    return 2;
   ctx->coordinator = system.spawn(coordinator, node_context_ptr{ctx});
   ctx->membership = system.spawn(membership, node_context_ptr{ctx});
   // From here on the context is read-only: every actor that reads it was given it above, and

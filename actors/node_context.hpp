@@ -18,8 +18,6 @@ struct node_context {
   coordinator_actor coordinator;
   std::shared_ptr<hybrid_clock> clock = std::make_shared<hybrid_clock>();
 
-  /// Largest frame payload accepted: a whole chunk plus room for its id and headers.
-  size_t max_payload() const { return config.chunk_size + 64 * 1024; }
   /// How long a peer may take over one request before we give up on it.
   std::chrono::seconds request_timeout{30};
   std::chrono::seconds handshake_timeout{10};

@@ -57,7 +57,7 @@ private:
   uint64_t last_request_id_ = 0;
 };
 
-/// The largest payload a client accepts from a node: a chunk of the largest chunk size plus room.
-constexpr size_t client_max_payload = (64u << 20) + (1u << 20);
+/// The largest payload a client accepts from a node.
+constexpr size_t client_max_payload = max_frame_payload;
 
 } // namespace dfs

@@ -15,6 +15,14 @@ namespace dfs {
 
 constexpr size_t frame_header_size = 16;
 constexpr uint16_t protocol_version = 1;
+/// The largest chunk any node may be configured with ([storage] chunk_size).
+constexpr size_t max_chunk_size = 64u << 20;
+/// The largest payload an authenticated connection accepts: a chunk of the largest size plus
+/// room for its id. Nodes of one cluster may differ in chunk_size and still exchange chunks.
+constexpr size_t max_frame_payload = max_chunk_size + (64u << 10);
+/// Before the handshake completes, frames are small (hello, proof, error): a stranger may not
+/// make a node set aside more than this for one frame.
+constexpr size_t max_handshake_payload = 4096;
 /// On put_data: the last data frame of a put (it may be shorter than a chunk, or empty).
 constexpr uint16_t flag_final = 1;
 

@@ -125,22 +125,6 @@ void on_response(peer_connection_broker* self, byte_buffer& payload) {
 
 // -- serving a peer: remote requests in, local store answers out --------------
 
-template <class... Ts>
-void answer_from_store(peer_connection_broker* self, uint64_t request_id, frame_type response,
-                       Ts&&... request) {
-  auto write_ok = [self, request_id, response](auto&&... result) {
-    byte_buffer payload;
-    if constexpr (sizeof...(result) == 1)
-      (payload = ... = std::forward<decltype(result)>(result));
-    write_frame(self, response, request_id, payload);
-  };
-  (void) write_ok;
-  self->request(self->state.ctx->store, std::chrono::seconds{120}, std::forward<Ts>(request)...)
-    .then(
-      [=](caf::ok_atom) { write_frame(self, response, request_id, nullptr, 0); },
-      [=](caf::error& err) { write_error(self, request_id, err); });
-}
-
 void on_peer_request(peer_connection_broker* self, byte_buffer& payload) {
   auto& st = self->state;
   auto id = st.header.request_id;
@@ -414,7 +398,8 @@ void on_bytes(peer_connection_broker* self, byte_buffer& bytes) {
   auto& st = self->state;
   if (!st.awaiting_payload) {
     std::string reason;
-    auto header = decode_frame_header(bytes.data(), st.ctx->max_payload(), reason);
+    auto limit = st.authenticated ? max_frame_payload : max_handshake_payload;
+    auto header = decode_frame_header(bytes.data(), limit, reason);
     if (!header)
       return close_connection(self, errc::protocol, reason, true);
     st.header = *header;
@@ -482,9 +467,9 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
     },
     // The replica proxy: store_actor's messages, answered by the remote node.
     [=](put_chunk_atom, const chunk_id& id, const byte_buffer& bytes) {
-      auto& buf = self->wr_buf(self->state.hdl);
       if (!self->state.authenticated)
         return forward_request(self, frame_type::put_chunk, {}, frame_type::ok);
+      auto& buf = self->wr_buf(self->state.hdl);
       // Written in place: header, bytes, then the id, without building the payload twice.
       auto rid = ++self->state.last_request_id;
       auto rp = self->make_response_promise();
