@@ -15,15 +15,15 @@ using self_ptr = coordinator_actor::stateful_pointer<coordinator_state>;
 
 /// Runs f(live members) once membership answers; errors go to the promise.
 template <class Promise, class F>
-void with_live_members(self_ptr self, Promise rp, F f) {
+void with_members(self_ptr self, Promise rp, F f) {
   self->request(self->state.ctx->membership, self->state.ctx->request_timeout, members_atom::value)
     .then([=](std::vector<member_view>& members) mutable { f(std::move(members)); },
           [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
 }
 
 void ls(self_ptr self, const std::string& prefix, caf::typed_response_promise<ls_result_msg> rp) {
-  with_live_members(self, rp, [=](std::vector<member_view> members) mutable {
-    auto live = live_members(std::move(members));
+  with_members(self, rp, [=](std::vector<member_view> members) mutable {
+    auto live = readable_members(members);
     auto newest = std::make_shared<std::map<std::string, manifest>>();
     fan_out(
       self, live, caf::make_message(list_manifests_atom::value, prefix),
@@ -51,8 +51,8 @@ void ls(self_ptr self, const std::string& prefix, caf::typed_response_promise<ls
 }
 
 void stat(self_ptr self, const std::string& key, caf::typed_response_promise<stat_result_msg> rp) {
-  with_live_members(self, rp, [=](std::vector<member_view> members) mutable {
-    auto live = std::make_shared<std::vector<member_view>>(live_members(std::move(members)));
+  with_members(self, rp, [=](std::vector<member_view> members) mutable {
+    auto live = std::make_shared<std::vector<member_view>>(readable_members(members));
     find_newest_manifest(
       self, *self->state.ctx, *live, key,
       [=](std::optional<manifest> newest, size_t manifest_copies) mutable {
@@ -87,8 +87,9 @@ void stat(self_ptr self, const std::string& key, caf::typed_response_promise<sta
 }
 
 void rm(self_ptr self, const std::string& key, caf::typed_response_promise<caf::ok_atom> rp) {
-  with_live_members(self, rp, [=](std::vector<member_view> members) mutable {
-    auto live = std::make_shared<std::vector<member_view>>(live_members(std::move(members)));
+  with_members(self, rp, [=](std::vector<member_view> members) mutable {
+    auto live = std::make_shared<std::vector<member_view>>(readable_members(members));
+    auto pool = placement_targets(members);
     find_newest_manifest(
       self, *self->state.ctx, *live, key,
       [=](std::optional<manifest> newest, size_t) mutable {
@@ -101,7 +102,7 @@ void rm(self_ptr self, const std::string& key, caf::typed_response_promise<caf::
         tombstone.key = key;
         tombstone.deleted = true;
         tombstone.version = {ctx.clock->now(), ctx.node_id};
-        auto targets = replicas_for(manifest_placement_id(key), *live, ctx.config.replicas);
+        auto targets = replicas_for(manifest_placement_id(key), pool, ctx.config.replicas);
         size_t needed = std::min<size_t>(ctx.config.write_quorum, targets.size());
         auto acks = std::make_shared<size_t>(0);
         fan_out(
@@ -123,33 +124,44 @@ void rm(self_ptr self, const std::string& key, caf::typed_response_promise<caf::
 }
 
 void status(self_ptr self, caf::typed_response_promise<status_result_msg> rp) {
-  with_live_members(self, rp, [=](std::vector<member_view> members) mutable {
+  with_members(self, rp, [=](std::vector<member_view> members) mutable {
     auto& ctx = *self->state.ctx;
     auto result = std::make_shared<status_result_msg>();
     result->node = ctx.config.name;
     for (auto& m : members)
-      result->members.push_back({m.name, m.node_id, m.address, m.up ? "up" : "down"});
-    auto live = live_members(std::move(members));
+      result->members.push_back({m.name, m.node_id, m.address, to_string(m.state), 0, 0});
+    auto live = readable_members(members);
     // Copies of every item on live members, by item: chunks by id, manifests by key.
     auto chunk_copies = std::make_shared<std::map<chunk_id, size_t>>();
     auto manifest_copies = std::make_shared<std::map<std::string, size_t>>();
-    size_t expected = std::min<size_t>(ctx.config.replicas, live.size());
+    size_t expected = std::min<size_t>(ctx.config.replicas, placement_targets(members).size());
+    size_t replicas = ctx.config.replicas;
     fan_out(
       self, live, caf::make_message(inventory_atom::value), ctx.request_timeout,
-      [=](const member_view&, std::vector<chunk_id>& chunks, std::vector<std::string>& keys) {
+      [=](const member_view& m, std::vector<chunk_id>& chunks, std::vector<manifest>& manifests,
+          uint64_t bytes) {
         for (auto& c : chunks)
           ++(*chunk_copies)[c];
-        for (auto& k : keys)
-          ++(*manifest_copies)[k];
+        for (auto& mf : manifests)
+          ++(*manifest_copies)[mf.key];
+        for (auto& row : result->members)
+          if (row.node_id == m.node_id) {
+            row.chunks = chunks.size();
+            row.bytes = bytes;
+          }
       },
       [](const member_view& m, const caf::error& err) {
         DFS_WARN("coordinator", "inventory of " << m.name << ": " << describe(err));
       },
       [=]() mutable {
+        auto count = [&](size_t n) {
+          result->under_replicated += n < expected ? 1 : 0;
+          result->over_replicated += n > replicas ? 1 : 0;
+        };
         for (auto& [id, n] : *chunk_copies)
-          result->under_replicated += n < expected ? 1 : 0;
+          count(n);
         for (auto& [key, n] : *manifest_copies)
-          result->under_replicated += n < expected ? 1 : 0;
+          count(n);
         rp.deliver(std::move(*result));
       });
   });
@@ -180,6 +192,10 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, node_co
       auto rp = self->make_response_promise<status_result_msg>();
       status(self, rp);
       return rp;
+    },
+    [=](leave_atom, const std::string& name) {
+      // Decommissioning is a membership decision; it spreads from here by gossip.
+      return self->delegate(self->state.ctx->membership, leave_atom::value, name);
     },
   };
 }

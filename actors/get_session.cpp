@@ -77,7 +77,7 @@ caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_con
     .then(
       [=](std::vector<member_view>& members) {
         auto& st = self->state;
-        st.live = live_members(std::move(members));
+        st.live = readable_members(members);
         find_newest_manifest(self, *st.ctx, st.live, st.key,
                              [self](std::optional<manifest> newest, size_t) {
                                auto& st = self->state;

@@ -44,6 +44,13 @@ using status_atom = caf::atom_constant<caf::atom("status")>;
 using rm_atom = caf::atom_constant<caf::atom("rm")>;
 using start_put_atom = caf::atom_constant<caf::atom("startput")>;
 using start_get_atom = caf::atom_constant<caf::atom("startget")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+using delete_chunk_atom = caf::atom_constant<caf::atom("delchunk")>;
+using delete_manifest_atom = caf::atom_constant<caf::atom("delmanif")>;
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using left_atom = caf::atom_constant<caf::atom("left")>;
+using changed_atom = caf::atom_constant<caf::atom("changed")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
 
 // -- the replica interface: what one node's storage answers ------------------
 
@@ -63,8 +70,12 @@ using store_actor = caf::typed_actor<
   caf::replies_to<get_manifest_atom, std::string>::with<manifest>,
   // Every manifest whose key starts with the prefix, tombstones included, sorted by key.
   caf::replies_to<list_manifests_atom, std::string>::with<std::vector<manifest>>,
-  // Everything held: chunk ids and manifest keys (for counting copies).
-  caf::replies_to<inventory_atom>::with<std::vector<chunk_id>, std::vector<std::string>>>;
+  // Everything held: chunk ids, manifests (tombstones included) and the bytes the chunks take.
+  caf::replies_to<inventory_atom>::with<std::vector<chunk_id>, std::vector<manifest>, uint64_t>,
+  // Local housekeeping, never sent over the wire: drop a chunk; drop a key's manifest if the
+  // version held is still the given one (a newer write in between is kept).
+  caf::replies_to<delete_chunk_atom, chunk_id>::with<caf::ok_atom>,
+  caf::replies_to<delete_manifest_atom, std::string, version>::with<caf::ok_atom>>;
 
 // -- membership --------------------------------------------------------------
 
@@ -76,27 +87,49 @@ struct peer_info {
 };
 
 /// One member as this node sees it. `replica` speaks store_actor's messages: the local store
-/// for this node itself, the peer-connection broker for a connected peer.
+/// for this node itself, the peer-connection broker for a connected peer (invalid otherwise).
 struct member_view {
   std::string node_id;
   std::string name;
   std::string address;
-  bool up = false;
+  member_state state = member_state::down;
   caf::actor replica;
+
+  /// New data is placed only on members that are up and not leaving.
+  bool placement_target() const { return state == member_state::up && replica; }
+  /// Data is read from (and repaired out of) members that are up or leaving.
+  bool readable() const {
+    return replica && (state == member_state::up || state == member_state::leaving);
+  }
 };
 
-/// The membership actor interface: the peer table, dialing, gossip.
+/// The membership actor interface: the roster, the failure detector, dialing, gossip.
 using membership_actor = caf::typed_actor<
   // A broker finished a handshake with a peer; the answer says whether to keep the connection
   // (false for a duplicate: of two connections between the same nodes, both keep the one
   // dialed by the node with the smaller id).
   caf::replies_to<peer_up_atom, peer_info, caf::actor, bool>::with<bool>,
-  // Addresses a peer told us about.
-  caf::reacts_to<gossip_atom, std::vector<std::string>>,
+  // A peer's heartbeat arrived (any sign of life counts for the failure detector).
+  caf::reacts_to<heartbeat_atom, std::string>,
+  // A peer's view of the roster.
+  caf::reacts_to<gossip_atom, std::vector<roster_entry>>,
   // Every member ever seen, this node first, with its state.
   caf::replies_to<members_atom>::with<std::vector<member_view>>,
-  // Internal timer: dial, gossip.
+  // Decommission the named member: it becomes leaving, hands its data over, then is left.
+  caf::replies_to<leave_atom, std::string>::with<caf::ok_atom>,
+  // From this node's replication actor: it was leaving and now holds nothing anyone needs.
+  caf::reacts_to<left_atom>,
+  // Internal timer: heartbeats, failure detection, dialing, gossip.
   caf::reacts_to<tick_atom>>;
+
+/// The replication actor interface: repair, hand-off, anti-entropy and garbage collection.
+using replication_actor = caf::typed_actor<
+  // Membership changed (a member went down, came up, joined or is leaving): compare soon.
+  caf::reacts_to<changed_atom>,
+  // Internal timer: the periodic comparison (anti-entropy), every anti_entropy_interval.
+  caf::reacts_to<tick_atom>,
+  // Internal: go on with a pass's copies after waiting for the repair_rate.
+  caf::reacts_to<resume_atom>>;
 
 // -- coordinator ---------------------------------------------------------------
 
@@ -106,13 +139,17 @@ using coordinator_actor = caf::typed_actor<
   caf::replies_to<ls_atom, std::string>::with<ls_result_msg>,
   caf::replies_to<stat_atom, std::string>::with<stat_result_msg>,
   caf::replies_to<rm_atom, std::string>::with<caf::ok_atom>,
-  caf::replies_to<status_atom>::with<status_result_msg>>;
+  caf::replies_to<status_atom>::with<status_result_msg>,
+  caf::replies_to<leave_atom, std::string>::with<caf::ok_atom>>;
 
 } // namespace dfs
 
 // Our message structs travel between actors of one process only; on the wire they are encoded
 // by our own codec (net/messages.hpp), never by CAF's serializers.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dfs::peer_info)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dfs::roster_entry)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dfs::roster_entry>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dfs::version)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dfs::member_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dfs::member_view>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dfs::ls_result_msg)

@@ -1,5 +1,6 @@
 #include "actors/membership.hpp"
 
+#include "actors/roster.hpp"
 #include "common/log.hpp"
 #include "net/dialer.hpp"
 
@@ -10,39 +11,67 @@ namespace dfs {
 namespace {
 
 using self_ptr = membership_actor::stateful_pointer<membership_state>;
+using clock = std::chrono::steady_clock;
 
-constexpr auto tick_interval = std::chrono::milliseconds{500};
-constexpr auto max_backoff = std::chrono::milliseconds{10000};
-constexpr unsigned gossip_every_ticks = 10;
+constexpr auto max_backoff = std::chrono::milliseconds{5000};
+constexpr unsigned gossip_every_ticks = 4;
 
-bool is_connected_to(const membership_state& st, const std::string& address) {
-  return std::any_of(st.members.begin(), st.members.end(), [&](auto& kv) {
-    return kv.second.connection && kv.second.info.listen_address == address;
-  });
+membership_state::member make_member(const node_context& ctx) {
+  return {roster_entry{}, nullptr, false,
+          failure_detector{ctx.config.suspect_after, ctx.config.down_after}, member_state::down};
 }
 
-std::vector<std::string> known_addresses(const membership_state& st) {
-  std::vector<std::string> out;
-  out.push_back(st.ctx->config.listen.to_string());
+member_state state_of(const membership_state::member& m, clock::time_point now) {
+  if (m.entry.admin == admin_state::left)
+    return member_state::left;
+  auto seen = m.detector.state(now, static_cast<bool>(m.connection));
+  if (m.entry.admin == admin_state::leaving && seen == member_state::up)
+    return member_state::leaving;
+  return seen;
+}
+
+member_state self_state(const membership_state& st) {
+  switch (st.self_entry.admin) {
+    case admin_state::leaving: return member_state::leaving;
+    case admin_state::left: return member_state::left;
+    default: return member_state::up;
+  }
+}
+
+std::vector<roster_entry> roster(const membership_state& st) {
+  std::vector<roster_entry> out{st.self_entry};
   for (auto& [id, m] : st.members)
-    if (!m.info.listen_address.empty())
-      out.push_back(m.info.listen_address);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+    out.push_back(m.entry);
   return out;
 }
 
+bool is_connected_to(const membership_state& st, const std::string& address) {
+  return std::any_of(st.members.begin(), st.members.end(), [&](auto& kv) {
+    return kv.second.connection && kv.second.entry.address == address;
+  });
+}
+
 void learn_address(membership_state& st, const std::string& address) {
-  if (address.empty() || address == st.ctx->config.listen.to_string())
-    return;
-  if (!parse_host_port(address))
+  if (address.empty() || address == st.ctx->config.listen.to_string() || !parse_host_port(address))
     return;
   st.addresses.emplace(address, membership_state::dial_target{});
 }
 
+void notify_replication(self_ptr self) {
+  if (self->state.ctx->replication)
+    self->send(self->state.ctx->replication, changed_atom::value);
+}
+
+void gossip(self_ptr self) {
+  auto entries = roster(self->state);
+  for (auto& [id, m] : self->state.members)
+    if (m.connection)
+      caf::anon_send(m.connection, gossip_atom::value, entries);
+}
+
 void dial_missing(self_ptr self) {
   auto& st = self->state;
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock::now();
   for (auto& [address, target] : st.addresses) {
     if (target.dialing || now < target.next_attempt || is_connected_to(st, address))
       continue;
@@ -65,17 +94,30 @@ void dial_missing(self_ptr self) {
   }
 }
 
-void gossip(self_ptr self) {
+/// Compares every member's state with the last one seen; logs and reports transitions.
+void detect(self_ptr self) {
   auto& st = self->state;
-  auto addresses = known_addresses(st);
-  for (auto& [id, m] : st.members)
-    if (m.connection)
-      caf::anon_send(m.connection, gossip_atom::value, addresses);
+  auto now = clock::now();
+  bool changed = false;
+  for (auto& [id, m] : st.members) {
+    auto state = state_of(m, now);
+    if (state == m.last_state)
+      continue;
+    DFS_INFO("membership", "member " << m.entry.name << " is " << to_string(state)
+                                     << " (was " << to_string(m.last_state) << ")");
+    m.last_state = state;
+    changed = true;
+  }
+  if (changed)
+    notify_replication(self);
 }
 
 bool on_peer_up(self_ptr self, const peer_info& info, const caf::actor& connection, bool outbound) {
   auto& st = self->state;
-  auto& m = st.members[info.node_id];
+  auto i = st.members.find(info.node_id);
+  if (i == st.members.end())
+    i = st.members.emplace(info.node_id, make_member(*st.ctx)).first;
+  auto& m = i->second;
   if (m.connection && m.connection != connection) {
     // Both nodes apply the same rule, so both keep the same one of two parallel connections.
     bool prefer_new = outbound == (st.ctx->node_id < info.node_id);
@@ -83,18 +125,56 @@ bool on_peer_up(self_ptr self, const peer_info& info, const caf::actor& connecti
       return false;
     self->send_exit(m.connection, caf::exit_reason::user_shutdown);
   }
-  bool was_down = !m.connection;
-  m.info = info;
+  if (m.entry.node_id.empty()) {
+    m.entry.node_id = info.node_id;
+    m.entry.name = info.name;
+    m.entry.address = info.listen_address;
+  }
   m.connection = connection;
   m.outbound = outbound;
+  m.detector.heard(clock::now());
   self->monitor(connection);
   learn_address(st, info.listen_address);
-  if (auto i = st.addresses.find(info.listen_address); i != st.addresses.end())
-    i->second.backoff = std::chrono::milliseconds{200};
-  if (was_down)
-    DFS_INFO("membership", "member " << info.name << " is up at " << info.listen_address);
-  caf::anon_send(connection, gossip_atom::value, known_addresses(st));
+  if (auto t = st.addresses.find(info.listen_address); t != st.addresses.end())
+    t->second.backoff = std::chrono::milliseconds{200};
+  caf::anon_send(connection, gossip_atom::value, roster(st));
+  detect(self);
   return true;
+}
+
+void on_gossip(self_ptr self, const std::vector<roster_entry>& entries) {
+  auto& st = self->state;
+  bool changed = false;
+  for (auto& e : entries) {
+    if (e.node_id == st.ctx->node_id) {
+      // Decisions about this node made elsewhere (a decommission) reach it by gossip.
+      auto before = st.self_entry.admin;
+      roster_entry mine = st.self_entry;
+      merge_roster_entry(mine, e);
+      st.self_entry.admin = mine.admin;
+      st.self_entry.admin_version = mine.admin_version;
+      if (st.self_entry.admin != before) {
+        DFS_INFO("membership", "this node is now " << to_string(self_state(st)));
+        changed = true;
+      }
+      continue;
+    }
+    if (e.node_id.empty())
+      continue;
+    auto i = st.members.find(e.node_id);
+    if (i == st.members.end()) {
+      i = st.members.emplace(e.node_id, make_member(*st.ctx)).first;
+      i->second.entry = e;
+      changed = true;
+    } else {
+      changed |= merge_roster_entry(i->second.entry, e);
+    }
+    learn_address(st, i->second.entry.address);
+  }
+  if (changed) {
+    detect(self);
+    notify_replication(self);
+  }
 }
 
 void on_connection_down(self_ptr self, const caf::actor_addr& source) {
@@ -107,11 +187,45 @@ void on_connection_down(self_ptr self, const caf::actor_addr& source) {
   for (auto& [id, m] : st.members)
     if (m.connection && m.connection.address() == source) {
       m.connection = nullptr;
-      DFS_INFO("membership", "member " << m.info.name << " is down");
-      // Redial soon: a restarted node should be seen again within a tick or two.
-      if (auto t = st.addresses.find(m.info.listen_address); t != st.addresses.end())
-        t->second.next_attempt = std::chrono::steady_clock::now();
+      DFS_INFO("membership", "lost the connection to " << m.entry.name);
+      // Redial at once: a restarted node should be seen again within a tick or two.
+      if (auto t = st.addresses.find(m.entry.address); t != st.addresses.end()) {
+        t->second.next_attempt = clock::now();
+        t->second.backoff = std::chrono::milliseconds{200};
+      }
     }
+  detect(self);
+}
+
+caf::result<caf::ok_atom> on_leave(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  roster_entry* entry = nullptr;
+  if (name == st.ctx->config.name)
+    entry = &st.self_entry;
+  for (auto& [id, m] : st.members)
+    if (m.entry.name == name)
+      entry = &m.entry;
+  if (entry == nullptr)
+    return make_error(errc::not_found, "no member named " + name);
+  if (entry->admin == admin_state::active) {
+    entry->admin = admin_state::leaving;
+    entry->admin_version = st.ctx->clock->now();
+    DFS_INFO("membership", "decommissioning " << name << ": it hands its data over, then leaves");
+    gossip(self);
+    detect(self);
+    notify_replication(self);
+  }
+  return caf::ok_atom::value;
+}
+
+std::vector<member_view> member_views(const membership_state& st) {
+  auto now = clock::now();
+  std::vector<member_view> out;
+  out.push_back({st.ctx->node_id, st.ctx->config.name, st.ctx->config.listen.to_string(),
+                 self_state(st), caf::actor_cast<caf::actor>(st.ctx->store)});
+  for (auto& [id, m] : st.members)
+    out.push_back({id, m.entry.name, m.entry.address, state_of(m, now), m.connection});
+  return out;
 }
 
 } // namespace
@@ -120,6 +234,8 @@ membership_actor::behavior_type
 membership(membership_actor::stateful_pointer<membership_state> self, node_context_ptr ctx) {
   auto& st = self->state;
   st.ctx = ctx;
+  st.self_entry = {ctx->node_id, ctx->config.name, ctx->config.listen.to_string(),
+                   ctx->clock->now(), admin_state::active, 0};
   st.dialer = self->spawn<caf::detached>(dialer, ctx);
   self->link_to(st.dialer);
   for (auto& address : ctx->config.bootstrap)
@@ -139,26 +255,30 @@ membership(membership_actor::stateful_pointer<membership_state> self, node_conte
     [=](peer_up_atom, const peer_info& info, const caf::actor& connection, bool outbound) {
       return on_peer_up(self, info, connection, outbound);
     },
-    [=](gossip_atom, const std::vector<std::string>& addresses) {
-      for (auto& a : addresses)
-        learn_address(self->state, a);
+    [=](heartbeat_atom, const std::string& node_id) {
+      auto i = self->state.members.find(node_id);
+      if (i != self->state.members.end())
+        i->second.detector.heard(clock::now());
     },
-    [=](members_atom) {
+    [=](gossip_atom, const std::vector<roster_entry>& entries) { on_gossip(self, entries); },
+    [=](members_atom) { return member_views(self->state); },
+    [=](leave_atom, const std::string& name) { return on_leave(self, name); },
+    [=](left_atom) {
       auto& st = self->state;
-      std::vector<member_view> out;
-      out.push_back({st.ctx->node_id, st.ctx->config.name, st.ctx->config.listen.to_string(), true,
-                     caf::actor_cast<caf::actor>(st.ctx->store)});
-      for (auto& [id, m] : st.members)
-        out.push_back({id, m.info.name, m.info.listen_address, static_cast<bool>(m.connection),
-                       m.connection});
-      return out;
+      if (st.self_entry.admin != admin_state::leaving)
+        return;
+      st.self_entry.admin = admin_state::left;
+      st.self_entry.admin_version = st.ctx->clock->now();
+      DFS_INFO("membership", "this node handed all its data over and has left the cluster");
+      gossip(self);
     },
     [=](tick_atom) {
       auto& st = self->state;
+      detect(self);
       dial_missing(self);
       if (++st.ticks % gossip_every_ticks == 0)
         gossip(self);
-      self->delayed_send(self, tick_interval, tick_atom::value);
+      self->delayed_send(self, st.ctx->heartbeat_interval(), tick_atom::value);
     },
   };
 }

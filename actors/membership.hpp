@@ -1,7 +1,8 @@
 #pragma once
-// The peer table: who the members are, which are connected, and how to reach the others.
-// Dials every known address that has no live connection, with exponential back-off, and
-// spreads the addresses it knows so that every node learns every other one.
+// The membership actor: the roster (gossiped), the failure detector (one per member, fed by
+// heartbeats on the member's own connection), dialing and decommissioning. It tells the
+// replication actor whenever a member changes state, so that repair starts without an operator.
+#include "actors/failure_detector.hpp"
 #include "actors/node_context.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
@@ -16,9 +17,11 @@ struct membership_state {
   static inline const char* name = "membership";
 
   struct member {
-    peer_info info;
-    caf::actor connection; // invalid while down
+    roster_entry entry;
+    caf::actor connection; // invalid while not connected
     bool outbound = false;
+    failure_detector detector;
+    member_state last_state = member_state::down;
   };
 
   struct dial_target {
@@ -29,6 +32,7 @@ struct membership_state {
 
   node_context_ptr ctx;
   caf::actor dialer;
+  roster_entry self_entry;
   std::map<std::string, member> members;          // by node id, this node excluded
   std::map<std::string, dial_target> addresses;   // every address we know of
   std::set<caf::actor> dialed;                    // connections we opened, until they end

@@ -3,6 +3,7 @@
 #include "actors/coordinator.hpp"
 #include "actors/membership.hpp"
 #include "actors/node_context.hpp"
+#include "actors/replication.hpp"
 #include "actors/store.hpp"
 #include "common/log.hpp"
 #include "net/listener.hpp"
@@ -15,6 +16,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include <csignal>
+#include <set>
 #include <cstdio>
 #include <thread>
 #include <unistd.h>
@@ -35,15 +37,13 @@ sigset_t block_shutdown_signals() {
   return set;
 }
 
-/// Waits for a down message from `whom`, at most `timeout`.
-bool await_down(caf::scoped_actor& self, const caf::actor_addr& whom, std::chrono::seconds timeout) {
-  bool down = false;
+/// Waits until every actor in `whom` is down (each must be monitored), at most `timeout`.
+void await_down(caf::scoped_actor& self, std::set<caf::actor_addr> whom, std::chrono::seconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!down && std::chrono::steady_clock::now() < deadline) {
-    self->receive([&](caf::down_msg& msg) { down = msg.source == whom; },
-                  caf::after(std::chrono::milliseconds{200}) >> [] {});
+  while (!whom.empty() && std::chrono::steady_clock::now() < deadline) {
+    self->receive([&](caf::down_msg& msg) { whom.erase(msg.source); },
+                  caf::after(std::chrono::milliseconds{100}) >> [] {});
   }
-  return down;
 }
 
 } // namespace
@@ -88,6 +88,7 @@ int run_node(const node_config& config) {
     return 2;
   ctx->coordinator = system.spawn(coordinator, node_context_ptr{ctx});
   ctx->membership = system.spawn(membership, node_context_ptr{ctx});
+  ctx->replication = system.spawn(replication, node_context_ptr{ctx});
   // From here on the context is read-only: every actor that reads it was given it above, and
   // none reads the handles filled in after its spawn before the first connection exists.
   auto listening = system.middleman().spawn_broker(listener, std::move(*doorman), node_context_ptr{ctx});
@@ -108,17 +109,27 @@ int run_node(const node_config& config) {
     DFS_ERROR("node", "shutdown did not finish in 15 s; exiting anyway");
     std::_Exit(1);
   }).detach();
-  // Connections first (no new work arrives), then the actors that serve them, the store last.
-  self->send_exit(listening, caf::exit_reason::user_shutdown);
-  self->send_exit(ctx->membership, caf::exit_reason::user_shutdown);
-  self->send_exit(ctx->coordinator, caf::exit_reason::user_shutdown);
+  // Connections first (no new work arrives), then the actors that serve them, the store last,
+  // so that a write under way when the signal came is either acknowledged or never was.
+  std::vector<caf::actor> front{listening, caf::actor_cast<caf::actor>(ctx->membership),
+                                caf::actor_cast<caf::actor>(ctx->coordinator),
+                                caf::actor_cast<caf::actor>(ctx->replication)};
+  for (auto& a : front) {
+    self->monitor(a);
+    self->send_exit(a, caf::exit_reason::user_shutdown);
+  }
+  std::set<caf::actor_addr> front_addresses;
+  for (auto& a : front)
+    front_addresses.insert(a.address());
+  await_down(self, front_addresses, std::chrono::seconds{5});
   self->send_exit(ctx->store, caf::exit_reason::user_shutdown);
-  await_down(*&self, ctx->store.address(), std::chrono::seconds{10});
-  ctx->store = nullptr;
-  ctx->membership = nullptr;
-  ctx->coordinator = nullptr;
+  await_down(self, {ctx->store.address()}, std::chrono::seconds{10});
   DFS_INFO("node", "stopped");
-  return 0;
+  std::fflush(stderr);
+  // ~actor_system would wait for every actor CAF knows of, ours and its own helpers alike. All
+  // that this node acknowledged is on disk and its connections are closed: leave now rather
+  // than risk waiting on a straggler.
+  std::_Exit(0);
 }
 
 } // namespace dfs

@@ -5,6 +5,7 @@
 #include "config/node_config.hpp"
 #include "net/handshake.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -16,11 +17,18 @@ struct node_context {
   store_actor store;
   membership_actor membership;
   coordinator_actor coordinator;
+  replication_actor replication;
   std::shared_ptr<hybrid_clock> clock = std::make_shared<hybrid_clock>();
 
   /// How long a peer may take over one request before we give up on it.
   std::chrono::seconds request_timeout{30};
   std::chrono::seconds handshake_timeout{10};
+
+  /// Often enough that three heartbeats fit in suspect_after.
+  std::chrono::milliseconds heartbeat_interval() const {
+    return std::max(std::chrono::milliseconds{100},
+                    std::chrono::duration_cast<std::chrono::milliseconds>(config.suspect_after) / 3);
+  }
 
   local_identity identity(peer_role role) const {
     return {config.cluster_name, node_id, config.name, role, config.listen.to_string(),

@@ -2,6 +2,7 @@
 
 #include "actors/fan_out.hpp"
 #include "actors/placement.hpp"
+#include "actors/read_path.hpp"
 #include "common/log.hpp"
 
 namespace dfs {
@@ -125,19 +126,6 @@ void maybe_finish(put_actor* self) {
 
 } // namespace
 
-std::vector<member_view> replicas_for(const sha256_digest& item, const std::vector<member_view>& live,
-                                      size_t replicas) {
-  std::vector<std::string> ids;
-  ids.reserve(live.size());
-  for (auto& m : live)
-    ids.push_back(m.node_id);
-  auto order = rank_nodes(item, ids);
-  std::vector<member_view> out;
-  for (size_t i = 0; i < order.size() && i < replicas; ++i)
-    out.push_back(live[order[i]]);
-  return out;
-}
-
 std::string quorum_failure_message(size_t reached, size_t required) {
   return "only " + std::to_string(reached) + " of " + std::to_string(required)
          + " required replicas reachable";
@@ -160,9 +148,7 @@ caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_con
     .then(
       [=](std::vector<member_view>& members) {
         auto& st = self->state;
-        for (auto& m : members)
-          if (m.up)
-            st.live.push_back(std::move(m));
+        st.live = placement_targets(members);
         auto needed = std::min<size_t>(st.ctx->config.write_quorum, st.ctx->config.replicas);
         if (st.live.size() < needed)
           return fail(self, errc::too_few_replicas, quorum_failure_message(st.live.size(), needed));

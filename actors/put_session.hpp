@@ -36,10 +36,6 @@ caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_con
                           caf::actor connection, uint64_t request_id, std::string key,
                           uint64_t size);
 
-/// The members an item goes to: the first min(R, live) of them in rendezvous order.
-std::vector<member_view> replicas_for(const sha256_digest& item, const std::vector<member_view>& live,
-                                      size_t replicas);
-
 /// The message a put fails with when too few replicas hold an item.
 std::string quorum_failure_message(size_t reached, size_t required);
 

@@ -1,13 +1,43 @@
 #include "actors/read_path.hpp"
 
+
 namespace dfs {
 
-std::vector<member_view> live_members(std::vector<member_view> members) {
-  std::vector<member_view> live;
+std::vector<member_view> readable_members(const std::vector<member_view>& members) {
+  std::vector<member_view> out;
   for (auto& m : members)
-    if (m.up)
-      live.push_back(std::move(m));
-  return live;
+    if (m.readable())
+      out.push_back(m);
+  return out;
+}
+
+std::vector<member_view> placement_targets(const std::vector<member_view>& members) {
+  std::vector<member_view> out;
+  for (auto& m : members)
+    if (m.placement_target())
+      out.push_back(m);
+  return out;
+}
+
+std::vector<member_view> replicas_for(const sha256_digest& item, const std::vector<member_view>& live,
+                                      size_t replicas) {
+  std::vector<std::string> ids;
+  ids.reserve(live.size());
+  for (auto& m : live)
+    ids.push_back(m.node_id);
+  auto order = rank_nodes(item, ids);
+  std::vector<member_view> out;
+  for (size_t i = 0; i < order.size() && i < replicas; ++i)
+    out.push_back(live[order[i]]);
+  return out;
+}
+
+std::set<std::string> chunk_target_ids(const node_context& ctx, const std::vector<member_view>& live,
+                                       const chunk_id& id) {
+  std::set<std::string> out;
+  for (auto& m : replicas_for(id.bytes, placement_targets(live), ctx.config.replicas))
+    out.insert(m.node_id);
+  return out;
 }
 
 std::vector<member_view> read_order(const node_context& ctx, const std::vector<member_view>& live,

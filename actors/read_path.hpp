@@ -9,16 +9,28 @@
 
 #include <functional>
 #include <optional>
+#include <set>
 
 namespace dfs {
 
-/// The members that are up, from a membership answer.
-std::vector<member_view> live_members(std::vector<member_view> members);
+/// The members to read from: up or leaving, and connected (this node always).
+std::vector<member_view> readable_members(const std::vector<member_view>& members);
+
+/// The members new data goes to: up and not leaving.
+std::vector<member_view> placement_targets(const std::vector<member_view>& members);
 
 /// The live members in the order to try them for a chunk: a local copy first (it costs no
 /// network), then the rendezvous order, so the chunk's replicas come before everyone else.
 std::vector<member_view> read_order(const node_context& ctx, const std::vector<member_view>& live,
                                     const chunk_id& id);
+
+/// The members an item goes to: the first min(R, pool) of the pool in rendezvous order.
+std::vector<member_view> replicas_for(const sha256_digest& item, const std::vector<member_view>& pool,
+                                      size_t replicas);
+
+/// The node ids that should hold a chunk: its first R placement targets among `live`.
+std::set<std::string> chunk_target_ids(const node_context& ctx, const std::vector<member_view>& live,
+                                       const chunk_id& id);
 
 /// Asks every live member for the key's manifest and hands on the newest (tombstones included),
 /// with how many members hold that newest version; nullopt when nobody has one.
@@ -50,40 +62,63 @@ void find_newest_manifest(Self* self, const node_context& ctx, const std::vector
 
 namespace detail {
 
+/// Read repair: a replica that should hold the chunk but answered "not found" or "corrupt" gets
+/// the good copy that another replica gave. Fire and forget: a failure here changes nothing for
+/// the reader, and anti-entropy catches what this misses.
+template <class Self>
+void repair_replicas(Self* self, const std::vector<member_view>& bad, const chunk_id& id,
+                     const byte_buffer& bytes, std::chrono::seconds timeout) {
+  if (bad.empty())
+    return;
+  auto request = caf::make_message(put_chunk_atom::value, id, bytes);
+  for (auto& m : bad) {
+    DFS_INFO("read_path", "repairing chunk " << id.hex() << " on " << m.name);
+    self->request(m.replica, timeout, request).then([](caf::ok_atom) {}, [](caf::error&) {});
+  }
+}
+
 template <class Self>
 void try_replica(Self* self, std::shared_ptr<std::vector<member_view>> order, size_t index,
-                 chunk_id id, std::chrono::seconds timeout,
+                 chunk_id id, std::chrono::seconds timeout, std::set<std::string> targets,
+                 std::shared_ptr<std::vector<member_view>> bad,
                  std::function<void(caf::expected<byte_buffer>)> then) {
   if (index >= order->size())
     return then(make_error(errc::unavailable,
                            "no live replica has a good copy of chunk " + id.hex()));
-  auto& member = (*order)[index];
-  auto name = member.name;
+  auto member = (*order)[index];
   self->request(member.replica, timeout, get_chunk_atom::value, id)
     .then(
       [=](byte_buffer& bytes) {
         // Checked here too: a remote copy crossed the network after its node checked it.
         if (chunk_id::of(bytes.data(), bytes.size()) != id) {
-          DFS_WARN("read_path", "chunk " << id.hex() << " from " << name << " is corrupt");
-          return try_replica(self, order, index + 1, id, timeout, then);
+          DFS_WARN("read_path", "chunk " << id.hex() << " from " << member.name << " is corrupt");
+          return try_replica(self, order, index + 1, id, timeout, targets, bad, then);
         }
+        repair_replicas(self, *bad, id, bytes, timeout);
         then(std::move(bytes));
       },
       [=](caf::error& err) {
-        DFS_DEBUG("read_path", "chunk " << id.hex() << " from " << name << ": " << describe(err));
-        try_replica(self, order, index + 1, id, timeout, then);
+        DFS_DEBUG("read_path", "chunk " << id.hex() << " from " << member.name << ": " << describe(err));
+        auto code = code_of(err);
+        // Only the chunk's targets are repaired: a non-target without it is as it should be.
+        if ((code == errc::not_found || code == errc::corrupt) && targets.count(member.node_id))
+          bad->push_back(member);
+        try_replica(self, order, index + 1, id, timeout, targets, bad, then);
       });
 }
 
 } // namespace detail
 
 /// Fetches a chunk from the first member in read_order that has a good copy, checking that the
-/// bytes hash to the id; a missing or bad copy is skipped.
+/// bytes hash to the id; a missing or bad copy is skipped, and replaced from the good one when
+/// that member is one of the chunk's targets.
 template <class Self>
 void fetch_chunk(Self* self, const node_context& ctx, const std::vector<member_view>& live,
                  const chunk_id& id, std::function<void(caf::expected<byte_buffer>)> then) {
   auto order = std::make_shared<std::vector<member_view>>(read_order(ctx, live, id));
-  detail::try_replica(self, order, 0, id, ctx.request_timeout, std::move(then));
+  auto bad = std::make_shared<std::vector<member_view>>();
+  detail::try_replica(self, order, 0, id, ctx.request_timeout, chunk_target_ids(ctx, live, id),
+                      bad, std::move(then));
 }
 
 } // namespace dfs

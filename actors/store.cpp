@@ -48,11 +48,25 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
       return st.manifests->list(prefix);
     },
     [&st](inventory_atom)
-      -> caf::result<std::vector<chunk_id>, std::vector<std::string>> {
+      -> caf::result<std::vector<chunk_id>, std::vector<manifest>, uint64_t> {
       auto ids = st.chunks->list();
       if (!ids)
         return ids.error();
-      return {std::move(*ids), st.manifests->keys()};
+      uint64_t bytes = 0;
+      for (auto& id : *ids)
+        bytes += st.chunks->size_of(id);
+      return {std::move(*ids), st.manifests->list(""), bytes};
+    },
+    [&st](delete_chunk_atom, const chunk_id& id) -> caf::result<caf::ok_atom> {
+      if (auto err = st.chunks->remove(id))
+        return err;
+      return caf::ok_atom::value;
+    },
+    [&st](delete_manifest_atom, const std::string& key,
+          const version& held) -> caf::result<caf::ok_atom> {
+      if (auto err = st.manifests->remove(key, held))
+        return err;
+      return caf::ok_atom::value;
     },
   };
 }

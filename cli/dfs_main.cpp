@@ -1,6 +1,7 @@
-// dfs: the command-line client. This file only parses options, resolves the settings every
-// command shares, and dispatches; the commands live in client_commands.cpp.
-#include "cli/client.hpp"
+// dfs: the command-line client, a thin shell over the client library (include/dfs/client.hpp).
+// This file only parses options, resolves the settings every command shares, and dispatches;
+// the commands live in commands.cpp.
+#include "cli/cli.hpp"
 
 #include <boost/program_options.hpp>
 
@@ -38,6 +39,7 @@ const command commands[] = {
   {"ls", 0, 1, "ls [<prefix>] [--json]", true, run_ls},
   {"stat", 1, 1, "stat <key> [--json]", true, run_stat},
   {"status", 0, 0, "status [--json]", true, run_status},
+  {"decommission", 1, 1, "decommission <node-name>", false, run_decommission},
   {"keygen", 1, 1, "keygen <file>", false, nullptr},
 };
 
@@ -55,6 +57,7 @@ void print_help(const po::options_description& visible) {
                "  ls [<prefix>] [--json]        list keys, as <size><TAB><key> lines\n"
                "  stat <key> [--json]           size, chunks, version, copies, sha256 of key\n"
                "  status [--json]               cluster members and under-replicated count\n"
+               "  decommission <node-name>      move a node's data to the others, then retire it\n"
                "  keygen <file>                 write a new random cluster secret (mode 0600)\n\n"
             << visible
             << "\nexit codes: 0 success, 1 the operation failed, 2 usage or configuration error\n";

@@ -112,6 +112,11 @@ const key_spec key_specs[] = {
   {"cluster", "bootstrap", "", "HOST:PORT,... of nodes to join; empty on the first node"},
   {"cluster", "replicas", "3", "R: copies of every chunk, 1 to 16"},
   {"cluster", "write_quorum", "2", "W: copies stored before a write succeeds, 1 to R"},
+  {"cluster", "suspect_after", "3", "seconds without word from a member before it is suspect"},
+  {"cluster", "down_after", "10", "seconds without word before it is down and its data repaired"},
+  {"cluster", "repair_rate", "64MiB", "bytes per second a node may copy for repair; 0 = no limit"},
+  {"cluster", "anti_entropy_interval", "10", "seconds between comparisons of holdings and placement"},
+  {"cluster", "gc_grace", "600", "seconds before an unreferenced chunk or a tombstone is collected"},
   {"storage", "chunk_size", "4MiB", "4KiB to 64MiB; bytes, K/KiB/M/MiB/G/GiB or KB/MB/GB"},
   {"log", "level", "info", "trace, debug, info, warn or error"},
 };
@@ -414,6 +419,29 @@ config_outcome parse(int argc, const char* const* argv) {
     fail("[cluster] write_quorum = " + std::to_string(quorum) + ": must be between 1 and replicas (" +
          std::to_string(replicas) + ")");
   cfg.write_quorum = static_cast<uint32_t>(quorum);
+
+  auto seconds = [&](const std::string& name, uint64_t fallback, uint64_t min, uint64_t max) {
+    uint64_t n = number(src, name, fallback);
+    if (n < min || n > max)
+      fail(label(name) + " = " + std::to_string(n) + ": must be between " + std::to_string(min) +
+           " and " + std::to_string(max) + " seconds");
+    return n;
+  };
+  cfg.suspect_after = std::chrono::seconds{seconds("cluster.suspect_after", 3, 1, 3600)};
+  cfg.down_after = std::chrono::seconds{seconds("cluster.down_after", 10, 1, 86400)};
+  if (cfg.down_after < cfg.suspect_after)
+    fail("[cluster] down_after = " + std::to_string(cfg.down_after.count()) +
+         ": must not be less than suspect_after (" + std::to_string(cfg.suspect_after.count()) + ")");
+  cfg.anti_entropy_interval =
+    std::chrono::seconds{seconds("cluster.anti_entropy_interval", 10, 1, 86400)};
+  cfg.gc_grace = std::chrono::seconds{seconds("cluster.gc_grace", 600, 0, 30 * 86400)};
+  if (auto v = src.get("cluster.repair_rate")) {
+    auto rate = parse_byte_size(v->text);
+    if (!rate)
+      fail("[cluster] repair_rate = " + v->text +
+           ": expected bytes per second such as 67108864, 64MiB or 0 for no limit");
+    cfg.repair_rate = *rate;
+  }
 
   if (auto v = src.get("storage.chunk_size")) {
     auto size = parse_byte_size(v->text);

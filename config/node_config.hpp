@@ -3,6 +3,7 @@
 // line as --section.key value, validated before anything starts.
 #include "common/log.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -38,6 +39,11 @@ struct node_config {
   std::vector<host_port> bootstrap;
   uint32_t replicas = 3;      // R
   uint32_t write_quorum = 2;  // W, 1..R
+  std::chrono::seconds suspect_after{3};          // silence before a member is suspect
+  std::chrono::seconds down_after{10};            // silence before it is down and repaired
+  uint64_t repair_rate = 64 * 1024 * 1024;        // bytes/s of repair copies, 0 = unlimited
+  std::chrono::seconds anti_entropy_interval{10}; // between comparisons of holdings and placement
+  std::chrono::seconds gc_grace{600};             // before unreferenced chunks/tombstones go
   // [storage]
   uint64_t chunk_size = 4 * 1024 * 1024;
   // [log]

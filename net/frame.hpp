@@ -40,6 +40,7 @@ enum class frame_type : uint16_t {
   stat = 21,
   status = 22,
   credit = 23, // the reader of a get grants more data frames
+  decommission = 24,
   // node -> client
   put_ready = 32,
   put_credit = 33,
@@ -63,7 +64,8 @@ enum class frame_type : uint16_t {
   manifest_list = 57,
   inventory = 58,
   inventory_result = 59,
-  peers = 60, // gossip: addresses the sender knows
+  peers = 60,     // gossip: the sender's roster
+  heartbeat = 61, // a sign of life, every second or so
 };
 
 /// True for every type above; the decoder refuses anything else.

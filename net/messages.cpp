@@ -72,16 +72,20 @@ void status_result_msg::write(writer& w) const {
   w.str(node);
   w.u32(static_cast<uint32_t>(members.size()));
   for (auto& m : members)
-    w.str(m.name), w.str(m.node_id), w.str(m.address), w.str(m.state);
+    w.str(m.name), w.str(m.node_id), w.str(m.address), w.str(m.state), w.u64(m.chunks),
+      w.u64(m.bytes);
   w.u64(under_replicated);
+  w.u64(over_replicated);
 }
 
 void status_result_msg::read(reader& r) {
   node = r.str(256);
   read_list(r, members, 16, [&](member_status& m) {
     m.name = r.str(256), m.node_id = r.str(64), m.address = r.str(300), m.state = r.str(32);
+    m.chunks = r.u64(), m.bytes = r.u64();
   });
   under_replicated = r.u64();
+  over_replicated = r.u64();
 }
 
 void has_chunks_msg::write(writer& w) const {
@@ -125,24 +129,47 @@ void inventory_result_msg::write(writer& w) const {
   w.u32(static_cast<uint32_t>(chunks.size()));
   for (auto& id : chunks)
     encode(w, id);
-  w.u32(static_cast<uint32_t>(keys.size()));
-  for (auto& k : keys)
-    w.str(k);
+  w.u32(static_cast<uint32_t>(manifests.size()));
+  for (auto& m : manifests)
+    encode(w, m);
+  w.u64(bytes);
 }
 
 void inventory_result_msg::read(reader& r) {
   read_list(r, chunks, 32, [&](chunk_id& id) { decode(r, id); });
-  read_list(r, keys, 4, [&](std::string& k) { k = r.str(max_key_length); });
+  read_list(r, manifests, 60, [&](manifest& m) { decode(r, m); });
+  bytes = r.u64();
 }
 
-void peers_msg::write(writer& w) const {
-  w.u32(static_cast<uint32_t>(addresses.size()));
-  for (auto& a : addresses)
-    w.str(a);
+const char* to_string(member_state state) {
+  switch (state) {
+    case member_state::up: return "up";
+    case member_state::suspect: return "suspect";
+    case member_state::down: return "down";
+    case member_state::leaving: return "leaving";
+    case member_state::left: return "left";
+  }
+  return "unknown";
 }
 
-void peers_msg::read(reader& r) {
-  read_list(r, addresses, 4, [&](std::string& a) { a = r.str(300); });
+void roster_msg::write(writer& w) const {
+  w.u32(static_cast<uint32_t>(entries.size()));
+  for (auto& e : entries) {
+    w.str(e.node_id), w.str(e.name), w.str(e.address);
+    w.u64(e.incarnation), w.u8(static_cast<uint8_t>(e.admin)), w.u64(e.admin_version);
+  }
+}
+
+void roster_msg::read(reader& r) {
+  read_list(r, entries, 29, [&](roster_entry& e) {
+    e.node_id = r.str(64), e.name = r.str(256), e.address = r.str(300);
+    e.incarnation = r.u64();
+    auto admin = r.u8();
+    if (admin > static_cast<uint8_t>(admin_state::left))
+      r.fail();
+    e.admin = static_cast<admin_state>(admin);
+    e.admin_version = r.u64();
+  });
 }
 
 } // namespace dfs

@@ -39,7 +39,7 @@ struct error_msg {
   void read(reader& r) { code = r.u8(), message = r.str(4096); }
 };
 
-struct key_msg { // get, rm, stat, get_manifest
+struct key_msg { // get, rm, stat, get_manifest; decommission (the node's name)
   std::string key;
   void write(writer& w) const { w.str(key); }
   void read(reader& r) { key = r.str(max_key_length); }
@@ -116,13 +116,16 @@ struct member_status {
   std::string name;
   std::string node_id;
   std::string address;
-  std::string state; // up | down
+  std::string state;   // up | suspect | down | leaving | left
+  uint64_t chunks = 0; // chunks it holds (0 when it could not be asked)
+  uint64_t bytes = 0;  // bytes those chunks take
 };
 
 struct status_result_msg {
   std::string node; // the name of the node that answered
   std::vector<member_status> members;
-  uint64_t under_replicated = 0;
+  uint64_t under_replicated = 0; // items with fewer than min(R, live) copies on live members
+  uint64_t over_replicated = 0;  // items with more than R copies on live members
   void write(writer& w) const;
   void read(reader& r);
 };
@@ -153,13 +156,32 @@ struct manifest_list_msg {
 
 struct inventory_result_msg {
   std::vector<chunk_id> chunks;
-  std::vector<std::string> keys;
+  std::vector<manifest> manifests;
+  uint64_t bytes = 0;
   void write(writer& w) const;
   void read(reader& r);
 };
 
-struct peers_msg {
-  std::vector<std::string> addresses;
+/// How a member stands, as this node sees it (spec: up, suspect, down, leaving, left).
+enum class member_state : uint8_t { up = 1, suspect = 2, down = 3, leaving = 4, left = 5 };
+const char* to_string(member_state state);
+
+/// What an operator decided about a member; spreads by gossip, newest decision wins.
+enum class admin_state : uint8_t { active = 0, leaving = 1, left = 2 };
+
+/// One line of the roster that nodes gossip: who exists, where, and what was decided about it.
+/// Liveness is not gossiped: every node watches every other over its own connection.
+struct roster_entry {
+  std::string node_id;
+  std::string name;
+  std::string address;
+  uint64_t incarnation = 0;   // the node's start time (HLC): a newer one carries its new address
+  admin_state admin = admin_state::active;
+  uint64_t admin_version = 0; // HLC time of the decision
+};
+
+struct roster_msg { // the peers frame
+  std::vector<roster_entry> entries;
   void write(writer& w) const;
   void read(reader& r);
 };

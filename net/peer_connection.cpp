@@ -116,7 +116,8 @@ void on_response(peer_connection_broker* self, byte_buffer& payload) {
     }
     case frame_type::inventory_result: {
       auto msg = from_payload<inventory_result_msg>(payload);
-      return msg ? rp.deliver(std::move(msg->chunks), std::move(msg->keys)) : malformed();
+      return msg ? rp.deliver(std::move(msg->chunks), std::move(msg->manifests), msg->bytes)
+                 : malformed();
     }
     default:
       return malformed();
@@ -207,20 +208,23 @@ void on_peer_request(peer_connection_broker* self, byte_buffer& payload) {
     case frame_type::inventory: {
       self->request(store, timeout, inventory_atom::value)
         .then(
-          [=](std::vector<chunk_id>& chunks, std::vector<std::string>& keys) {
+          [=](std::vector<chunk_id>& chunks, std::vector<manifest>& manifests, uint64_t bytes) {
             write_frame(self, frame_type::inventory_result, id,
-                        to_payload(inventory_result_msg{std::move(chunks), std::move(keys)}));
+                        to_payload(inventory_result_msg{std::move(chunks), std::move(manifests), bytes}));
           },
           reply_error);
       return;
     }
     case frame_type::peers: {
-      auto msg = from_payload<peers_msg>(payload);
+      auto msg = from_payload<roster_msg>(payload);
       if (!msg)
         return bad();
-      self->send(st.ctx->membership, gossip_atom::value, std::move(msg->addresses));
+      self->send(st.ctx->membership, gossip_atom::value, std::move(msg->entries));
       return;
     }
+    case frame_type::heartbeat:
+      self->send(st.ctx->membership, heartbeat_atom::value, st.peer.node_id);
+      return;
     case frame_type::ok:
     case frame_type::chunk_data:
     case frame_type::has_chunks_result:
@@ -325,6 +329,16 @@ void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
       return answer_from_coordinator<stat_result_msg>(
         self, id, frame_type::stat_result, caf::make_message(stat_atom::value, std::move(msg->key)));
     }
+    case frame_type::decommission: {
+      auto msg = from_payload<key_msg>(payload);
+      if (!msg)
+        return bad();
+      self->request(caf::actor_cast<caf::actor>(st.ctx->coordinator), std::chrono::seconds{120},
+                    leave_atom::value, std::move(msg->key))
+        .then([=](caf::ok_atom) { write_frame(self, frame_type::ok, id, nullptr, 0); },
+              [=](caf::error& err) { write_error(self, id, err); });
+      return;
+    }
     case frame_type::status: {
       if (!payload.empty())
         return bad();
@@ -355,6 +369,7 @@ void on_authenticated(peer_connection_broker* self) {
   DFS_INFO(st.who, "authenticated peer " << st.peer.node_name << " (" << st.peer.node_id << ") at "
                                          << st.peer.listen_address
                                          << (st.outbound ? ", dialed by us" : ", dialed by it"));
+  self->send(self, heartbeat_atom::value);
   peer_info info{st.peer.node_id, st.peer.node_name, st.peer.listen_address};
   self->request(st.ctx->membership, std::chrono::seconds{30}, peer_up_atom::value, info,
                 caf::actor_cast<caf::actor>(self), st.outbound)
@@ -461,9 +476,14 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
       write_frame(self, static_cast<frame_type>(type), request_id, payload);
     },
     // From membership: gossip for the peer.
-    [=](gossip_atom, const std::vector<std::string>& addresses) {
+    [=](gossip_atom, const std::vector<roster_entry>& entries) {
       if (self->state.authenticated)
-        write_frame(self, frame_type::peers, 0, to_payload(peers_msg{addresses}));
+        write_frame(self, frame_type::peers, 0, to_payload(roster_msg{entries}));
+    },
+    // Our own timer: a sign of life for the peer's failure detector, also when we are idle.
+    [=](heartbeat_atom) {
+      write_frame(self, frame_type::heartbeat, 0, nullptr, 0);
+      self->delayed_send(self, self->state.ctx->heartbeat_interval(), heartbeat_atom::value);
     },
     // The replica proxy: store_actor's messages, answered by the remote node.
     [=](put_chunk_atom, const chunk_id& id, const byte_buffer& bytes) {

@@ -13,6 +13,10 @@
 #   cluster.sh restart I [--dir D]   start node I again (stopping it first if it runs), wait for it
 #   cluster.sh logs I    [--dir D]   print node I's log (without I: every node's log)
 #   cluster.sh wait      [--dir D]   wait until every running node sees every running node up
+#   cluster.sh add       [--dir D]   start one more node (N+1) that joins the running cluster
+#
+# `start` also takes --set SECTION.KEY=VALUE (repeatable): any other dfs-node key for every
+# node's INI, e.g. --set cluster.down_after=2; `add` uses the same settings.
 #
 # The directory remembers the cluster (D/cluster.env), so later commands need only --dir. The
 # binaries come from $DFS_BIN_DIR, else from <repo>/build/bin. Environment: DFS_CLUSTER_DIR
@@ -34,7 +38,7 @@ die() {
 usage_error() {
   echo "$PROG: $*" >&2
   echo "usage: $PROG start N [--dir D] [--base-port P] [--replicas R] [--write-quorum W]" \
-    "[--chunk-size S] [--log-level L] | stop | status | kill I | restart I | logs [I] | wait" >&2
+    "[--chunk-size S] [--log-level L] [--set SECTION.KEY=VALUE] | stop | status | kill I | restart I | logs [I] | wait | add" >&2
   exit 2
 }
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
@@ -51,13 +55,14 @@ opt_write_quorum=2
 opt_chunk_size=4MiB
 opt_log_level=info
 opt_json=0
+opt_sets=()
 while (($#)); do
   case "$1" in
     -h | --help)
       sed -n '2,/^[^#]*$/s/^# \{0,1\}//p' "$0"
       exit 0
       ;;
-    --dir | --base-port | --replicas | --write-quorum | --chunk-size | --log-level)
+    --dir | --base-port | --replicas | --write-quorum | --chunk-size | --log-level | --set)
       (($# >= 2)) || usage_error "$1 needs a value"
       case "$1" in
         --dir) opt_dir=$2 ;;
@@ -66,10 +71,11 @@ while (($#)); do
         --write-quorum) opt_write_quorum=$2 ;;
         --chunk-size) opt_chunk_size=$2 ;;
         --log-level) opt_log_level=$2 ;;
+        --set) opt_sets+=("$2") ;;
       esac
       shift 2
       ;;
-    --dir=* | --base-port=* | --replicas=* | --write-quorum=* | --chunk-size=* | --log-level=*)
+    --dir=* | --base-port=* | --replicas=* | --write-quorum=* | --chunk-size=* | --log-level=* | --set=*)
       value=${1#*=}
       case "$1" in
         --dir=*) opt_dir=$value ;;
@@ -78,6 +84,7 @@ while (($#)); do
         --write-quorum=*) opt_write_quorum=$value ;;
         --chunk-size=*) opt_chunk_size=$value ;;
         --log-level=*) opt_log_level=$value ;;
+        --set=*) opt_sets+=("$value") ;;
       esac
       shift
       ;;
@@ -120,6 +127,8 @@ write_env() {
     printf 'CLUSTER_WRITE_QUORUM=%q\n' "$WRITE_QUORUM"
     printf 'CLUSTER_CHUNK_SIZE=%q\n' "$opt_chunk_size"
     printf 'CLUSTER_BIN_DIR=%q\n' "$BIN_DIR"
+    printf 'CLUSTER_LOG_LEVEL=%q\n' "$opt_log_level"
+    printf 'CLUSTER_SETS=(%s)\n' "$(printf '%q ' "${opt_sets[@]+"${opt_sets[@]}"}")"
   } >"$DIR/cluster.env.tmp"
   mv "$DIR/cluster.env.tmp" "$DIR/cluster.env"
 }
@@ -300,6 +309,62 @@ stop_nodes() {
 # ---------------------------------------------------------------------------------------------
 # Commands
 
+# write_node_ini I BOOTSTRAP: node I's INI, with the --set keys after the standard ones.
+write_node_ini() {
+  local i=$1 addrs=$2 set key value
+  mkdir -p "$(node_dir "$i")/data"
+  {
+    cat <<EOF
+# written by scripts/cluster.sh
+[node]
+name = n$i
+listen = $(node_addr "$i")
+data_dir = $(node_dir "$i")/data
+
+[cluster]
+name = dfs-local
+secret_file = $DIR/secret
+bootstrap = $addrs
+replicas = $REPLICAS
+write_quorum = $WRITE_QUORUM
+
+[storage]
+chunk_size = $opt_chunk_size
+
+[log]
+level = $opt_log_level
+EOF
+    for set in "${opt_sets[@]+"${opt_sets[@]}"}"; do
+      key=${set%%=*}
+      value=${set#*=}
+      [[ $key == *.* && $set == *=* ]] || die "--set $set: expected SECTION.KEY=VALUE"
+      printf '\n[%s]\n%s = %s\n' "${key%%.*}" "${key#*.}" "$value"
+    done
+  } >"$(node_ini "$i")"
+}
+
+cmd_add() {
+  use_existing_dir
+  check_binaries
+  REPLICAS=$CLUSTER_REPLICAS
+  WRITE_QUORUM=$CLUSTER_WRITE_QUORUM
+  opt_chunk_size=$CLUSTER_CHUNK_SIZE
+  opt_log_level=$CLUSTER_LOG_LEVEL
+  opt_sets=("${CLUSTER_SETS[@]+"${CLUSTER_SETS[@]}"}")
+  local i=$((NODES + 1)) addrs="" j
+  port_busy "$(node_port "$i")" && die "port $(node_port "$i") (node $i) is already in use"
+  for ((j = 1; j <= i; j++)); do
+    addrs+="${addrs:+,}$(node_addr "$j")"
+  done
+  write_node_ini "$i" "$addrs"
+  NODES=$i
+  write_env
+  launch_node "$i"
+  # shellcheck disable=SC2046
+  wait_ready $(live_nodes) || exit 1
+  echo "node $i (n$i) joined at $(node_addr "$i")"
+}
+
 cmd_start() {
   local n=${positional[0]:-} i addrs=""
   [[ -n $n ]] || usage_error "start needs the number of nodes"
@@ -335,27 +400,7 @@ cmd_start() {
     addrs+="${addrs:+,}$(node_addr "$i")"
   done
   for ((i = 1; i <= n; i++)); do
-    mkdir -p "$(node_dir "$i")/data"
-    cat >"$(node_ini "$i")" <<EOF
-# written by scripts/cluster.sh start
-[node]
-name = n$i
-listen = $(node_addr "$i")
-data_dir = $(node_dir "$i")/data
-
-[cluster]
-name = dfs-local
-secret_file = $DIR/secret
-bootstrap = $addrs
-replicas = $REPLICAS
-write_quorum = $WRITE_QUORUM
-
-[storage]
-chunk_size = $opt_chunk_size
-
-[log]
-level = $opt_log_level
-EOF
+    write_node_ini "$i" "$addrs"
   done
   write_env
 
@@ -462,5 +507,6 @@ case "$cmd" in
   restart) cmd_restart ;;
   logs) cmd_logs ;;
   wait) cmd_wait ;;
+  add) cmd_add ;;
   *) usage_error "unknown command: $cmd" ;;
 esac

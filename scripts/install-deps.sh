@@ -8,7 +8,8 @@
 set -euo pipefail
 
 # Build: compiler, CMake + make, CAF 0.17 (core, io), OpenSSL 3, Boost.Program_options.
-# Tests and scripts: openssl, ss (iproute2), ps/pgrep (procps), setsid (util-linux), coreutils.
+# Tests and scripts: openssl, ss (iproute2), ps/pgrep (procps), setsid (util-linux), coreutils,
+# jq (the self-healing tests read the CLI's JSON: member states, copies, holdings).
 packages=(
   g++
   cmake
@@ -21,6 +22,7 @@ packages=(
   procps
   util-linux
   coreutils
+  jq
 )
 
 check_only=0

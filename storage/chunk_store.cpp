@@ -221,6 +221,20 @@ bool chunk_store::has(const chunk_id& id) const {
   return ::stat(path_of(id).c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+caf::error chunk_store::remove(const chunk_id& id) {
+  auto path = path_of(id);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return disk::from_errno(errno, "cannot remove", path);
+  return caf::none;
+}
+
+uint64_t chunk_store::size_of(const chunk_id& id) const {
+  struct stat st {};
+  if (::stat(path_of(id).c_str(), &st) != 0)
+    return 0;
+  return static_cast<uint64_t>(st.st_size);
+}
+
 caf::expected<std::vector<chunk_id>> chunk_store::list() const {
   std::vector<chunk_id> ids;
   auto root = data_dir_ + "/chunks";

@@ -31,6 +31,12 @@ public:
 
   bool has(const chunk_id& id) const;
 
+  /// Removes the chunk (a surplus copy, or garbage); removing one not held is no error.
+  caf::error remove(const chunk_id& id);
+
+  /// Bytes the chunk takes on disk, 0 if not held.
+  uint64_t size_of(const chunk_id& id) const;
+
   /// Every chunk held, sorted. Walks the directory tree: meant for inventories, not hot paths.
   caf::expected<std::vector<chunk_id>> list() const;
 

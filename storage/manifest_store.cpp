@@ -1,5 +1,8 @@
 #include "storage/manifest_store.hpp"
 
+#include <cerrno>
+#include <unistd.h>
+
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "storage/chunk_store.hpp" // disk:: helpers
@@ -123,6 +126,17 @@ caf::error manifest_store::put(const manifest& m) {
                                      bytes.size()))
     return err;
   index_[m.key] = m;
+  return caf::none;
+}
+
+caf::error manifest_store::remove(const std::string& key, const version& held_version) {
+  auto i = index_.find(key);
+  if (i == index_.end() || !(i->second.version == held_version))
+    return caf::none;
+  auto path = path_of(key);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return disk::from_errno(errno, "cannot remove", path);
+  index_.erase(i);
   return caf::none;
 }
 

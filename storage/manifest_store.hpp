@@ -34,6 +34,10 @@ public:
   /// Every manifest whose key starts with `prefix` (all of them for ""), sorted by key.
   std::vector<manifest> list(const std::string& prefix) const;
 
+  /// Removes the key's manifest if the version held is `held_version` (a newer write that
+  /// arrived in between stays); removing what is not held is no error.
+  caf::error remove(const std::string& key, const version& held_version);
+
   /// Every key held, sorted.
   std::vector<std::string> keys() const;
 

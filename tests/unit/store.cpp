@@ -101,7 +101,7 @@ CAF_TEST(manifests keep the newest version and list by prefix) {
   CAF_CHECK_EQUAL((*listed)[1].key, "dir/b");
 }
 
-CAF_TEST(inventory lists chunks and manifest keys) {
+CAF_TEST(inventory lists chunks and manifests and the bytes held) {
   auto b1 = bytes_of("one");
   auto b2 = bytes_of("two");
   CAF_REQUIRE(ask<caf::ok_atom>(put_chunk_atom::value, id_of(b1), b1));
@@ -110,17 +110,39 @@ CAF_TEST(inventory lists chunks and manifest keys) {
   CAF_REQUIRE(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("k1", 1, true)));
   std::vector<chunk_id> ids;
   std::vector<std::string> keys;
+  uint64_t bytes = 0;
   self->request(st, std::chrono::seconds(10), inventory_atom::value)
     .receive(
-      [&](std::vector<chunk_id>& xs, std::vector<std::string>& ks) {
+      [&](std::vector<chunk_id>& xs, std::vector<manifest>& ms, uint64_t n) {
         ids = std::move(xs);
-        keys = std::move(ks);
+        for (auto& m : ms)
+          keys.push_back(m.key);
+        bytes = n;
       },
       [&](caf::error& err) { CAF_FAIL("inventory failed: " << describe(err)); });
   auto expected_ids = std::vector<chunk_id>{id_of(b1), id_of(b2)};
   std::sort(expected_ids.begin(), expected_ids.end());
   CAF_CHECK(ids == expected_ids);
   CAF_CHECK_EQUAL(keys, (std::vector<std::string>{"k1", "k2"}));
+  CAF_CHECK_EQUAL(bytes, 6u); // "one" and "two"
+}
+
+CAF_TEST(delete_chunk and delete_manifest remove only what they name) {
+  auto b1 = bytes_of("one");
+  CAF_REQUIRE(ask<caf::ok_atom>(put_chunk_atom::value, id_of(b1), b1));
+  CAF_REQUIRE(ask<caf::ok_atom>(delete_chunk_atom::value, id_of(b1)));
+  auto gone = ask<byte_buffer>(get_chunk_atom::value, id_of(b1));
+  CAF_CHECK(!gone && code_of(gone.error()) == errc::not_found);
+  auto m = make_manifest("k", 5);
+  CAF_REQUIRE(ask<caf::ok_atom>(put_manifest_atom::value, m));
+  // Another version than the one held: the manifest stays.
+  auto other = m.version;
+  other.hlc += 1;
+  CAF_REQUIRE(ask<caf::ok_atom>(delete_manifest_atom::value, std::string{"k"}, other));
+  CAF_CHECK(ask<manifest>(get_manifest_atom::value, std::string{"k"}));
+  CAF_REQUIRE(ask<caf::ok_atom>(delete_manifest_atom::value, std::string{"k"}, m.version));
+  auto removed = ask<manifest>(get_manifest_atom::value, std::string{"k"});
+  CAF_CHECK(!removed && code_of(removed.error()) == errc::not_found);
 }
 
 CAF_TEST(a store that cannot open its directory quits with the error) {

@@ -1,8 +1,9 @@
-// The local side of the client library: node addresses, the secret file, and the files a put
-// reads and a get writes.
-#include "cli/client.hpp"
+// The local side of the client library: node addresses, keys, the secret file, and the files a
+// put reads and a get writes.
+#include "dfs/client.hpp"
 
 #include "storage/crypto.hpp"
+#include "storage/manifest.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -18,7 +19,7 @@ namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-client_error io_failure(std::string message) { return {errc::io_error, std::move(message)}; }
+error io_failure(std::string message) { return {error_code::io_error, std::move(message)}; }
 
 std::optional<uint16_t> parse_port(const std::string& text) {
   if (text.empty() || text.size() > 5)
@@ -74,13 +75,25 @@ std::optional<node_address> parse_node_address(const std::string& text) {
   return node_address{host, *p};
 }
 
+std::optional<std::string> check_key(const std::string& key) { return invalid_key_reason(key); }
+
+result<std::string> generate_secret() {
+  uint8_t secret[32];
+  try {
+    random_bytes(secret, sizeof secret);
+  } catch (const std::exception& e) {
+    return io_failure(e.what());
+  }
+  return to_hex(secret, sizeof secret);
+}
+
 result<std::string> load_secret_file(const std::string& path) {
   const std::string what = "secret file '" + path + "': ";
   // A real key file is tiny; the cap keeps something like /dev/zero from filling memory.
   constexpr size_t max_secret = 64 * 1024;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return client_error{errc::bad_request, what + "cannot read: " + errno_text(errno)};
+    return error{error_code::bad_request, what + "cannot read: " + errno_text(errno)};
   std::string data;
   char buf[4096];
   for (;;) {
@@ -90,14 +103,14 @@ result<std::string> load_secret_file(const std::string& path) {
     if (n < 0) {
       int err = errno;
       ::close(fd);
-      return client_error{errc::bad_request, what + "cannot read: " + errno_text(err)};
+      return error{error_code::bad_request, what + "cannot read: " + errno_text(err)};
     }
     if (n == 0)
       break;
     data.append(buf, static_cast<size_t>(n));
     if (data.size() > max_secret) {
       ::close(fd);
-      return client_error{errc::bad_request,
+      return error{error_code::bad_request,
                           what + "secret is larger than " + std::to_string(max_secret) + " bytes"};
     }
   }
@@ -105,7 +118,7 @@ result<std::string> load_secret_file(const std::string& path) {
   while (!data.empty() && (data.back() == '\n' || data.back() == '\r'))
     data.pop_back();
   if (data.size() < 32)
-    return client_error{errc::bad_request, what + "secret is " + std::to_string(data.size())
+    return error{error_code::bad_request, what + "secret is " + std::to_string(data.size())
                                              + " bytes, at least 32 are needed"};
   return data;
 }
@@ -138,7 +151,7 @@ local_source::~local_source() {
 
 result<local_source> local_source::open(const std::string& path) {
   if (path == "-")
-    return local_source{STDIN_FILENO, false, unknown_size, "stdin"};
+    return local_source{STDIN_FILENO, false, client::unknown_size, "stdin"};
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return io_failure("cannot read " + path + ": " + errno_text(errno));
@@ -153,11 +166,11 @@ result<local_source> local_source::open(const std::string& path) {
     return io_failure("cannot read " + path + ": " + errno_text(EISDIR));
   }
   // A pipe or device (say, `<(command)`) has no size up front; it is streamed like stdin.
-  auto size = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : unknown_size;
+  auto size = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : client::unknown_size;
   return local_source{fd, true, size, path};
 }
 
-std::optional<client_error> local_source::read(char* buf, size_t want, size_t& got) {
+std::optional<error> local_source::read(char* buf, size_t want, size_t& got) {
   got = 0;
   while (got < want) {
     auto n = ::read(fd_, buf + got, want - got);
@@ -217,7 +230,7 @@ result<local_sink> local_sink::open(const std::string& path, const std::string& 
   if (target.empty() || is_directory(target)) {
     auto name = file_name_of_key(key);
     if (!name)
-      return client_error{errc::bad_request, "cannot name a local file after the key '" + key
+      return error{error_code::bad_request, "cannot name a local file after the key '" + key
                                                + "'; give one: dfs get <key> <local-file>"};
     target = target.empty() ? *name : target + (target.back() == '/' ? "" : "/") + *name;
   }
@@ -243,7 +256,7 @@ result<local_sink> local_sink::open(const std::string& path, const std::string& 
   return sink;
 }
 
-std::optional<client_error> local_sink::write(const char* data, size_t size) {
+std::optional<error> local_sink::write(const char* data, size_t size) {
   while (size > 0) {
     auto n = ::write(fd_, data, size);
     if (n < 0 && errno == EINTR)
@@ -256,7 +269,7 @@ std::optional<client_error> local_sink::write(const char* data, size_t size) {
   return std::nullopt;
 }
 
-std::optional<client_error> local_sink::commit() {
+std::optional<error> local_sink::commit() {
   if (is_stdout_)
     return std::nullopt;
   // fsync before rename: after a crash the name must not point at bytes that never hit the disk.

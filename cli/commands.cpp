@@ -1,10 +1,7 @@
 // The commands of the dfs CLI: each turns its arguments into one client operation and its result
 // into output. Local files are opened before connecting, so that a typo in a path is reported
 // as such and costs no connection.
-#include "cli/client.hpp"
-
-#include "storage/crypto.hpp"
-#include "storage/manifest.hpp"
+#include "cli/cli.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -15,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace dfs {
+namespace dfs::cli {
 
 std::string human_size(uint64_t bytes) {
   static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -30,22 +27,18 @@ std::string human_size(uint64_t bytes) {
   return buf;
 }
 
-} // namespace dfs
-
-namespace dfs::cli {
-
 namespace {
 
 void say(const std::string& message) { std::fprintf(stderr, "dfs: %s\n", message.c_str()); }
 
-int failed(const client_error& error) {
-  say(error.message);
+int failed(const error& e) {
+  say(e.message);
   return exit_failed;
 }
 
 /// A key the node would refuse is the user's typo: a usage error, found before connecting.
-bool check_key(const std::string& key) {
-  if (auto why = invalid_key_reason(key)) {
+bool key_ok(const std::string& key) {
+  if (auto why = dfs::check_key(key)) {
     say("invalid key '" + key + "': " + *why);
     return false;
   }
@@ -79,7 +72,7 @@ public:
   void update(uint64_t done, uint64_t total) {
     if (!enabled_)
       return;
-    bool known = total != unknown_size;
+    bool known = total != client::unknown_size;
     if ((known ? total : done) <= threshold)
       return;
     auto now = std::chrono::steady_clock::now();
@@ -132,7 +125,7 @@ private:
 int run_put(const settings& s, const std::vector<std::string>& args) {
   const auto& path = args.at(0);
   const auto& key = args.at(1);
-  if (!check_key(key))
+  if (!key_ok(key))
     return exit_usage;
   auto source = local_source::open(path);
   if (!source)
@@ -141,7 +134,7 @@ int run_put(const settings& s, const std::vector<std::string>& args) {
   if (auto code = connect(c, s))
     return *code;
   progress_line progress{"put", key};
-  auto stored = c.put(*source, key, progress.callback());
+  auto stored = c.put(key, *source, progress.callback());
   progress.finish();
   if (!stored)
     return failed(stored.error());
@@ -153,12 +146,12 @@ int run_put(const settings& s, const std::vector<std::string>& args) {
 int run_get(const settings& s, const std::vector<std::string>& args) {
   const auto& key = args.at(0);
   auto path = args.size() > 1 ? args[1] : std::string{};
-  if (!check_key(key))
+  if (!key_ok(key))
     return exit_usage;
   auto sink = local_sink::open(path, key);
   if (!sink) {
     say(sink.error().message);
-    return sink.error().code == errc::bad_request ? exit_usage : exit_failed;
+    return sink.error().code == error_code::bad_request ? exit_usage : exit_failed;
   }
   client c;
   if (auto code = connect(c, s))
@@ -174,13 +167,23 @@ int run_get(const settings& s, const std::vector<std::string>& args) {
 
 int run_rm(const settings& s, const std::vector<std::string>& args) {
   const auto& key = args.at(0);
-  if (!check_key(key))
+  if (!key_ok(key))
     return exit_usage;
   client c;
   if (auto code = connect(c, s))
     return *code;
-  if (auto done = c.rm(key); !done)
+  if (auto done = c.remove(key); !done)
     return failed(done.error());
+  return exit_ok;
+}
+
+int run_decommission(const settings& s, const std::vector<std::string>& args) {
+  client c;
+  if (auto code = connect(c, s))
+    return *code;
+  if (auto done = c.decommission(args.at(0)); !done)
+    return failed(done.error());
+  print_line("decommissioning " + args.at(0) + ": it hands its data over, then shows as left");
   return exit_ok;
 }
 
@@ -189,7 +192,7 @@ int run_ls(const settings& s, const std::vector<std::string>& args) {
   client c;
   if (auto code = connect(c, s))
     return *code;
-  auto found = c.ls(prefix);
+  auto found = c.list(prefix);
   if (!found)
     return failed(found.error());
   if (s.json) {
@@ -203,7 +206,7 @@ int run_ls(const settings& s, const std::vector<std::string>& args) {
 
 int run_stat(const settings& s, const std::vector<std::string>& args) {
   const auto& key = args.at(0);
-  if (!check_key(key))
+  if (!key_ok(key))
     return exit_usage;
   client c;
   if (auto code = connect(c, s))
@@ -220,7 +223,7 @@ int run_stat(const settings& s, const std::vector<std::string>& args) {
   print_line("chunks: " + std::to_string(st->chunks));
   print_line("version: " + st->version);
   print_line("copies: " + std::to_string(st->copies));
-  print_line("sha256: " + st->content_sha256);
+  print_line("sha256: " + st->sha256);
   return exit_ok;
 }
 
@@ -251,6 +254,7 @@ int run_status(const settings& s, const std::vector<std::string>&) {
   for (auto& m : st->members)
     row(m.name, m.address, m.state);
   print_line("under_replicated: " + std::to_string(st->under_replicated));
+  print_line("over_replicated: " + std::to_string(st->over_replicated));
   return exit_ok;
 }
 
@@ -266,9 +270,14 @@ int run_keygen(const std::vector<std::string>& args) {
     say("cannot write " + path + ": " + std::strerror(errno));
     return exit_failed;
   }
-  uint8_t secret[32];
-  random_bytes(secret, sizeof secret);
-  auto text = to_hex(secret, sizeof secret) + "\n";
+  auto secret = generate_secret();
+  if (!secret) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    say(secret.error().message);
+    return exit_failed;
+  }
+  auto text = *secret + "\n";
   bool ok = ::fchmod(fd, 0600) == 0 // the umask may only narrow it; be explicit anyway
             && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size())
             && ::fsync(fd) == 0;

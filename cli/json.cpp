@@ -1,5 +1,5 @@
 // JSON output of the dfs CLI, written by hand: three small shapes do not justify a library.
-#include "cli/client.hpp"
+#include "cli/cli.hpp"
 
 #include <cstdio>
 
@@ -75,7 +75,7 @@ std::string json_string(const std::string& text) {
   return out;
 }
 
-std::string to_json(const std::vector<ls_entry>& entries) {
+std::string to_json(const std::vector<list_entry>& entries) {
   std::string out = "[";
   for (size_t i = 0; i < entries.size(); ++i) {
     auto& e = entries[i];
@@ -86,22 +86,24 @@ std::string to_json(const std::vector<ls_entry>& entries) {
   return out + "]";
 }
 
-std::string to_json(const stat_result_msg& s) {
+std::string to_json(const file_info& s) {
   return "{" + field("key", s.key) + "," + field("size", s.size) + ","
          + field("chunks", uint64_t{s.chunks}) + "," + field("version", s.version) + ","
-         + field("copies", uint64_t{s.copies}) + "," + field("sha256", s.content_sha256) + "}";
+         + field("copies", uint64_t{s.copies}) + "," + field("sha256", s.sha256) + "}";
 }
 
-std::string to_json(const status_result_msg& s) {
+std::string to_json(const cluster_status& s) {
   std::string out = "{" + field("node", s.node) + ",\"members\":[";
   for (size_t i = 0; i < s.members.size(); ++i) {
     auto& m = s.members[i];
     out += i == 0 ? "{" : ",{";
     out += field("name", m.name) + "," + field("node_id", m.node_id) + ","
-           + field("address", m.address) + "," + field("state", m.state);
+           + field("address", m.address) + "," + field("state", m.state) + ","
+           + field("chunks", m.chunks) + "," + field("bytes", m.bytes);
     out += "}";
   }
-  return out + "]," + field("under_replicated", s.under_replicated) + "}";
+  return out + "]," + field("under_replicated", s.under_replicated) + ","
+         + field("over_replicated", s.over_replicated) + "}";
 }
 
 } // namespace dfs::cli

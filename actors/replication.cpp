@@ -1,0 +1,282 @@
+#include "actors/replication.hpp"
+
+#include <algorithm>
+
+#include "actors/fan_out.hpp"
+#include "actors/read_path.hpp"
+#include "common/log.hpp"
+
+#include <set>
+
+namespace dfs {
+
+namespace {
+
+using self_ptr = replication_actor::stateful_pointer<replication_state>;
+using clock = replication_state::clock;
+
+/// What the readable members hold, gathered at the start of a pass.
+struct holdings {
+  std::map<chunk_id, std::set<std::string>> chunk_holders;
+  std::map<std::string, std::map<std::string, manifest>> manifests; // key -> node -> manifest
+  std::set<chunk_id> my_chunks;
+  bool complete = true; // every readable member answered
+};
+
+void run_next_task(self_ptr self);
+
+void finish_pass(self_ptr self) {
+  auto& st = self->state;
+  st.pass_running = false;
+  if (st.pass_wanted) {
+    st.pass_wanted = false;
+    // Soon, not at once: a burst of membership changes then costs one pass, not one each.
+    self->delayed_send(self, std::chrono::milliseconds{200}, changed_atom::value);
+  }
+}
+
+void run_next_task(self_ptr self) {
+  auto& st = self->state;
+  if (st.tasks.empty())
+    return finish_pass(self);
+  auto task = std::move(st.tasks.front());
+  st.tasks.pop_front();
+  task([self] { run_next_task(self); });
+}
+
+/// Copies one chunk from the local store to a target, paced by repair_rate.
+void copy_chunk(self_ptr self, chunk_id id, member_view target, std::function<void()> next) {
+  auto& st = self->state;
+  auto now = clock::now();
+  if (now < st.next_copy_allowed) {
+    // Over the repair rate: put this copy back at the head of the queue and resume later.
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(st.next_copy_allowed - now);
+    st.tasks.push_front([self, id, target](std::function<void()> next) {
+      copy_chunk(self, id, target, std::move(next));
+    });
+    self->delayed_send(self, wait + std::chrono::milliseconds{1}, resume_atom::value);
+    return;
+  }
+  auto timeout = st.ctx->request_timeout;
+  self->request(st.ctx->store, timeout, get_chunk_atom::value, id)
+    .then(
+      [=](byte_buffer& bytes) {
+        auto& st = self->state;
+        if (st.ctx->config.repair_rate > 0)
+          st.next_copy_allowed =
+            std::max(clock::now(), st.next_copy_allowed)
+            + std::chrono::microseconds{bytes.size() * 1000000 / st.ctx->config.repair_rate};
+        auto size = bytes.size();
+        self->request(target.replica, timeout, put_chunk_atom::value, id, std::move(bytes))
+          .then(
+            [=](caf::ok_atom) {
+              auto& st = self->state;
+              ++st.copies_done;
+              st.bytes_copied += size;
+              DFS_DEBUG("replication", "copied chunk " << id.hex() << " to " << target.name);
+              next();
+            },
+            [=](caf::error& err) {
+              DFS_WARN("replication", "copy of chunk " << id.hex() << " to " << target.name
+                                                       << " failed: " << describe(err));
+              next();
+            });
+      },
+      [=](caf::error& err) {
+        DFS_WARN("replication", "cannot read chunk " << id.hex() << " for repair: " << describe(err));
+        next();
+      });
+}
+
+void plan_pass(self_ptr self, const std::vector<member_view>& members, const holdings& h) {
+  auto& st = self->state;
+  auto& ctx = *st.ctx;
+  std::map<std::string, member_view> by_id;
+  for (auto& m : members)
+    by_id[m.node_id] = m;
+  placement_view view{ctx.node_id, {}, ctx.config.replicas};
+  for (auto& m : placement_targets(members))
+    view.targets_pool.push_back(m.node_id);
+  bool all_settled = std::none_of(members.begin(), members.end(), [](auto& m) {
+    return m.state == member_state::suspect || m.state == member_state::down;
+  });
+
+  // Manifests: the newest version of each key, and who holds exactly that version.
+  std::map<std::string, manifest> newest;
+  for (auto& [key, by_node] : h.manifests)
+    for (auto& [node, m] : by_node)
+      if (!newest.count(key) || m.newer_than(newest[key]))
+        newest[key] = m;
+  size_t copies = 0, drops = 0;
+  for (auto& [key, by_node] : h.manifests) {
+    auto mine = by_node.find(ctx.node_id);
+    if (mine == by_node.end())
+      continue;
+    auto& top = newest[key];
+    std::set<std::string> holders;
+    std::vector<version> held_versions;
+    for (auto& [node, m] : by_node) {
+      held_versions.push_back(m.version);
+      if (m.version == top.version)
+        holders.insert(node);
+    }
+    auto plan = plan_item(manifest_placement_id(key), holders, true, view);
+    // Every holder reaches the same verdict on a collectible tombstone, so none copies it
+    // back to a holder that already let it go.
+    bool collect = all_settled && top.deleted
+                   && tombstone_collectible(top, held_versions, ctx.clock->now(),
+                                            static_cast<uint64_t>(ctx.config.gc_grace.count()) * 1000);
+    if (collect)
+      plan.copy_to.clear();
+    for (auto& target : plan.copy_to) {
+      ++copies;
+      auto m = top;
+      auto dest = by_id[target];
+      st.tasks.push_back([self, m, dest](std::function<void()> next) {
+        self->request(dest.replica, self->state.ctx->request_timeout, put_manifest_atom::value, m)
+          .then([next](caf::ok_atom) { next(); },
+                [next, dest, key = m.key](caf::error& err) {
+                  DFS_WARN("replication", "copy of manifest '" << key << "' to " << dest.name
+                                                               << " failed: " << describe(err));
+                  next();
+                });
+      });
+    }
+    if (plan.drop_local || collect) {
+      ++drops;
+      auto held = mine->second.version;
+      st.tasks.push_back([self, key = key, held, collect](std::function<void()> next) {
+        self->request(self->state.ctx->store, self->state.ctx->request_timeout,
+                      delete_manifest_atom::value, key, held)
+          .then(
+            [=](caf::ok_atom) {
+              ++self->state.drops_done;
+              DFS_DEBUG("replication", (collect ? "collected tombstone of '" : "dropped surplus manifest '")
+                                         << key << "'");
+              next();
+            },
+            [=](caf::error&) { next(); });
+      });
+    }
+  }
+
+  // Chunks: repair and hand-off, then garbage.
+  auto referenced = referenced_chunks(newest);
+  auto now = clock::now();
+  for (auto& id : h.my_chunks) {
+    auto holders_it = h.chunk_holders.find(id);
+    auto plan = plan_item(id.bytes, holders_it->second, true, view);
+    // A chunk no manifest references is garbage (or part of a put still under way, which
+    // places its own copies): repairing it would only race its collection.
+    bool unreferenced = all_settled && !referenced.count(id);
+    if (unreferenced)
+      plan.copy_to.clear();
+    for (auto& target : plan.copy_to) {
+      ++copies;
+      auto dest = by_id[target];
+      st.tasks.push_back([self, id, dest](std::function<void()> next) {
+        copy_chunk(self, id, dest, std::move(next));
+      });
+    }
+    bool garbage = false;
+    if (unreferenced) {
+      auto since = st.unreferenced_since.emplace(id, now).first->second;
+      garbage = now - since >= ctx.config.gc_grace;
+    } else {
+      st.unreferenced_since.erase(id);
+    }
+    if (plan.drop_local || garbage) {
+      ++drops;
+      st.tasks.push_back([self, id, garbage](std::function<void()> next) {
+        self->request(self->state.ctx->store, self->state.ctx->request_timeout,
+                      delete_chunk_atom::value, id)
+          .then(
+            [=](caf::ok_atom) {
+              self->state.unreferenced_since.erase(id);
+              ++self->state.drops_done;
+              DFS_DEBUG("replication", (garbage ? "collected chunk " : "dropped surplus chunk ")
+                                         << id.hex());
+              next();
+            },
+            [=](caf::error&) { next(); });
+      });
+    }
+  }
+  for (auto i = st.unreferenced_since.begin(); i != st.unreferenced_since.end();)
+    i = h.my_chunks.count(i->first) ? std::next(i) : st.unreferenced_since.erase(i);
+
+  // A leaving node that holds nothing has handed everything over.
+  auto self_view = by_id[ctx.node_id];
+  if (self_view.state == member_state::leaving && h.my_chunks.empty()
+      && std::none_of(h.manifests.begin(), h.manifests.end(),
+                      [&](auto& kv) { return kv.second.count(ctx.node_id) > 0; }))
+    self->send(ctx.membership, left_atom::value);
+
+  if (copies + drops > 0)
+    DFS_INFO("replication", "pass: " << copies << " copies and " << drops << " removals to do");
+}
+
+void start_pass(self_ptr self) {
+  auto& st = self->state;
+  if (st.pass_running) {
+    st.pass_wanted = true;
+    return;
+  }
+  st.pass_running = true;
+  self->request(st.ctx->membership, st.ctx->request_timeout, members_atom::value)
+    .then(
+      [=](std::vector<member_view>& members) {
+        auto& ctx = *self->state.ctx;
+        bool anyone_suspect = std::any_of(members.begin(), members.end(), [](auto& m) {
+          return m.state == member_state::suspect;
+        });
+        if (anyone_suspect) {
+          // Wait for the verdict: copying now would make surplus copies if it comes back.
+          return finish_pass(self);
+        }
+        auto live = readable_members(members);
+        auto h = std::make_shared<holdings>();
+        fan_out(
+          self, live, caf::make_message(inventory_atom::value), ctx.request_timeout,
+          [h, self](const member_view& m, std::vector<chunk_id>& chunks,
+                    std::vector<manifest>& manifests, uint64_t) {
+            bool is_self = m.node_id == self->state.ctx->node_id;
+            for (auto& c : chunks) {
+              h->chunk_holders[c].insert(m.node_id);
+              if (is_self)
+                h->my_chunks.insert(c);
+            }
+            for (auto& mf : manifests)
+              h->manifests[mf.key][m.node_id] = std::move(mf);
+          },
+          [h](const member_view& m, const caf::error& err) {
+            h->complete = false;
+            DFS_WARN("replication", "no inventory from " << m.name << ": " << describe(err));
+          },
+          [=] {
+            if (!h->complete)
+              return finish_pass(self);
+            plan_pass(self, members, *h);
+            run_next_task(self);
+          });
+      },
+      [=](caf::error&) { finish_pass(self); });
+}
+
+} // namespace
+
+replication_actor::behavior_type
+replication(replication_actor::stateful_pointer<replication_state> self, node_context_ptr ctx) {
+  self->state.ctx = ctx;
+  self->delayed_send(self, ctx->config.anti_entropy_interval, tick_atom::value);
+  return {
+    [=](changed_atom) { start_pass(self); },
+    [=](tick_atom) {
+      start_pass(self);
+      self->delayed_send(self, self->state.ctx->config.anti_entropy_interval, tick_atom::value);
+    },
+    [=](resume_atom) { run_next_task(self); },
+  };
+}
+
+} // namespace dfs

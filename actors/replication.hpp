@@ -1,0 +1,41 @@
+#pragma once
+// The replication actor keeps the cluster's promise of R copies without an operator. Each pass
+// (every anti_entropy_interval, and soon after any membership change) it asks every readable
+// member what it holds, compares that with placement, and for the items this node holds:
+//  - copies an item to targets that lack it when this node is the item's responsible holder
+//    (repair after a failure, hand-off after a join or during a decommission);
+//  - drops a surplus copy once every target holds the item;
+//  - collects garbage: chunks no live manifest references and tombstones no node can still
+//    contradict, after gc_grace, and only while no member is suspect or down.
+// Copies are paced to [cluster] repair_rate bytes per second so clients keep being served.
+#include "actors/node_context.hpp"
+#include "actors/repair_planner.hpp"
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+
+namespace dfs {
+
+struct replication_state {
+  static inline const char* name = "replication";
+  using clock = std::chrono::steady_clock;
+
+  node_context_ptr ctx;
+  bool pass_running = false;
+  bool pass_wanted = false;        // a change arrived during a pass: run another right after
+  std::deque<std::function<void(std::function<void()>)>> tasks; // copies and drops of a pass
+  clock::time_point next_copy_allowed = clock::now(); // the repair_rate pacing
+  std::map<chunk_id, clock::time_point> unreferenced_since;
+  uint64_t copies_done = 0;
+  uint64_t bytes_copied = 0;
+  uint64_t drops_done = 0;
+};
+
+replication_actor::behavior_type
+replication(replication_actor::stateful_pointer<replication_state> self, node_context_ptr ctx);
+
+} // namespace dfs

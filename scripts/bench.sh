@@ -1,0 +1,490 @@
+#!/usr/bin/env bash
+# Measures dfs on this machine and prints one table, each result next to its target and to the
+# machine's own limit for it. Also saved as JSON. See docs/PERFORMANCE.md for the method.
+#
+#   scripts/bench.sh [--quick] [--nodes N] [--replicas R] [--write-quorum W] [--chunk-size S]
+#                    [--size BYTES] [--small-size BYTES] [--count N] [--concurrency LIST]
+#                    [--repeat N] [--build-dir DIR] [--no-build] [--dir D] [--base-port P]
+#                    [--json FILE] [--profile]
+#
+# 1. Builds Release into --build-dir (default build-release; only dfs-node, dfs and dfs-bench).
+# 2. Measures the machine's limits: dd write (conv=fsync) and read (iflag=direct if supported;
+#    the page cache is not dropped) of a file in the cluster directory's file system, 4 KiB
+#    O_DSYNC writes per second there, `openssl speed` for sha256 (what dfs hashes with) and
+#    aes-256-gcm (for a future TLS), loopback TCP throughput and 4 KiB round trip
+#    (dfs-bench loopback), and the start-to-exit time of `dfs --version`.
+# 3. Starts a fresh local cluster (scripts/cluster.sh; default 3 nodes, R=3, W=3, 4MiB chunks)
+#    in --dir (default <build-dir>/bench-cluster) on free ports from --base-port (default 7401).
+# 4. Runs dfs-bench large (put and get of --size, default 1GiB), dfs-bench small (--count
+#    puts and gets of --small-size, default 1000 x 4KiB, at each --concurrency, default 1,16)
+#    and times --repeat (default 20) whole `dfs get` commands of a 4 KiB file. Reads each node's
+#    peak RSS (VmHWM) after every phase, and the client's (/usr/bin/time -v, else getrusage).
+# 5. Prints the table, writes --json (default <build-dir>/bench.json), stops the cluster (also
+#    on failure or Ctrl-C).
+#
+# --quick: 256MiB large file, 300 small operations per level, 10 command runs, smaller limits
+# runs; about a minute. --profile: also records each node with `perf record` during each phase
+# into <dir>/profile/ (perf must work; the reports are printed at the end).
+# The exit code is 0 when every measurement ran (whether or not targets are met), 1 otherwise.
+set -euo pipefail
+
+readonly PROG=bench.sh
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly REPO_DIR
+
+die() {
+  echo "$PROG: $*" >&2
+  exit 1
+}
+usage_error() {
+  echo "$PROG: $*" >&2
+  echo "usage: $PROG [--quick] [--nodes N] [--replicas R] [--write-quorum W] [--chunk-size S]" \
+    "[--size BYTES] [--small-size BYTES] [--count N] [--concurrency LIST] [--repeat N]" \
+    "[--build-dir DIR] [--no-build] [--dir D] [--base-port P] [--json FILE] [--profile]" >&2
+  exit 2
+}
+say() { echo "[$PROG] $*" >&2; }
+
+nodes=3
+replicas=3
+write_quorum=3
+chunk_size=4MiB
+size=""
+small_size=4KiB
+count=""
+concurrency=1,16
+repeat=""
+build_dir=$REPO_DIR/build-release
+build=1
+cluster_dir=""
+base_port=7401
+json_file=""
+quick=0
+profile=0
+while (($#)); do
+  case "$1" in
+    -h | --help)
+      sed -n '2,/^[^#]*$/s/^# \{0,1\}//p' "$0"
+      exit 0
+      ;;
+    --quick) quick=1 ;;
+    --no-build) build=0 ;;
+    --profile) profile=1 ;;
+    --nodes | --replicas | --write-quorum | --chunk-size | --size | --small-size | --count | \
+      --concurrency | --repeat | --build-dir | --dir | --base-port | --json)
+      (($# >= 2)) || usage_error "$1 needs a value"
+      case "$1" in
+        --nodes) nodes=$2 ;;
+        --replicas) replicas=$2 ;;
+        --write-quorum) write_quorum=$2 ;;
+        --chunk-size) chunk_size=$2 ;;
+        --size) size=$2 ;;
+        --small-size) small_size=$2 ;;
+        --count) count=$2 ;;
+        --concurrency) concurrency=$2 ;;
+        --repeat) repeat=$2 ;;
+        --build-dir) build_dir=$2 ;;
+        --dir) cluster_dir=$2 ;;
+        --base-port) base_port=$2 ;;
+        --json) json_file=$2 ;;
+      esac
+      shift
+      ;;
+    *) usage_error "unknown argument: $1" ;;
+  esac
+  shift
+done
+for v in nodes replicas write_quorum base_port; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || usage_error "--${v//_/-} must be a number, not '${!v}'"
+done
+((nodes >= 1)) || usage_error "--nodes must be at least 1"
+((replicas >= 1 && write_quorum >= 1)) || usage_error "--replicas and --write-quorum must be at least 1"
+if ((quick)); then
+  size=${size:-256MiB}
+  count=${count:-300}
+  repeat=${repeat:-10}
+  dd_mib=256
+  loopback_size=1GiB
+else
+  size=${size:-1GiB}
+  count=${count:-1000}
+  repeat=${repeat:-20}
+  dd_mib=1024
+  loopback_size=2GiB
+fi
+mkdir -p "$build_dir"
+build_dir=$(cd "$build_dir" && pwd)
+cluster_dir=${cluster_dir:-$build_dir/bench-cluster}
+json_file=${json_file:-$build_dir/bench.json}
+bin=$build_dir/bin
+# The effective R and W, as cluster.sh clamps them.
+R=$((replicas < nodes ? replicas : nodes))
+W=$((write_quorum < R ? write_quorum : R))
+
+# ---------------------------------------------------------------------------------------------
+# Clean-up: whatever happens, the cluster stops and the scratch files go.
+
+started=0
+perf_pids=()
+scratch=()
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  set +e
+  local p
+  for p in "${perf_pids[@]}"; do kill -INT "$p" 2>/dev/null; done
+  if ((started)); then
+    say "stopping the cluster in $cluster_dir"
+    DFS_BIN_DIR=$bin "$REPO_DIR/scripts/cluster.sh" stop --dir "$cluster_dir" >/dev/null
+  fi
+  rm -f "${scratch[@]}"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+# calc EXPR: floating-point arithmetic; "null" when any operand is empty or null.
+calc() {
+  awk "BEGIN { x = ($1); if (x != x) print \"null\"; else printf \"%.${2:-1}f\", x }" 2>/dev/null ||
+    echo null
+}
+# Metrics: M[name]=value, from dfs-bench's JSON (flattened) or measured here.
+declare -A M=()
+absorb() { # absorb PREFIX JSON_FILE
+  local k v
+  while read -r k v; do M[$1.$k]=$v; done < <("$bin/dfs-bench" flatten <"$2")
+}
+get() { # get NAME: the metric, or "null"
+  local v=${M[$1]:-null}
+  [[ -n $v ]] || v=null
+  echo "$v"
+}
+# dd_rate LOGFILE: MB/s from dd's summary line ("N bytes (...) copied, S s, ...").
+dd_rate() {
+  awk '/copied/ { for (i = 1; i <= NF; i++) if ($i == "copied,") { printf "%.1f", $1 / $(i+1) / 1e6; exit } }' "$1"
+}
+dd_ops() { # dd_ops LOGFILE BLOCKS: blocks per second
+  awk -v n="$2" '/copied/ { for (i = 1; i <= NF; i++) if ($i == "copied,") { printf "%.0f", n / $(i+1); exit } }' "$1"
+}
+node_pid() { cat "$cluster_dir/node$1/node.pid" 2>/dev/null || true; }
+# Peak RSS (VmHWM, KiB) of every node since the last reset; resets it where the kernel allows.
+record_rss() { # record_rss PHASE
+  local i pid hwm
+  for ((i = 1; i <= nodes; i++)); do
+    pid=$(node_pid "$i")
+    hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+    M[rss.node$i.$1]=${hwm:-null}
+    if [[ -n $hwm ]] && ((hwm > ${M[rss.node$i.peak]:-0})); then M[rss.node$i.peak]=$hwm; fi
+    echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true # resets VmHWM to the current RSS
+  done
+}
+perf_start() { # perf_start PHASE
+  ((profile)) || return 0
+  local i pid
+  mkdir -p "$cluster_dir/profile"
+  for ((i = 1; i <= nodes; i++)); do
+    pid=$(node_pid "$i")
+    perf record -e cpu-clock -F 999 -g -p "$pid" -o "$cluster_dir/profile/$1-node$i.data" \
+      >/dev/null 2>&1 &
+    perf_pids+=($!)
+  done
+  sleep 0.5
+}
+perf_stop() {
+  ((profile)) || return 0
+  local p
+  for p in "${perf_pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  for p in "${perf_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  perf_pids=()
+}
+time_v=()
+if [[ -x /usr/bin/time ]]; then time_v=(/usr/bin/time -v); fi
+# run_bench NAME ARGS...: dfs-bench ARGS > NAME.json, client peak RSS into M[rss.client.NAME].
+run_bench() {
+  local name=$1
+  shift
+  local out=$work/$name.json tv=$work/$name.time
+  local rc=0
+  if ((${#time_v[@]})); then
+    "${time_v[@]}" -o "$tv" "$bin/dfs-bench" "$@" >"$out" || rc=$?
+  else
+    "$bin/dfs-bench" "$@" >"$out" || rc=$?
+  fi
+  [[ -s $out ]] || die "dfs-bench $name printed nothing"
+  absorb "$name" "$out"
+  local rss=""
+  [[ -f $tv ]] && rss=$(awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }' "$tv")
+  M[rss.client.$name]=${rss:-$(get "$name.client_peak_rss_kib")}
+  if ((rc != 0)); then
+    say "dfs-bench $name reported a failure (exit $rc); its results are kept"
+    failures=$((failures + 1))
+  fi
+}
+failures=0
+
+# ---------------------------------------------------------------------------------------------
+# 1. Build
+
+if ((build)); then
+  say "building Release into $build_dir"
+  # The compiler's output goes to a log, shown only when the build fails.
+  if ! { cmake -S "$REPO_DIR" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release &&
+    cmake --build "$build_dir" -j"$(nproc)" --target dfs-node dfs dfs-bench; } >"$build_dir/bench-build.log" 2>&1; then
+    tail -n 40 "$build_dir/bench-build.log" >&2
+    die "the Release build failed (whole log: $build_dir/bench-build.log)"
+  fi
+fi
+for b in dfs-node dfs dfs-bench; do
+  [[ -x $bin/$b ]] || die "no $bin/$b (build first, or drop --no-build)"
+done
+
+mkdir -p "$cluster_dir"
+cluster_dir=$(cd "$cluster_dir" && pwd)
+work=$cluster_dir/results
+rm -rf "$work"
+mkdir -p "$work"
+
+# ---------------------------------------------------------------------------------------------
+# 2. The machine's limits
+
+say "machine limits (disk: $(df -P "$cluster_dir" | awk 'NR == 2 { print $1 " on " $6 }'))"
+dd_file=$cluster_dir/dd-test.tmp
+scratch+=("$dd_file")
+LC_ALL=C dd if=/dev/zero of="$dd_file" bs=1M count="$dd_mib" conv=fsync 2>"$work/dd-write.log" ||
+  die "dd write failed: $(cat "$work/dd-write.log")"
+M[limit.disk_write_mb_per_s]=$(dd_rate "$work/dd-write.log")
+if LC_ALL=C dd if="$dd_file" of=/dev/null bs=1M iflag=direct 2>"$work/dd-read.log"; then
+  M[limit.disk_read_method]=direct
+else
+  LC_ALL=C dd if="$dd_file" of=/dev/null bs=1M 2>"$work/dd-read.log"
+  M[limit.disk_read_method]=cached
+fi
+M[limit.disk_read_mb_per_s]=$(dd_rate "$work/dd-read.log")
+rm -f "$dd_file"
+sync_blocks=$((quick ? 300 : 1000))
+LC_ALL=C dd if=/dev/zero of="$dd_file" bs=4k count="$sync_blocks" oflag=dsync 2>"$work/dd-sync.log" ||
+  die "dd oflag=dsync failed: $(cat "$work/dd-sync.log")"
+M[limit.disk_sync_4k_per_s]=$(dd_ops "$work/dd-sync.log" "$sync_blocks")
+rm -f "$dd_file"
+ossl() { # ossl ALGORITHM: MB/s on 16 KiB blocks, one core
+  openssl speed -seconds 1 -bytes 16384 -evp "$1" 2>/dev/null |
+    awk 'END { v = $NF; sub(/k$/, "", v); printf "%.0f", v * 1000 / 1e6 }'
+}
+if command -v openssl >/dev/null; then
+  M[limit.sha256_mb_per_s]=$(ossl sha256)
+  M[limit.aes_256_gcm_mb_per_s]=$(ossl aes-256-gcm)
+fi
+run_bench loopback loopback --loopback-size "$loopback_size"
+M[limit.loopback_mb_per_s]=$(get loopback.loopback.mb_per_s)
+M[limit.loopback_rtt_4k_us]=$(get loopback.loopback.rtt_4k_p50_us)
+run_bench floor spawn --repeat "$repeat" -- "$bin/dfs" --version
+M[limit.spawn_ms]=$(get floor.spawn.median_ms)
+cores=$(nproc)
+
+# ---------------------------------------------------------------------------------------------
+# 3. A fresh cluster
+
+port_busy() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+range_busy() {
+  local p
+  for ((p = $1; p < $1 + nodes; p++)); do port_busy "$p" && return 0; done
+  return 1
+}
+if command -v ss >/dev/null; then
+  tries=0
+  while range_busy "$base_port"; do
+    base_port=$((base_port + 10))
+    ((++tries < 100)) || die "no $nodes free ports found from --base-port"
+  done
+fi
+if [[ -f $cluster_dir/cluster.env ]]; then
+  DFS_BIN_DIR=$bin "$REPO_DIR/scripts/cluster.sh" stop --dir "$cluster_dir" >/dev/null 2>&1 || true
+fi
+rm -rf "$cluster_dir"/node* "$cluster_dir/cluster.env" "$cluster_dir/profile"
+say "starting $nodes nodes (R=$R, W=$W, chunk $chunk_size) on 127.0.0.1:$base_port.."
+started=1
+DFS_BIN_DIR=$bin "$REPO_DIR/scripts/cluster.sh" start "$nodes" --dir "$cluster_dir" \
+  --base-port "$base_port" --replicas "$replicas" --write-quorum "$write_quorum" \
+  --chunk-size "$chunk_size" --log-level warn >/dev/null
+secret=$cluster_dir/secret
+node_list=""
+for ((i = 0; i < nodes; i++)); do node_list+="${node_list:+,}127.0.0.1:$((base_port + i))"; done
+first=127.0.0.1:$base_port
+record_rss idle
+
+# ---------------------------------------------------------------------------------------------
+# 4. The workloads
+
+say "large: put and get of $size"
+perf_start large
+run_bench large large --node "$first" --secret-file "$secret" --size "$size"
+perf_stop
+record_rss large
+
+say "small: $count puts and gets of $small_size at concurrency $concurrency"
+perf_start small
+run_bench small small --node "$node_list" --secret-file "$secret" --small-size "$small_size" \
+  --count "$count" --concurrency "$concurrency"
+perf_stop
+record_rss small
+
+say "whole command: dfs get of a 4 KiB file, $repeat times"
+head -c 4096 /dev/urandom >"$work/4k.in"
+"$bin/dfs" --node "$first" --secret-file "$secret" put "$work/4k.in" bench/cmd/4k >/dev/null
+run_bench cmd spawn --repeat "$repeat" -- "$bin/dfs" --node "$first" --secret-file "$secret" \
+  get bench/cmd/4k "$work/4k.out"
+cmp -s "$work/4k.in" "$work/4k.out" || {
+  say "the 4 KiB file came back different"
+  failures=$((failures + 1))
+}
+"$bin/dfs" --node "$first" --secret-file "$secret" rm bench/cmd/4k >/dev/null || true
+record_rss end
+
+# ---------------------------------------------------------------------------------------------
+# 5. The table
+
+# Which small-level index is concurrency C?
+level() {
+  local j=0
+  while [[ $(get "small.small.$j.concurrency") != null ]]; do
+    [[ $(get "small.small.$j.concurrency") == "$1" ]] && {
+      echo "$j"
+      return
+    }
+    j=$((j + 1))
+  done
+  echo none
+}
+c1=$(level 1)
+c16=$(level 16)
+peak_node=0
+for ((i = 1; i <= nodes; i++)); do
+  v=${M[rss.node$i.peak]:-0}
+  ((v > peak_node)) && peak_node=$v
+done
+M[rss.node_peak_kib]=$peak_node
+client_peak=0
+for k in large small cmd; do
+  v=${M[rss.client.$k]:-0}
+  [[ $v =~ ^[0-9]+$ ]] && ((v > client_peak)) && client_peak=$v
+done
+M[rss.client_peak_kib]=$client_peak
+
+dw=$(get limit.disk_write_mb_per_s)
+dr=$(get limit.disk_read_mb_per_s)
+ds=$(get limit.disk_sync_4k_per_s)
+sha=$(get limit.sha256_mb_per_s)
+lb=$(get limit.loopback_mb_per_s)
+rtt=$(get limit.loopback_rtt_4k_us)
+fl=$(get limit.spawn_ms)
+[[ $sha == null ]] && sha=1e12
+# The limits each result is compared with (docs/PERFORMANCE.md explains them):
+# put: every byte is written R times to this one disk, crosses loopback R times (client to the
+# coordinator, coordinator to R-1 peers) and is hashed R+2 times (content hash, chunk id, and
+# each replica's check) on $cores cores.
+# min_of "NAME VALUE" ...: the smallest value, then the name of the bound it came from.
+min_of() {
+  printf '%s\n' "$@" | awk '$2 != "null" && (best == "" || $2 + 0 < best + 0) { best = $2; name = $1 }
+    END { if (best == "") print "null -"; else printf "%.1f %s\n", best, name }'
+}
+read -r put_limit put_bound < <(min_of "disk-write/R $(calc "$dw / $R")" \
+  "loopback/R $(calc "$lb / $R")" "sha256*cores/(R+2) $(calc "$sha * $cores / ($R + 2)")")
+# get: one read of the disk, one loopback transfer, one hash check.
+read -r get_limit get_bound < <(min_of "disk-read $dr" "loopback $lb" "sha256*cores $(calc "$sha * $cores")")
+# small put: 2R durable writes (a chunk and a manifest on each replica), one sync write each.
+small_limit=$(calc "$ds / (2 * $R)")
+
+rows=()      # "label|result|target|met|limit|ratio"
+json_rows=() # JSON objects
+add_row() { # add_row KEY LABEL VALUE UNIT TARGET_OP TARGET LIMIT LIMIT_NOTE EXTRA
+  local key=$1 label=$2 value=$3 unit=$4 op=$5 target=$6 limit=$7 note=$8 extra=${9:-}
+  local met=null ratio=null shown_target="-" shown_limit="-"
+  if [[ $value != null && -n $target ]]; then
+    met=$(awk -v v="$value" -v t="$target" -v op="$op" 'BEGIN { print ((op == ">=" ? v >= t : v <= t) ? "true" : "false") }')
+    shown_target="$op $target $unit"
+  fi
+  if [[ $value != null && $limit != null && -n $limit ]]; then
+    ratio=$(calc "$value / $limit" 2)
+    shown_limit="$limit $unit ($note)"
+  fi
+  local shown_met=$([[ $met == true ]] && echo yes || ([[ $met == false ]] && echo NO || echo -))
+  local shown_ratio=$ratio
+  [[ $ratio == null ]] && shown_ratio="-"
+  rows+=("$label|$value $unit$extra|$shown_target|$shown_met|$shown_limit|$shown_ratio")
+  json_rows+=("{\"key\":\"$key\",\"label\":\"$label\",\"value\":$value,\"unit\":\"$unit\",\"target\":${target:-null},\"target_op\":\"$op\",\"met\":$met,\"limit\":${limit:-null},\"limit_from\":\"$note\",\"ratio\":$ratio}")
+}
+lat() { # lat PHASE LEVEL: " (p50 X / p99 Y ms)"
+  [[ $2 == none ]] && return
+  echo " (p50 $(calc "$(get "small.small.$2.$1.p50_ms")" 2) / p99 $(calc "$(get "small.small.$2.$1.p99_ms")" 2) ms)"
+}
+sm() { # sm FIELD LEVEL [DECIMALS]
+  if [[ $2 == none ]]; then echo null; else calc "$(get "small.small.$2.$1")" "${3:-1}"; fi
+}
+
+add_row large_put "put $size" "$(get large.large.put.mb_per_s)" MB/s ">=" 300 "$put_limit" "$put_bound"
+add_row large_get "get $size" "$(get large.large.get.mb_per_s)" MB/s ">=" 600 "$get_limit" "$get_bound"
+add_row small_put_c1 "$small_size put, c=1" "$(sm put.ops_per_s "$c1" 0)" ops/s ">=" "" "$small_limit" "sync writes/2R" "$(lat put "$c1")"
+add_row small_put_c16 "$small_size put, c=16" "$(sm put.ops_per_s "$c16" 0)" ops/s ">=" 1000 "$small_limit" "sync writes/2R" "$(lat put "$c16")"
+add_row small_get_c1_p50 "$small_size get p50, c=1" "$(sm get.p50_ms "$c1" 3)" ms "<=" 2 "$(calc "$rtt / 1000" 3)" "loopback RTT" " ($(sm get.ops_per_s "$c1" 0) ops/s, p99 $(sm get.p99_ms "$c1" 2) ms)"
+add_row small_get_c16 "$small_size get, c=16" "$(sm get.ops_per_s "$c16" 0)" ops/s ">=" "" "" "" "$(lat get "$c16")"
+add_row dfs_get_cmd "dfs get 4 KiB, whole command" "$(calc "$(get cmd.spawn.median_ms)" 2)" ms "<=" 50 "$(calc "$fl" 2)" "dfs --version" " (median of $repeat)"
+add_row node_rss "peak RSS, max of $nodes nodes" "$(calc "$peak_node / 1024")" MiB "<=" 150 "" ""
+add_row client_rss "peak RSS, dfs-bench client" "$(calc "$client_peak / 1024")" MiB "<=" "" "" ""
+
+echo
+echo "dfs bench: $(date -u '+%F %T UTC'), $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')," \
+  "$cores cores, $nodes nodes, R=$R, W=$W, chunk $chunk_size$( ((quick)) && echo ', --quick')"
+{
+  echo "metric|result|target|met|limit|ratio"
+  printf '%s\n' "${rows[@]}"
+} | column -t -s '|' 2>/dev/null || {
+  echo "metric|result|target|met|limit|ratio"
+  printf '%s\n' "${rows[@]}"
+}
+echo
+echo "limits: disk write $dw MB/s (dd conv=fsync), disk read $dr MB/s (dd, $(get limit.disk_read_method);" \
+  "caches not dropped), $ds sync 4 KiB writes/s (dd oflag=dsync), sha256 $sha MB/s and aes-256-gcm" \
+  "$(get limit.aes_256_gcm_mb_per_s) MB/s per core (openssl speed), loopback $lb MB/s and 4 KiB RTT" \
+  "$rtt us, process start+exit $fl ms (dfs --version)."
+echo "ratio = result / limit. For latencies the limit is a floor, so the ratio is how many floors it takes."
+echo "node peak RSS (MiB) per phase:" "$(for ((i = 1; i <= nodes; i++)); do
+  printf 'n%d idle %s, large %s, small %s;  ' "$i" \
+    "$(calc "$(get rss.node$i.idle) / 1024")" "$(calc "$(get rss.node$i.large) / 1024")" \
+    "$(calc "$(get rss.node$i.small) / 1024")"
+done)"
+
+# ---------------------------------------------------------------------------------------------
+# 6. JSON
+
+{
+  echo "{\"date\":\"$(date -u '+%FT%TZ')\",\"commit\":\"$(git -C "$REPO_DIR" rev-parse HEAD 2>/dev/null || true)\","
+  echo "\"machine\":{\"cores\":$cores,\"cpu\":\"$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo | tr -d '"\\')\",\"mem_mib\":$(awk '/^MemTotal/ { printf "%d", $2 / 1024 }' /proc/meminfo)},"
+  echo "\"config\":{\"nodes\":$nodes,\"replicas\":$R,\"write_quorum\":$W,\"chunk_size\":\"$chunk_size\",\"size\":\"$size\",\"small_size\":\"$small_size\",\"count\":$count,\"concurrency\":\"$concurrency\",\"repeat\":$repeat,\"quick\":$( ((quick)) && echo true || echo false)},"
+  echo "\"limits\":{\"disk_write_mb_per_s\":$dw,\"disk_read_mb_per_s\":$dr,\"disk_read_method\":\"$(get limit.disk_read_method)\",\"disk_sync_4k_per_s\":$ds,\"sha256_mb_per_s\":$(get limit.sha256_mb_per_s),\"aes_256_gcm_mb_per_s\":$(get limit.aes_256_gcm_mb_per_s),\"loopback_mb_per_s\":$lb,\"loopback_rtt_4k_us\":$rtt,\"spawn_ms\":$fl},"
+  echo "\"results\":[$(IFS=,; echo "${json_rows[*]}")],"
+  printf '"rss_kib":{"client_peak":%s,"node_peak":%s,"nodes":[' "$client_peak" "$peak_node"
+  for ((i = 1; i <= nodes; i++)); do
+    ((i > 1)) && printf ','
+    printf '{"node":%d,"idle":%s,"large":%s,"small":%s,"end":%s,"peak":%s}' "$i" \
+      "$(get rss.node$i.idle)" "$(get rss.node$i.large)" "$(get rss.node$i.small)" \
+      "$(get rss.node$i.end)" "$(get rss.node$i.peak)"
+  done
+  echo "]},"
+  echo "\"raw\":{\"large\":$(cat "$work/large.json"),\"small\":$(cat "$work/small.json"),\"dfs_get_command\":$(cat "$work/cmd.json"),\"loopback\":$(cat "$work/loopback.json"),\"spawn_floor\":$(cat "$work/floor.json")}}"
+} >"$json_file.tmp"
+mv "$json_file.tmp" "$json_file"
+echo "saved $json_file"
+
+if ((profile)); then
+  for f in "$cluster_dir"/profile/*.data; do
+    [[ -f $f ]] || continue
+    echo "---- $(basename "$f" .data): top functions (self time)"
+    perf report -i "$f" --no-children --stdio --percent-limit 2 -g none 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -25
+  done
+fi
+((failures == 0)) || die "$failures measurement(s) failed; see above"

@@ -1,0 +1,499 @@
+#define CAF_SUITE repair_planner
+#include "tests/unit/test_helpers.hpp"
+
+#include "actors/placement.hpp"
+#include "actors/repair_planner.hpp"
+#include "storage/crypto.hpp"
+#include "storage/manifest.hpp"
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace dfs;
+
+namespace {
+
+// Items and nodes derived from counters: the same on every run.
+sha256_digest item(size_t i) {
+  auto text = "repair-item-" + std::to_string(i);
+  return sha256(text.data(), text.size());
+}
+
+std::vector<std::string> node_ids(size_t n) {
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < n; ++i) {
+    auto text = "repair-node-" + std::to_string(i);
+    ids.push_back(to_hex(sha256(text.data(), text.size())).substr(0, 32));
+  }
+  return ids;
+}
+
+placement_view view_of(const std::string& self, const std::vector<std::string>& pool,
+                       size_t replicas = 3) {
+  placement_view v;
+  v.self_id = self;
+  v.targets_pool = pool;
+  v.replicas = replicas;
+  return v;
+}
+
+/// The nodes in rendezvous order, computed from the scores directly (not from rank_nodes).
+std::vector<std::string> by_score(const sha256_digest& it, std::vector<std::string> nodes) {
+  std::sort(nodes.begin(), nodes.end(), [&](const std::string& a, const std::string& b) {
+    auto sa = rendezvous_score(it, a);
+    auto sb = rendezvous_score(it, b);
+    return sa != sb ? sa > sb : a < b;
+  });
+  return nodes;
+}
+
+std::vector<std::string> first_n(std::vector<std::string> xs, size_t n) {
+  if (xs.size() > n)
+    xs.resize(n);
+  return xs;
+}
+
+/// The holder that must do the copying: the first holder in rendezvous order.
+std::string first_holder(const sha256_digest& it, const std::set<std::string>& holders) {
+  return by_score(it, std::vector<std::string>(holders.begin(), holders.end())).front();
+}
+
+std::set<std::string> as_set(const std::vector<std::string>& xs) {
+  return std::set<std::string>(xs.begin(), xs.end());
+}
+
+bool contains(const std::vector<std::string>& xs, const std::string& x) {
+  return std::find(xs.begin(), xs.end(), x) != xs.end();
+}
+
+chunk_id cid(const std::string& text) { return chunk_id::of(text.data(), text.size()); }
+
+manifest make_manifest(const std::string& key, uint64_t hlc, std::vector<std::string> chunks,
+                       bool deleted = false) {
+  manifest m;
+  m.key = key;
+  m.version = version{hlc, "node-a"};
+  m.deleted = deleted;
+  for (auto& c : chunks)
+    m.chunks.push_back(chunk_ref{cid(c), static_cast<uint32_t>(c.size())});
+  return m;
+}
+
+} // namespace
+
+// -- item_targets ---------------------------------------------------------------------------
+
+CAF_TEST(item targets are the first min of R and pool in rendezvous order) {
+  auto all = node_ids(8);
+  size_t bad = 0;
+  for (size_t n = 0; n <= all.size(); ++n) {
+    std::vector<std::string> pool(all.begin(), all.begin() + n);
+    for (size_t r : {1u, 2u, 3u, 5u}) {
+      for (size_t i = 0; i < 200; ++i) {
+        auto it = item(i);
+        auto got = item_targets(it, view_of("x", pool, r));
+        auto want = first_n(by_score(it, pool), std::min(r, n));
+        if (got != want && bad++ == 0)
+          CAF_MESSAGE("wrong targets for pool " << n << ", R " << r << ", item " << i);
+      }
+    }
+  }
+  CAF_CHECK_EQUAL(bad, 0u);
+  // The sizes spelled out.
+  auto it = item(0);
+  auto empty = item_targets(it, view_of("x", {}, 3));
+  CAF_CHECK(empty.empty());
+  auto two = item_targets(it, view_of("x", first_n(all, 2), 3));
+  CAF_CHECK_EQUAL(two.size(), 2u);
+  auto three = item_targets(it, view_of("x", all, 3));
+  CAF_CHECK_EQUAL(three.size(), 3u);
+}
+
+CAF_TEST(item targets do not depend on the order of the pool) {
+  auto pool = node_ids(7);
+  std::mt19937 gen{4711};
+  size_t bad = 0;
+  for (size_t i = 0; i < 500; ++i) {
+    auto it = item(i);
+    auto shuffled = pool;
+    std::shuffle(shuffled.begin(), shuffled.end(), gen);
+    auto a = item_targets(it, view_of("x", pool));
+    auto b = item_targets(it, view_of("x", shuffled));
+    if (a != b)
+      ++bad;
+  }
+  CAF_CHECK_EQUAL(bad, 0u);
+}
+
+// -- plan_item ------------------------------------------------------------------------------
+
+CAF_TEST(when every target holds the item nobody copies and only non targets drop) {
+  auto pool = node_ids(6);
+  size_t bad_copy = 0;
+  size_t bad_drop = 0;
+  size_t drops = 0;
+  for (size_t i = 0; i < 300; ++i) {
+    auto it = item(i);
+    auto targets = item_targets(it, view_of("x", pool));
+    // Every target holds it, and so does one non-target (a surplus copy).
+    auto holders = as_set(targets);
+    auto ordered = by_score(it, pool);
+    auto surplus = ordered[3 + i % 3];
+    holders.insert(surplus);
+    for (auto& self : pool) {
+      bool holds = holders.count(self) > 0;
+      auto plan = plan_item(it, holders, holds, view_of(self, pool));
+      if (!plan.copy_to.empty())
+        ++bad_copy;
+      bool want_drop = self == surplus;
+      if (plan.drop_local != want_drop)
+        ++bad_drop;
+      drops += plan.drop_local;
+      // A target never drops, whatever it is told about itself.
+      if (contains(targets, self)) {
+        auto again = plan_item(it, holders, true, view_of(self, pool));
+        if (again.drop_local)
+          ++bad_drop;
+      }
+    }
+  }
+  CAF_CHECK_EQUAL(bad_copy, 0u);
+  CAF_CHECK_EQUAL(bad_drop, 0u);
+  CAF_CHECK_EQUAL(drops, 300u);
+}
+
+CAF_TEST(a holder outside the pool drops once every target holds the item) {
+  // A leaving member: readable, holding a copy, but no longer where data belongs. With R larger
+  // than the pool, every member of the pool is a target.
+  auto ids = node_ids(3);
+  std::vector<std::string> pool{ids[0], ids[1]};
+  const auto& leaving = ids[2];
+  for (size_t i = 0; i < 50; ++i) {
+    auto it = item(i);
+    std::set<std::string> holders{ids[0], ids[1], leaving};
+    auto plan = plan_item(it, holders, true, view_of(leaving, pool, 3));
+    CAF_CHECK(plan.drop_local);
+    // Before the second target holds it: no drop.
+    std::set<std::string> partial{ids[0], leaving};
+    auto early = plan_item(it, partial, true, view_of(leaving, pool, 3));
+    CAF_CHECK(!early.drop_local);
+  }
+}
+
+CAF_TEST(when two of three targets die exactly one holder repairs) {
+  auto all = node_ids(5);
+  const std::set<std::string> dead{all[0], all[1]};
+  std::vector<std::string> survivors{all[2], all[3], all[4]};
+  std::map<std::string, size_t> responsible_for;        // all items with copying to do
+  std::map<std::string, size_t> responsible_two_dead;   // items that lost two of three targets
+  size_t items_two_dead = 0;
+  size_t items_with_work = 0;
+  size_t multi_holder_items = 0;
+  size_t bad = 0;
+  for (size_t i = 0; i < 1000; ++i) {
+    auto it = item(i);
+    auto before = item_targets(it, view_of("x", all));
+    std::set<std::string> holders; // the original targets that are still alive
+    for (auto& t : before)
+      if (!dead.count(t))
+        holders.insert(t);
+    CAF_REQUIRE(!holders.empty()); // 3 targets, 2 dead: at least one survives
+    auto after = item_targets(it, view_of("x", survivors));
+    std::set<std::string> lacking;
+    for (auto& t : after)
+      if (!holders.count(t))
+        lacking.insert(t);
+    auto expected_responsible = first_holder(it, holders);
+    if (holders.size() > 1)
+      ++multi_holder_items;
+    size_t copiers = 0;
+    for (auto& self : survivors) {
+      bool holds = holders.count(self) > 0;
+      auto plan = plan_item(it, holders, holds, view_of(self, survivors));
+      if (plan.copy_to.empty())
+        continue;
+      ++copiers;
+      ++responsible_for[self];
+      if (before.size() == 3 && holders.size() == 1)
+        ++responsible_two_dead[self];
+      if (self != expected_responsible) {
+        if (bad++ == 0)
+          CAF_MESSAGE("item " << i << ": " << self.substr(0, 6) << " copies, but "
+                              << expected_responsible.substr(0, 6) << " is the first holder");
+      }
+      if (as_set(plan.copy_to) != lacking || plan.copy_to.size() != lacking.size())
+        ++bad;
+      if (plan.drop_local) // survivors are all targets now
+        ++bad;
+    }
+    if (holders.size() == 1)
+      ++items_two_dead;
+    if (!lacking.empty())
+      ++items_with_work;
+    if (copiers != (lacking.empty() ? 0u : 1u)) {
+      if (bad++ == 0)
+        CAF_MESSAGE("item " << i << ": " << copiers << " holders copy, lacking "
+                            << lacking.size());
+    }
+  }
+  CAF_MESSAGE(items_two_dead << " items lost two targets, " << items_with_work
+                             << " need copies, " << multi_holder_items << " have several holders");
+  CAF_CHECK_EQUAL(bad, 0u);
+  CAF_CHECK_GREATER(items_two_dead, 0u);
+  CAF_CHECK_GREATER(multi_holder_items, 0u);
+  // The work spreads: every survivor is responsible for some items, both overall and among
+  // the items that lost two of their three targets.
+  for (auto& s : survivors) {
+    auto n = responsible_for[s];
+    auto n2 = responsible_two_dead[s];
+    CAF_MESSAGE(s.substr(0, 6) << " responsible for " << n << " items (" << n2
+                               << " that lost two targets)");
+    CAF_CHECK_GREATER(n, 0u);
+    CAF_CHECK_GREATER(n2, 0u);
+  }
+}
+
+CAF_TEST(the responsible holder is the first holder in rendezvous order) {
+  // Seven members, two of an item's three targets dead, and copies left on other members (an
+  // earlier placement): the first holder by score copies, whoever it is, target or not.
+  auto all = node_ids(7);
+  std::mt19937 gen{99};
+  std::map<std::string, size_t> responsible_for;
+  size_t bad = 0;
+  for (size_t i = 0; i < 1000; ++i) {
+    auto it = item(i);
+    auto order = by_score(it, all);
+    // Two of the three targets die; which two depends on the item.
+    size_t keep = i % 3;
+    std::set<std::string> dead;
+    for (size_t k = 0; k < 3; ++k)
+      if (k != keep)
+        dead.insert(order[k]);
+    std::vector<std::string> pool;
+    for (auto& n : all)
+      if (!dead.count(n))
+        pool.push_back(n);
+    std::set<std::string> holders{order[keep]};
+    for (auto& n : pool)
+      if (gen() % 3 == 0)
+        holders.insert(n);
+    auto targets = item_targets(it, view_of("x", pool));
+    std::set<std::string> lacking;
+    for (auto& t : targets)
+      if (!holders.count(t))
+        lacking.insert(t);
+    auto want = first_holder(it, holders);
+    for (auto& self : pool) {
+      bool holds = holders.count(self) > 0;
+      auto plan = plan_item(it, holders, holds, view_of(self, pool));
+      bool should_copy = self == want && !lacking.empty();
+      if (should_copy) {
+        ++responsible_for[self];
+        if (as_set(plan.copy_to) != lacking || plan.copy_to.size() != lacking.size())
+          ++bad;
+      } else if (!plan.copy_to.empty()) {
+        if (bad++ == 0)
+          CAF_MESSAGE("item " << i << ": " << self.substr(0, 6) << " copies, but "
+                              << want.substr(0, 6) << " is the first holder");
+      }
+    }
+  }
+  CAF_CHECK_EQUAL(bad, 0u);
+  CAF_CHECK_EQUAL(responsible_for.size(), all.size());
+}
+
+CAF_TEST(a joining node gets copies and the displaced holder drops only after) {
+  auto six = node_ids(6);
+  std::vector<std::string> five(six.begin(), six.begin() + 5);
+  const auto& newcomer = six[5];
+  size_t moved = 0;
+  size_t bad = 0;
+  for (size_t i = 0; i < 1000; ++i) {
+    auto it = item(i);
+    auto old_targets = item_targets(it, view_of("x", five));
+    auto new_targets = item_targets(it, view_of("x", six));
+    auto holders = as_set(old_targets); // the data sits where the old targets said
+    if (!contains(new_targets, newcomer)) {
+      // Nothing moves: nobody copies, nobody drops.
+      for (auto& self : six) {
+        auto plan = plan_item(it, holders, holders.count(self) > 0, view_of(self, six));
+        if (!plan.copy_to.empty() || plan.drop_local)
+          ++bad;
+      }
+      continue;
+    }
+    ++moved;
+    std::string displaced;
+    for (auto& t : old_targets)
+      if (!contains(new_targets, t))
+        displaced = t;
+    CAF_REQUIRE(!displaced.empty());
+    auto responsible = first_holder(it, holders);
+    // Step 1: the newcomer does not hold it yet.
+    for (auto& self : six) {
+      bool holds = holders.count(self) > 0;
+      auto plan = plan_item(it, holders, holds, view_of(self, six));
+      if (self == responsible) {
+        if (plan.copy_to != std::vector<std::string>{newcomer}) {
+          if (bad++ == 0)
+            CAF_MESSAGE("item " << i << ": the responsible holder copies to "
+                                << plan.copy_to.size() << " nodes");
+        }
+      } else if (!plan.copy_to.empty()) {
+        ++bad;
+      }
+      if (plan.drop_local) { // nobody drops before the newcomer holds it
+        if (bad++ == 0)
+          CAF_MESSAGE("item " << i << ": " << self.substr(0, 6) << " drops too early");
+      }
+    }
+    // Step 2: the newcomer holds it; the displaced holder may now drop, and nobody copies.
+    holders.insert(newcomer);
+    for (auto& self : six) {
+      bool holds = holders.count(self) > 0;
+      auto plan = plan_item(it, holders, holds, view_of(self, six));
+      if (!plan.copy_to.empty())
+        ++bad;
+      if (plan.drop_local != (self == displaced))
+        ++bad;
+      // Told it holds nothing, the displaced node drops nothing.
+      if (self == displaced) {
+        auto none = plan_item(it, holders, false, view_of(self, six));
+        if (none.drop_local)
+          ++bad;
+      }
+    }
+  }
+  CAF_MESSAGE(moved << " of 1000 items move to the newcomer");
+  CAF_CHECK_EQUAL(bad, 0u);
+  CAF_CHECK_GREATER(moved, 300u); // expected about half
+}
+
+CAF_TEST(no holders means no copies and no drop) {
+  auto pool = node_ids(5);
+  size_t bad = 0;
+  for (size_t i = 0; i < 200; ++i) {
+    auto it = item(i);
+    for (auto& self : pool)
+      for (bool holds : {false, true}) { // holds: e.g. an older version of a manifest
+        auto plan = plan_item(it, {}, holds, view_of(self, pool));
+        if (!plan.copy_to.empty() || plan.drop_local)
+          ++bad;
+      }
+    // And with an empty pool there are no targets: nothing to copy to, nothing may drop.
+    std::set<std::string> holders{pool[0]};
+    auto plan = plan_item(it, holders, true, view_of(pool[0], {}));
+    if (!plan.copy_to.empty() || plan.drop_local)
+      ++bad;
+  }
+  CAF_CHECK_EQUAL(bad, 0u);
+}
+
+CAF_TEST(a node that holds nothing never drops) {
+  auto pool = node_ids(6);
+  auto extra = node_ids(8)[7]; // a holder outside the pool
+  size_t bad = 0;
+  for (size_t i = 0; i < 300; ++i) {
+    auto it = item(i);
+    auto targets = item_targets(it, view_of("x", pool));
+    std::set<std::string> everyone(pool.begin(), pool.end());
+    everyone.insert(extra);
+    for (auto holders : {as_set(targets), everyone})
+      for (auto self : pool) {
+        auto plan = plan_item(it, holders, false, view_of(self, pool));
+        if (plan.drop_local)
+          ++bad;
+      }
+    auto plan = plan_item(it, everyone, false, view_of(extra, pool));
+    if (plan.drop_local)
+      ++bad;
+    // The same situation with self_holds=true does drop: the flag is what decides.
+    auto held = plan_item(it, everyone, true, view_of(extra, pool));
+    if (!held.drop_local)
+      ++bad;
+  }
+  CAF_CHECK_EQUAL(bad, 0u);
+}
+
+// -- referenced_chunks ----------------------------------------------------------------------
+
+CAF_TEST(referenced chunks come from live manifests only) {
+  std::map<std::string, manifest> newest;
+  newest["a"] = make_manifest("a", 10, {"a1", "a2", "shared"});
+  newest["b"] = make_manifest("b", 11, {"b1", "shared", "b1"});
+  newest["gone"] = make_manifest("gone", 12, {"dead1", "dead2"}, true); // a tombstone
+  newest["also-gone"] = make_manifest("also-gone", 13, {"a1"}, true);   // chunk live elsewhere
+  newest["empty"] = make_manifest("empty", 14, {});
+  auto got = referenced_chunks(newest);
+  std::set<chunk_id> want{cid("a1"), cid("a2"), cid("shared"), cid("b1")};
+  CAF_CHECK_EQUAL(got.size(), want.size());
+  CAF_CHECK(got == want);
+  CAF_CHECK(got.count(cid("dead1")) == 0);
+  CAF_CHECK(got.count(cid("dead2")) == 0);
+  auto none = referenced_chunks({});
+  CAF_CHECK(none.empty());
+  std::map<std::string, manifest> only_tombstones;
+  only_tombstones["t"] = make_manifest("t", 1, {"x"}, true);
+  auto from_tombstones = referenced_chunks(only_tombstones);
+  CAF_CHECK(from_tombstones.empty());
+}
+
+CAF_TEST(every chunk of a large manifest is referenced) {
+  std::map<std::string, manifest> newest;
+  std::vector<std::string> names;
+  for (int i = 0; i < 1000; ++i)
+    names.push_back("chunk-" + std::to_string(i));
+  newest["big"] = make_manifest("big", 1, names);
+  auto got = referenced_chunks(newest);
+  CAF_CHECK_EQUAL(got.size(), 1000u);
+  size_t missing = 0;
+  for (auto& n : names)
+    if (!got.count(cid(n)))
+      ++missing;
+  CAF_CHECK_EQUAL(missing, 0u);
+}
+
+// -- tombstone_collectible ------------------------------------------------------------------
+
+CAF_TEST(a tombstone is collectible only after grace when every holder has exactly it) {
+  const uint64_t hlc = 1'000'000;
+  const uint64_t grace = 5000;
+  auto tomb = make_manifest("k", hlc, {}, true);
+  const auto& v = tomb.version;
+  std::vector<version> all_same{v, v, v};
+  // After the grace period, every holder with exactly the tombstone: collectible.
+  CAF_CHECK(tombstone_collectible(tomb, all_same, hlc + grace, grace));
+  CAF_CHECK(tombstone_collectible(tomb, all_same, hlc + grace + 1'000'000, grace));
+  // Within grace: not yet.
+  CAF_CHECK(!tombstone_collectible(tomb, all_same, hlc, grace));
+  CAF_CHECK(!tombstone_collectible(tomb, all_same, hlc + 1, grace));
+  CAF_CHECK(!tombstone_collectible(tomb, all_same, hlc + grace - 1, grace));
+  // A clock behind the tombstone (skew between nodes) is within grace, not a huge age.
+  CAF_CHECK(!tombstone_collectible(tomb, all_same, hlc - 1, grace));
+  CAF_CHECK(!tombstone_collectible(tomb, all_same, 0, grace));
+  // Any holder with another version of the key: not collectible, however old the tombstone.
+  const uint64_t late = hlc + 10 * grace;
+  std::vector<version> older{v, version{hlc - 1, v.node_id}, v};
+  std::vector<version> newer{v, version{hlc + 1, v.node_id}};
+  std::vector<version> other_node{version{hlc, "node-b"}, v};
+  std::vector<version> only_other{version{hlc - 100, "node-c"}};
+  CAF_CHECK(!tombstone_collectible(tomb, older, late, grace));
+  CAF_CHECK(!tombstone_collectible(tomb, newer, late, grace));
+  CAF_CHECK(!tombstone_collectible(tomb, other_node, late, grace));
+  CAF_CHECK(!tombstone_collectible(tomb, only_other, late, grace));
+  CAF_CHECK(tombstone_collectible(tomb, std::vector<version>{v}, late, grace));
+}
+
+CAF_TEST(a live manifest is never collectible) {
+  const uint64_t hlc = 1'000'000;
+  const uint64_t grace = 5000;
+  auto live = make_manifest("k", hlc, {"c"}, false);
+  std::vector<version> held{live.version, live.version};
+  CAF_CHECK(!tombstone_collectible(live, held, hlc + 100 * grace, grace));
+  CAF_CHECK(!tombstone_collectible(live, held, hlc + grace, grace));
+  CAF_CHECK(!tombstone_collectible(live, {}, hlc + 100 * grace, grace));
+}
