@@ -117,7 +117,7 @@ void fetch_chunk(Self* self, const node_context& ctx, const std::vector<member_v
                  const chunk_id& id, std::function<void(caf::expected<byte_buffer>)> then) {
   auto order = std::make_shared<std::vector<member_view>>(read_order(ctx, live, id));
   auto bad = std::make_shared<std::vector<member_view>>();
-  detail::try_replica(self, order, 0, id, ctx.request_timeout, chunk_target_ids(ctx, live, id),
+  detail::try_replica(self, order, 0, id, ctx.read_attempt_timeout, chunk_target_ids(ctx, live, id),
                       bad, std::move(then));
 }
 
