@@ -53,12 +53,6 @@ int run_node(const node_config& config) {
   log::set_level(config.log_level);
   auto ctx = std::make_shared<node_context>();
   ctx->config = config;
-  try {
-    ctx->node_id = load_or_create_node_id(config.data_dir);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "config: [node] data_dir '%s': %s\n", config.data_dir.c_str(), e.what());
-    return 2;
-  }
 
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
@@ -70,6 +64,14 @@ int run_node(const node_config& config) {
   if (!doorman) {
     std::fprintf(stderr, "config: [node] listen '%s': cannot listen: %s\n",
                  config.listen.to_string().c_str(), system.render(doorman.error()).c_str());
+    return 2;
+  }
+
+  // The identity only once the port is ours, so that a node refused at start leaves nothing.
+  try {
+    ctx->node_id = load_or_create_node_id(config.data_dir);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "config: [node] data_dir '%s': %s\n", config.data_dir.c_str(), e.what());
     return 2;
   }
 

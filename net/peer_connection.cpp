@@ -67,7 +67,7 @@ caf::response_promise forward_request(peer_connection_broker* self, frame_type t
     return rp;
   }
   auto id = ++st.last_request_id;
-  st.pending.emplace(id, peer_connection_state::pending_request{rp, expected});
+  st.pending.emplace(id, peer_connection_state::pending_request{rp, expected, std::chrono::steady_clock::now()});
   write_frame(self, type, id, payload);
   return rp;
 }
@@ -121,6 +121,22 @@ void on_response(peer_connection_broker* self, byte_buffer& payload) {
     }
     default:
       return malformed();
+  }
+}
+
+/// Forgets requests the peer never answered: their requesters gave up after request_timeout,
+/// and a silent peer must not make this table grow for as long as the connection lasts.
+void expire_pending(peer_connection_broker* self) {
+  auto& st = self->state;
+  auto limit = std::chrono::steady_clock::now() - st.ctx->request_timeout;
+  for (auto i = st.pending.begin(); i != st.pending.end();) {
+    if (i->second.sent < limit) {
+      i->second.promise.deliver(
+        make_error(errc::timeout, st.peer.node_name + " did not answer in time"));
+      i = st.pending.erase(i);
+    } else {
+      ++i;
+    }
   }
 }
 
@@ -483,6 +499,7 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
     // Our own timer: a sign of life for the peer's failure detector, also when we are idle.
     [=](heartbeat_atom) {
       write_frame(self, frame_type::heartbeat, 0, nullptr, 0);
+      expire_pending(self);
       self->delayed_send(self, self->state.ctx->heartbeat_interval(), heartbeat_atom::value);
     },
     // The replica proxy: store_actor's messages, answered by the remote node.
@@ -493,7 +510,8 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
       // Written in place: header, bytes, then the id, without building the payload twice.
       auto rid = ++self->state.last_request_id;
       auto rp = self->make_response_promise();
-      self->state.pending.emplace(rid, peer_connection_state::pending_request{rp, frame_type::ok});
+      self->state.pending.emplace(rid, peer_connection_state::pending_request{
+                                         rp, frame_type::ok, std::chrono::steady_clock::now()});
       append_frame_header(buf, frame_type::put_chunk, rid, bytes.size() + 32);
       buf.insert(buf.end(), bytes.begin(), bytes.end());
       buf.insert(buf.end(), reinterpret_cast<const char*>(id.bytes.data()),

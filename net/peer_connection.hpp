@@ -12,6 +12,7 @@
 #include <caf/io/broker.hpp>
 #include <caf/response_promise.hpp>
 
+#include <chrono>
 #include <memory>
 #include <unordered_map>
 
@@ -37,6 +38,7 @@ struct peer_connection_state {
   struct pending_request {
     caf::response_promise promise;
     frame_type expected;
+    std::chrono::steady_clock::time_point sent = std::chrono::steady_clock::now();
   };
   uint64_t last_request_id = 0;
   std::unordered_map<uint64_t, pending_request> pending;
