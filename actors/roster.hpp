@@ -8,12 +8,15 @@
 namespace dfs {
 
 /// Merges `theirs` into `mine` (same node id); true if anything changed.
-///  - name and address: from the larger incarnation (a restart may move a node's address);
+///  - name and address: from the larger (incarnation, address) (a restart may move a node);
 ///  - admin state: from the larger admin_version (ties: the further state, left > leaving >
 ///    active, so a decision never goes back by accident).
 inline bool merge_roster_entry(roster_entry& mine, const roster_entry& theirs) {
   bool changed = false;
-  if (theirs.incarnation > mine.incarnation) {
+  // Ties (one start time, two addresses: astronomically unlikely) go to the larger address,
+  // so that the merge stays commutative.
+  if (theirs.incarnation > mine.incarnation
+      || (theirs.incarnation == mine.incarnation && theirs.address > mine.address)) {
     mine.incarnation = theirs.incarnation;
     mine.name = theirs.name;
     mine.address = theirs.address;
