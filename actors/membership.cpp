@@ -208,9 +208,16 @@ caf::result<caf::ok_atom> on_leave(self_ptr self, const std::string& name) {
   if (entry == nullptr)
     return make_error(errc::not_found, "no member named " + name);
   if (entry->admin == admin_state::active) {
-    entry->admin = admin_state::leaving;
+    // A member that is down cannot hand anything over: its data was repaired from replicas
+    // when it went down, so it leaves at once (and no longer holds up garbage collection).
+    auto i = st.members.find(entry->node_id);
+    bool down = i != st.members.end() && state_of(i->second, clock::now()) == member_state::down;
+    entry->admin = down ? admin_state::left : admin_state::leaving;
     entry->admin_version = st.ctx->clock->now();
-    DFS_INFO("membership", "decommissioning " << name << ": it hands its data over, then leaves");
+    if (down)
+      DFS_INFO("membership", "decommissioning " << name << ": it is down, so it leaves at once");
+    else
+      DFS_INFO("membership", "decommissioning " << name << ": it hands its data over, then leaves");
     gossip(self);
     detect(self);
     notify_replication(self);

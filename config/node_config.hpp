@@ -43,9 +43,12 @@ struct node_config {
   std::chrono::seconds down_after{10};            // silence before it is down and repaired
   uint64_t repair_rate = 64 * 1024 * 1024;        // bytes/s of repair copies, 0 = unlimited
   std::chrono::seconds anti_entropy_interval{10}; // between comparisons of holdings and placement
-  std::chrono::seconds gc_grace{600};             // before unreferenced chunks/tombstones go
+  std::chrono::seconds gc_grace{3600};            // before unreferenced chunks/tombstones go
   // [storage]
   uint64_t chunk_size = 4 * 1024 * 1024;
+  uint64_t capacity = 0;                    // bytes of chunks this node accepts, 0 = no limit
+  std::chrono::seconds scrub_interval{86400}; // between scrub passes, 0 = never scrub
+  uint64_t scrub_rate = 32 * 1024 * 1024;   // bytes/s the scrubber reads, 0 = unlimited
   // [log]
   log::level log_level = log::level::info;
 };
