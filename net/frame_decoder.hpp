@@ -1,0 +1,43 @@
+#pragma once
+// An incremental frame decoder for byte streams that arrive in arbitrary pieces (plaintext out
+// of TLS records). It holds at most one frame: the header is checked (type, length against
+// the limit) before any room is made for the payload.
+#include "net/frame.hpp"
+
+#include <functional>
+#include <string>
+
+namespace dfs {
+
+class frame_decoder {
+public:
+  /// Called for each complete frame; the payload may be moved from.
+  using frame_handler = std::function<void(const frame_header&, byte_buffer& payload)>;
+
+  explicit frame_decoder(size_t max_payload) : max_payload_(max_payload) {}
+
+  /// The limit may change between frames (it grows once a peer is authenticated).
+  void set_max_payload(size_t max_payload) { max_payload_ = max_payload; }
+
+  /// Consumes bytes and calls on_frame for every frame they complete. Returns false (with
+  /// error() set) on a header that is refused; nothing more is decoded after that. on_frame may
+  /// ask to stop (stop()) — e.g. when the connection closes — and the rest is left unread.
+  bool feed(const char* data, size_t size, const frame_handler& on_frame);
+
+  void stop() { stopped_ = true; }
+  const std::string& error() const { return error_; }
+  /// Bytes of an unfinished frame held right now.
+  size_t buffered() const { return header_fill_ + payload_.size(); }
+
+private:
+  size_t max_payload_;
+  char header_bytes_[frame_header_size];
+  size_t header_fill_ = 0;
+  bool have_header_ = false;
+  frame_header header_;
+  byte_buffer payload_;
+  std::string error_;
+  bool stopped_ = false;
+};
+
+} // namespace dfs
