@@ -3,7 +3,11 @@
 #include "actors/fan_out.hpp"
 #include "actors/put_session.hpp"
 #include "actors/read_path.hpp"
+#include "actors/scrubber.hpp"
+#include "actors/store.hpp"
 #include "common/log.hpp"
+#include "storage/chunk_cipher.hpp"
+#include "storage/node_usage.hpp"
 
 #include <map>
 
@@ -77,10 +81,12 @@ void stat(self_ptr self, const std::string& key, caf::typed_response_promise<sta
             auto copies = static_cast<uint32_t>(manifest_copies);
             for (auto h : *holders)
               copies = std::min(copies, h);
+            // The manifest holds the content hash masked under the data keys (see put_session).
+            chunk_cipher cipher{self->state.ctx->config.secret};
+            auto content_hash = cipher.mask_content_hash(file->key, file->version, file->content_hash);
             rp.deliver(stat_result_msg{file->key, file->size,
                                        static_cast<uint32_t>(file->chunks.size()),
-                                       file->version.to_string(), copies,
-                                       to_hex(file->content_hash)});
+                                       file->version.to_string(), copies, to_hex(content_hash)});
           });
       });
   });
@@ -123,13 +129,42 @@ void rm(self_ptr self, const std::string& key, caf::typed_response_promise<caf::
   });
 }
 
+/// Fills in each live member's used bytes and capacity (storage/node_usage.hpp), then answers.
+void add_usage(self_ptr self, const std::vector<member_view>& live,
+               std::shared_ptr<status_result_msg> result,
+               caf::typed_response_promise<status_result_msg> rp) {
+  fan_out(
+    self, live, caf::make_message(get_manifest_atom::value, node_usage_key()),
+    self->state.ctx->request_timeout,
+    [result](const member_view& m, manifest& answer) {
+      auto usage = parse_node_usage(answer);
+      if (!usage)
+        return;
+      for (auto& row : result->members)
+        if (row.node_id == m.node_id) {
+          row.used = usage->used;
+          row.capacity = usage->capacity;
+        }
+    },
+    [](const member_view& m, const caf::error& err) {
+      DFS_DEBUG("coordinator", "usage of " << m.name << ": " << describe(err));
+    },
+    [result, rp]() mutable { rp.deliver(std::move(*result)); });
+}
+
 void status(self_ptr self, caf::typed_response_promise<status_result_msg> rp) {
   with_members(self, rp, [=](std::vector<member_view> members) mutable {
     auto& ctx = *self->state.ctx;
     auto result = std::make_shared<status_result_msg>();
     result->node = ctx.config.name;
-    for (auto& m : members)
-      result->members.push_back({m.name, m.node_id, m.address, to_string(m.state), 0, 0});
+    for (auto& m : members) {
+      member_status row;
+      row.name = m.name;
+      row.node_id = m.node_id;
+      row.address = m.address;
+      row.state = to_string(m.state);
+      result->members.push_back(std::move(row));
+    }
     auto live = readable_members(members);
     // Copies of every item on live members, by item: chunks by id, manifests by key.
     auto chunk_copies = std::make_shared<std::map<chunk_id, size_t>>();
@@ -162,7 +197,7 @@ void status(self_ptr self, caf::typed_response_promise<status_result_msg> rp) {
           count(n);
         for (auto& [key, n] : *manifest_copies)
           count(n);
-        rp.deliver(std::move(*result));
+        add_usage(self, live, result, rp);
       });
   });
 }
@@ -172,6 +207,17 @@ void status(self_ptr self, caf::typed_response_promise<status_result_msg> rp) {
 coordinator_actor::behavior_type
 coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, node_context_ptr ctx) {
   self->state.ctx = ctx;
+  // The node's storage settings and its scrubber start here: the coordinator is the first actor
+  // spawned with the context once the store is open, before any connection can exist (the
+  // store's typed interface has no message for settings, see actors/store.hpp).
+  self->request(caf::actor_cast<caf::actor>(ctx->store), ctx->request_timeout,
+                capacity_atom::value, ctx->config.capacity)
+    .then([](caf::ok_atom) {},
+          [](caf::error& err) {
+            DFS_ERROR("coordinator", "cannot set the store's capacity: " << describe(err));
+          });
+  if (ctx->config.scrub_interval.count() > 0)
+    self->spawn(scrubber, ctx, caf::actor_cast<caf::actor>(self), caf::actor{});
   return {
     [=](ls_atom, const std::string& prefix) {
       auto rp = self->make_response_promise<ls_result_msg>();

@@ -50,6 +50,7 @@ void pump(get_actor* self) {
     auto index = st.next_to_fetch++;
     ++st.fetching;
     auto ref = st.file.chunks[index];
+    auto open = [cipher = st.cipher](const byte_buffer& stored) { return cipher->open(stored); };
     fetch_chunk(self, *st.ctx, st.live, ref.id, [self, index, ref](caf::expected<byte_buffer> bytes) {
       auto& st = self->state;
       --st.fetching;
@@ -60,7 +61,7 @@ void pump(get_actor* self) {
         return fail(self, errc::corrupt, "chunk " + ref.id.hex() + " has the wrong length");
       st.fetched.emplace(index, std::move(*bytes));
       pump(self);
-    });
+    }, open);
   }
 }
 
@@ -73,6 +74,7 @@ caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_con
   st.connection = std::move(connection);
   st.request_id = request_id;
   st.key = std::move(key);
+  st.cipher = std::make_shared<const chunk_cipher>(ctx->config.secret);
   self->request(ctx->membership, ctx->request_timeout, members_atom::value)
     .then(
       [=](std::vector<member_view>& members) {

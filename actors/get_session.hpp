@@ -2,12 +2,18 @@
 // One client's get: finds the newest manifest, then streams the chunks in order. The client
 // grants credit per data frame, and at most `prefetch` chunks are fetched ahead, so a get holds
 // a bounded number of chunks in memory whatever the file's size or the client's speed.
+//
+// Chunks are decrypted here, after fetch_chunk checked their hash: a copy whose GCM tag does not
+// verify counts as corrupt and the next replica is tried, so a client never sees bytes that are
+// not exactly what was put.
 #include "actors/node_context.hpp"
+#include "storage/chunk_cipher.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <map>
+#include <memory>
 
 namespace dfs {
 
@@ -26,6 +32,7 @@ struct get_session_state {
   uint32_t credit = 0;
   std::map<size_t, byte_buffer> fetched; // chunks that arrived before their turn or their credit
   bool failed = false;
+  std::shared_ptr<const chunk_cipher> cipher; // the cluster's data keys
 };
 
 caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_context_ptr ctx,

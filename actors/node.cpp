@@ -75,6 +75,18 @@ int run_node(const node_config& config) {
     return 2;
   }
 
+  if (config.tls_required) {
+    try {
+      ctx->tls = std::make_shared<const tls_context>(config.secret);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "config: [cluster] tls: %s\n", e.what());
+      return 2;
+    }
+  } else {
+    DFS_WARN("node", "[cluster] tls = off: links are neither encrypted nor protected against "
+                     "tampering; use this for debugging only");
+  }
+
   caf::scoped_actor self{system};
   ctx->store = system.spawn<caf::detached>(store, config.data_dir);
   self->monitor(ctx->store);

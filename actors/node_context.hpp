@@ -4,6 +4,7 @@
 #include "actors/interfaces.hpp"
 #include "config/node_config.hpp"
 #include "net/handshake.hpp"
+#include "net/tls_endpoint.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +20,8 @@ struct node_context {
   coordinator_actor coordinator;
   replication_actor replication;
   std::shared_ptr<hybrid_clock> clock = std::make_shared<hybrid_clock>();
+  /// TLS 1.3 keyed by the cluster secret on every connection; null when [cluster] tls = off.
+  std::shared_ptr<const tls_context> tls;
 
   /// How long a peer may take over one request before we give up on it.
   std::chrono::seconds request_timeout{30};

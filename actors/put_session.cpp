@@ -1,6 +1,5 @@
 #include "actors/put_session.hpp"
 
-#include "actors/fan_out.hpp"
 #include "actors/placement.hpp"
 #include "actors/read_path.hpp"
 #include "common/log.hpp"
@@ -12,6 +11,11 @@ namespace {
 /// Chunks a client may send before their replicas confirm: enough to keep the pipeline busy,
 /// few enough that a put holds at most window * chunk_size bytes.
 constexpr uint32_t put_window = 4;
+
+/// Chunks that reached W copies but still wait for a slower replica. Credit goes back at W, but
+/// once this many chunks lag it waits for them to settle, so a replica that is slower than the
+/// others slows the client down instead of making this node queue ever more chunks for it.
+constexpr size_t max_lagging = 4;
 
 using put_actor = caf::stateful_actor<put_session_state>;
 
@@ -30,34 +34,105 @@ void fail(put_actor* self, errc code, const std::string& message) {
   self->quit();
 }
 
-/// Writes one item (a chunk or the manifest) to its replicas; on_durable runs once, with the
-/// number of copies, when every replica has answered and at least W succeeded.
+/// One item's way to its replicas: the members tried so far, the answers, and who was full.
+struct item_write {
+  std::vector<member_view> ranking; // every placement target, in rendezvous order
+  size_t next = 0;                  // the next member of the ranking to try
+  size_t outstanding = 0;           // requests not answered yet
+  size_t acks = 0;
+  size_t needed = 0;
+  bool quorum_reported = false;
+  std::vector<std::pair<std::string, std::string>> full; // (node, what it said)
+  caf::message request;
+  std::function<void()> on_quorum;
+  std::function<void(size_t copies)> on_settled;
+};
+
+void settle_if_done(put_actor* self, std::shared_ptr<item_write> w);
+
+/// Starts the request to the next member of the ranking that is not known to be full; false when
+/// there is none left.
+bool send_to_next(put_actor* self, const std::shared_ptr<item_write>& w) {
+  auto& st = self->state;
+  while (w->next < w->ranking.size()) {
+    auto member = w->ranking[w->next++];
+    if (st.full_nodes.count(member.node_id))
+      continue;
+    ++w->outstanding;
+    self->request(member.replica, st.ctx->request_timeout, w->request)
+      .then(
+        [self, w](caf::ok_atom) {
+          if (++w->acks >= w->needed && !w->quorum_reported) {
+            w->quorum_reported = true;
+            w->on_quorum();
+          }
+          --w->outstanding;
+          settle_if_done(self, w);
+        },
+        [self, w, member](caf::error& err) {
+          if (code_of(err) == errc::no_space) {
+            // Full: not asked again during this put; the next member in rendezvous order takes
+            // its place for this item.
+            if (self->state.full_nodes.insert(member.node_id).second)
+              DFS_WARN("put_session", "no space on node " << member.name << ": " << describe(err)
+                                                          << "; placing its copies on the next "
+                                                             "nodes for the rest of this put");
+            w->full.emplace_back(member.name, describe(err));
+            send_to_next(self, w);
+          } else {
+            DFS_WARN("put_session", "replica " << member.name << " failed: " << describe(err));
+          }
+          --w->outstanding;
+          settle_if_done(self, w);
+        });
+    return true;
+  }
+  return false;
+}
+
+/// Called after every answer: settles the item once nothing is outstanding.
+void settle_if_done(put_actor* self, std::shared_ptr<item_write> w) {
+  if (w->outstanding > 0)
+    return;
+  if (w->acks < w->needed) {
+    if (!w->full.empty())
+      return fail(self, errc::no_space, no_space_message(w->full, w->acks, w->needed));
+    return fail(self, errc::too_few_replicas, quorum_failure_message(w->acks, w->needed));
+  }
+  w->on_settled(w->acks);
+}
+
+/// Writes one item (a chunk or the manifest) to its replicas: the first R placement targets in
+/// rendezvous order that are not known to be full. on_quorum runs once W of them hold it;
+/// on_settled runs once, with the number of copies, when every replica has answered and at
+/// least W succeeded.
 void replicate(put_actor* self, const sha256_digest& placement_id, caf::message request,
                std::function<void()> on_quorum, std::function<void(size_t copies)> on_settled) {
   auto& st = self->state;
-  auto targets = replicas_for(placement_id, st.live, st.ctx->config.replicas);
-  size_t needed = std::min<size_t>(st.ctx->config.write_quorum, targets.size());
-  auto acks = std::make_shared<size_t>(0);
-  auto quorum_reported = std::make_shared<bool>(false);
-  fan_out(
-    self, targets, request, st.ctx->request_timeout,
-    [=](const member_view&, caf::ok_atom) {
-      if (++*acks >= needed && !*quorum_reported) {
-        *quorum_reported = true;
-        on_quorum();
-      }
-    },
-    [=](const member_view& m, const caf::error& err) {
-      DFS_WARN("put_session", "replica " << m.name << " failed: " << describe(err));
-    },
-    [=] {
-      if (*acks < needed)
-        return fail(self, errc::too_few_replicas, quorum_failure_message(*acks, needed));
-      on_settled(*acks);
-    });
+  auto w = std::make_shared<item_write>();
+  w->ranking = replicas_for(placement_id, st.live, st.live.size());
+  auto replicas = std::min<size_t>(st.ctx->config.replicas, w->ranking.size());
+  w->needed = std::min<size_t>(st.ctx->config.write_quorum, replicas);
+  w->request = std::move(request);
+  w->on_quorum = std::move(on_quorum);
+  w->on_settled = std::move(on_settled);
+  for (size_t i = 0; i < replicas; ++i)
+    if (!send_to_next(self, w))
+      break;
+  settle_if_done(self, w);
 }
 
 void maybe_finish(put_actor* self);
+
+/// Sends the credit owed to the client, unless too many chunks wait for a slow replica.
+void grant_credit(put_actor* self) {
+  auto& st = self->state;
+  if (st.credit_owed == 0 || st.lagging > max_lagging)
+    return;
+  if (!st.all_received)
+    send_frame(self, frame_type::put_credit, to_payload(credit_msg{st.credit_owed}));
+  st.credit_owed = 0;
+}
 
 void on_chunk(put_actor* self, byte_buffer& bytes, bool final) {
   auto& st = self->state;
@@ -83,21 +158,29 @@ void on_chunk(put_actor* self, byte_buffer& bytes, bool final) {
   if (bytes.empty())
     return maybe_finish(self);
   st.content_hash->update(bytes.data(), bytes.size());
-  auto id = chunk_id::of(bytes.data(), bytes.size());
-  st.result.chunks.push_back({id, static_cast<uint32_t>(bytes.size())});
+  // Encrypted before it leaves this node; the id is the hash of what is stored.
+  auto sealed = st.cipher->seal(bytes.data(), bytes.size());
+  auto plain_size = static_cast<uint32_t>(bytes.size());
+  byte_buffer{}.swap(bytes); // the plaintext is not needed any more
+  auto id = chunk_id::of(sealed.data(), sealed.size());
+  st.result.chunks.push_back({id, plain_size});
   ++st.chunks_in_flight;
   // One message shared by every replica's request: the bytes are not copied per replica.
-  auto request = caf::make_message(put_chunk_atom::value, id, std::move(bytes));
+  auto request = caf::make_message(put_chunk_atom::value, id, std::move(sealed));
   replicate(
     self, id.bytes, std::move(request),
     [self] {
-      if (!self->state.all_received)
-        send_frame(self, frame_type::put_credit, to_payload(credit_msg{1}));
+      ++self->state.lagging;
+      ++self->state.credit_owed;
+      grant_credit(self);
     },
     [self](size_t copies) {
       auto& st = self->state;
       st.fewest_copies = std::min<uint32_t>(st.fewest_copies, static_cast<uint32_t>(copies));
       --st.chunks_in_flight;
+      if (st.lagging > 0)
+        --st.lagging;
+      grant_credit(self);
       maybe_finish(self);
     });
 }
@@ -107,8 +190,11 @@ void maybe_finish(put_actor* self) {
   if (!st.all_received || st.chunks_in_flight > 0 || st.failed)
     return;
   st.result.size = st.received;
-  st.result.content_hash = st.content_hash->finish();
   st.result.version = {st.ctx->clock->now(), st.ctx->node_id};
+  // Masked under the data keys: a plain SHA-256 on every disk would let anyone with a disk test
+  // a guess of a file's content.
+  st.result.content_hash =
+    st.cipher->mask_content_hash(st.result.key, st.result.version, st.content_hash->finish());
   auto placement_id = manifest_placement_id(st.result.key);
   replicate(
     self, placement_id, caf::make_message(put_manifest_atom::value, st.result), [] {},
@@ -131,6 +217,15 @@ std::string quorum_failure_message(size_t reached, size_t required) {
          + " required replicas reachable";
 }
 
+std::string no_space_message(const std::vector<std::pair<std::string, std::string>>& full,
+                             size_t reached, size_t required) {
+  std::string names;
+  for (auto& [name, what] : full)
+    names += (names.empty() ? "" : ", ") + name;
+  return std::string{"no space on node"} + (full.size() > 1 ? "s " : " ") + names + ": "
+         + full.front().second + " (" + quorum_failure_message(reached, required) + ")";
+}
+
 caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_context_ptr ctx,
                           caf::actor connection, uint64_t request_id, std::string key,
                           uint64_t size) {
@@ -140,6 +235,7 @@ caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_con
   st.request_id = request_id;
   st.result.key = std::move(key);
   st.declared_size = size;
+  st.cipher.emplace(ctx->config.secret);
   if (auto reason = invalid_key_reason(st.result.key)) {
     fail(self, errc::bad_request, *reason);
     return {};

@@ -2,8 +2,17 @@
 // One client's put, from put_begin to put_done. The client sends a chunk per data frame and may
 // have only `window` of them unacknowledged; each chunk is hashed and written to its R replicas,
 // and its credit goes back to the client once W of them hold it durably. So a put holds at most
-// window chunks in memory whatever the file's size, and a slow replica slows the client down.
+// window chunks in memory whatever the file's size, and a slow replica slows the client down
+// (credit goes back at W copies, but only while few chunks wait for the slower replicas).
+//
+// Each chunk is encrypted here, before it leaves this node (storage/chunk_cipher.hpp); the
+// manifest lists the ids of the stored (encrypted) chunks with their plaintext lengths, and its
+// content hash is masked. A replica that answers no_space (full disk, or its [storage] capacity)
+// is skipped for the rest of the put and the item goes to the next member in rendezvous order
+// instead; if too few replicas can take an item, the put fails with errc::no_space naming the
+// full nodes.
 #include "actors/node_context.hpp"
+#include "storage/chunk_cipher.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -11,6 +20,8 @@
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 
 namespace dfs {
 
@@ -29,7 +40,11 @@ struct put_session_state {
   std::vector<member_view> live; // the members that were up when the put began
   std::unique_ptr<sha256_stream> content_hash = std::make_unique<sha256_stream>();
   size_t chunks_in_flight = 0;
+  size_t lagging = 0;       // chunks with W copies that still wait for another replica
+  uint32_t credit_owed = 0; // credit earned by chunks at W, held back while too many lag
   uint32_t fewest_copies = ~0u;
+  std::optional<chunk_cipher> cipher;   // the cluster's data keys
+  std::set<std::string> full_nodes;     // answered no_space during this put: skipped from then on
 };
 
 caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_context_ptr ctx,
@@ -38,5 +53,10 @@ caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_con
 
 /// The message a put fails with when too few replicas hold an item.
 std::string quorum_failure_message(size_t reached, size_t required);
+
+/// The message a put fails with when full nodes kept it from its quorum: "no space on node n2:
+/// <what n2 said> (only 1 of 2 required replicas reachable)".
+std::string no_space_message(const std::vector<std::pair<std::string, std::string>>& full,
+                             size_t reached, size_t required);
 
 } // namespace dfs

@@ -77,10 +77,14 @@ void repair_replicas(Self* self, const std::vector<member_view>& bad, const chun
   }
 }
 
+/// Turns a chunk's verified stored bytes into what the reader wants (the get session decrypts);
+/// an error counts like a corrupt copy: the next replica is tried.
+using chunk_opener = std::function<caf::expected<byte_buffer>(const byte_buffer& stored)>;
+
 template <class Self>
 void try_replica(Self* self, std::shared_ptr<std::vector<member_view>> order, size_t index,
                  chunk_id id, std::chrono::seconds timeout, std::set<std::string> targets,
-                 std::shared_ptr<std::vector<member_view>> bad,
+                 std::shared_ptr<std::vector<member_view>> bad, chunk_opener open,
                  std::function<void(caf::expected<byte_buffer>)> then) {
   if (index >= order->size())
     return then(make_error(errc::unavailable,
@@ -92,7 +96,17 @@ void try_replica(Self* self, std::shared_ptr<std::vector<member_view>> order, si
         // Checked here too: a remote copy crossed the network after its node checked it.
         if (chunk_id::of(bytes.data(), bytes.size()) != id) {
           DFS_WARN("read_path", "chunk " << id.hex() << " from " << member.name << " is corrupt");
-          return try_replica(self, order, index + 1, id, timeout, targets, bad, then);
+          return try_replica(self, order, index + 1, id, timeout, targets, bad, open, then);
+        }
+        if (open) {
+          auto opened = open(bytes);
+          if (!opened) {
+            DFS_WARN("read_path", "chunk " << id.hex() << " from " << member.name << ": "
+                                            << describe(opened.error()));
+            return try_replica(self, order, index + 1, id, timeout, targets, bad, open, then);
+          }
+          repair_replicas(self, *bad, id, bytes, timeout);
+          return then(std::move(*opened));
         }
         repair_replicas(self, *bad, id, bytes, timeout);
         then(std::move(bytes));
@@ -103,22 +117,25 @@ void try_replica(Self* self, std::shared_ptr<std::vector<member_view>> order, si
         // Only the chunk's targets are repaired: a non-target without it is as it should be.
         if ((code == errc::not_found || code == errc::corrupt) && targets.count(member.node_id))
           bad->push_back(member);
-        try_replica(self, order, index + 1, id, timeout, targets, bad, then);
+        try_replica(self, order, index + 1, id, timeout, targets, bad, open, then);
       });
 }
 
 } // namespace detail
 
 /// Fetches a chunk from the first member in read_order that has a good copy, checking that the
-/// bytes hash to the id; a missing or bad copy is skipped, and replaced from the good one when
-/// that member is one of the chunk's targets.
+/// bytes hash to the id and, when `open` is given, that it accepts them (it decrypts: a tag that
+/// does not verify counts as a bad copy); a missing or bad copy is skipped, and replaced from the
+/// good one when that member is one of the chunk's targets. `then` gets what `open` made of
+/// the good copy, or the stored bytes without an `open`.
 template <class Self>
 void fetch_chunk(Self* self, const node_context& ctx, const std::vector<member_view>& live,
-                 const chunk_id& id, std::function<void(caf::expected<byte_buffer>)> then) {
+                 const chunk_id& id, std::function<void(caf::expected<byte_buffer>)> then,
+                 detail::chunk_opener open = {}) {
   auto order = std::make_shared<std::vector<member_view>>(read_order(ctx, live, id));
   auto bad = std::make_shared<std::vector<member_view>>();
   detail::try_replica(self, order, 0, id, ctx.read_attempt_timeout, chunk_target_ids(ctx, live, id),
-                      bad, std::move(then));
+                      bad, std::move(open), std::move(then));
 }
 
 } // namespace dfs

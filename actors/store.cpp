@@ -1,11 +1,18 @@
 #include "actors/store.hpp"
 
 #include "common/log.hpp"
+#include "storage/buffer_memory.hpp"
+#include "storage/node_usage.hpp"
+
+#include <caf/message_view.hpp>
 
 namespace dfs {
 
 store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self,
                                  std::string data_dir) {
+  // The store starts first on a node: from here on, chunk buffers go back to the system when
+  // freed (storage/buffer_memory.hpp).
+  return_large_buffers_to_the_system();
   auto chunks = chunk_store::open(data_dir);
   auto manifests = chunks ? manifest_store::open(data_dir)
                           : caf::expected<manifest_store>{chunks.error()};
@@ -19,6 +26,17 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
   self->state.manifests.emplace(std::move(*manifests));
   DFS_INFO("store", "serving " << data_dir);
   auto& st = self->state;
+  self->set_default_handler([&st](caf::scheduled_actor* ptr,
+                                  caf::message_view& x) -> caf::result<caf::message> {
+    auto msg = x.copy_content_to_message();
+    if (!msg.match_elements<capacity_atom, uint64_t>())
+      return caf::print_and_drop(ptr, x);
+    auto bytes = msg.get_as<uint64_t>(1);
+    st.chunks->set_capacity(bytes);
+    auto limit = bytes == 0 ? std::string{"unlimited"} : std::to_string(bytes) + " bytes";
+    DFS_INFO("store", "capacity " << limit << ", " << st.chunks->used() << " bytes used");
+    return caf::make_message(caf::ok_atom::value);
+  });
   return {
     [&st](put_chunk_atom, const chunk_id& id,
           const byte_buffer& bytes) -> caf::result<caf::ok_atom> {
@@ -42,6 +60,9 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
       return caf::ok_atom::value;
     },
     [&st](get_manifest_atom, const std::string& key) -> caf::result<manifest> {
+      if (key == node_usage_key())
+        return node_usage_manifest(
+          {st.chunks->used(), st.chunks->capacity(), st.chunks->count()});
       return st.manifests->get(key);
     },
     [&st](list_manifests_atom, const std::string& prefix) {
@@ -52,10 +73,7 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
       auto ids = st.chunks->list();
       if (!ids)
         return ids.error();
-      uint64_t bytes = 0;
-      for (auto& id : *ids)
-        bytes += st.chunks->size_of(id);
-      return {std::move(*ids), st.manifests->list(""), bytes};
+      return {std::move(*ids), st.manifests->list(""), st.chunks->used()};
     },
     [&st](delete_chunk_atom, const chunk_id& id) -> caf::result<caf::ok_atom> {
       if (auto err = st.chunks->remove(id))

@@ -10,6 +10,13 @@
 // the sentence), so the node must link to or monitor it and stop on that exit. We chose this
 // over an open step before spawning because it keeps one way to start a store and keeps all its
 // disk I/O on its thread; requests that race with a failed open get sec::request_receiver_down.
+//
+// Settings that come from the node's configuration arrive as a message, because the store is
+// spawned with its data_dir alone: (capacity_atom, bytes) sets the capacity ([storage]
+// capacity, 0 = no limit) and answers ok. It is local only (no frame carries it) and sits outside
+// the typed store_actor interface, in the actor's default handler; send it to
+// caf::actor_cast<caf::actor>(store). The coordinator sends it when it starts, before any
+// connection exists.
 #include "actors/interfaces.hpp"
 #include "storage/chunk_store.hpp"
 #include "storage/manifest_store.hpp"
@@ -21,6 +28,9 @@
 #include <string>
 
 namespace dfs {
+
+/// (capacity_atom, uint64_t bytes) -> ok: see above.
+using capacity_atom = caf::atom_constant<caf::atom("capacity")>;
 
 struct store_state {
   static inline const char* name = "store";

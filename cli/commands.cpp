@@ -238,21 +238,25 @@ int run_status(const settings& s, const std::vector<std::string>&) {
     print_line(to_json(*st));
     return exit_ok;
   }
-  size_t name_width = 4, address_width = 7; // the header words
+  size_t name_width = 4, address_width = 7, state_width = 5; // the header words
   for (auto& m : st->members) {
     name_width = std::max(name_width, m.name.size());
     address_width = std::max(address_width, m.address.size());
+    state_width = std::max(state_width, m.state.size());
   }
-  auto row = [&](const std::string& name, const std::string& address, const std::string& state) {
-    auto padded = [](const std::string& text, size_t width) {
-      return text + std::string(width - text.size() + 2, ' ');
-    };
-    print_line(padded(name, name_width) + padded(address, address_width) + state);
+  auto padded = [](const std::string& text, size_t width) {
+    return text + std::string(width - text.size() + 2, ' ');
+  };
+  auto row = [&](const std::string& name, const std::string& address, const std::string& state,
+                 const std::string& used, const std::string& capacity) {
+    print_line(padded(name, name_width) + padded(address, address_width)
+               + padded(state, state_width) + padded(used, 10) + capacity);
   };
   print_line("node: " + st->node);
-  row("NAME", "ADDRESS", "STATE");
+  row("NAME", "ADDRESS", "STATE", "USED", "CAPACITY");
   for (auto& m : st->members)
-    row(m.name, m.address, m.state);
+    row(m.name, m.address, m.state, human_size(m.used),
+        m.capacity == 0 ? std::string{"unlimited"} : human_size(m.capacity));
   print_line("under_replicated: " + std::to_string(st->under_replicated));
   print_line("over_replicated: " + std::to_string(st->over_replicated));
   return exit_ok;

@@ -99,7 +99,8 @@ std::string to_json(const cluster_status& s) {
     out += i == 0 ? "{" : ",{";
     out += field("name", m.name) + "," + field("node_id", m.node_id) + ","
            + field("address", m.address) + "," + field("state", m.state) + ","
-           + field("chunks", m.chunks) + "," + field("bytes", m.bytes);
+           + field("chunks", m.chunks) + "," + field("bytes", m.bytes) + ","
+           + field("used", m.used) + "," + field("capacity", m.capacity);
     out += "}";
   }
   return out + "]," + field("under_replicated", s.under_replicated) + ","

@@ -552,7 +552,7 @@ result<cluster_status> client::status() {
     out.members.reserve(st.members.size());
     for (auto& m : st.members)
       out.members.push_back({std::move(m.name), std::move(m.node_id), std::move(m.address),
-                             std::move(m.state), m.chunks, m.bytes});
+                             std::move(m.state), m.chunks, m.bytes, m.used, m.capacity});
     return out;
   });
 }

@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <exception>
@@ -116,8 +117,12 @@ const key_spec key_specs[] = {
   {"cluster", "down_after", "10", "seconds without word before it is down and its data repaired"},
   {"cluster", "repair_rate", "64MiB", "bytes per second a node may copy for repair; 0 = no limit"},
   {"cluster", "anti_entropy_interval", "10", "seconds between comparisons of holdings and placement"},
-  {"cluster", "gc_grace", "600", "seconds before an unreferenced chunk or a tombstone is collected"},
+  {"cluster", "tls", "required", "required: TLS 1.3 keyed by the secret on every link; off: debugging only"},
+  {"cluster", "gc_grace", "3600", "seconds before an unreferenced chunk or a tombstone is collected"},
   {"storage", "chunk_size", "4MiB", "4KiB to 64MiB; bytes, K/KiB/M/MiB/G/GiB or KB/MB/GB"},
+  {"storage", "capacity", "0", "bytes of chunks this node may hold; 0 = no limit but the disk"},
+  {"storage", "scrub_interval", "86400", "seconds between passes re-verifying every chunk; 0 = off"},
+  {"storage", "scrub_rate", "32MiB", "bytes per second the scrubber may read; 0 = no limit"},
   {"log", "level", "info", "trace, debug, info, warn or error"},
 };
 
@@ -146,12 +151,16 @@ std::string build_help() {
       section = spec.section;
       text += "  [" + section + "]\n";
     }
+    // Columns at 15 and 33; a longer key or default pushes the rest right rather than being cut.
+    auto pad_to = [](std::string& text, size_t column) {
+      text.resize(std::max(column, text.size() + 1), ' ');
+    };
     std::string line = "  ";
     line += spec.key;
-    line.resize(15, ' ');
+    pad_to(line, 15);
     line += "= ";
     line += spec.shown;
-    line.resize(33, ' ');
+    pad_to(line, 33);
     line += spec.comment;
     text += line + "\n";
   }
@@ -434,7 +443,12 @@ config_outcome parse(int argc, const char* const* argv) {
          ": must not be less than suspect_after (" + std::to_string(cfg.suspect_after.count()) + ")");
   cfg.anti_entropy_interval =
     std::chrono::seconds{seconds("cluster.anti_entropy_interval", 10, 1, 86400)};
-  cfg.gc_grace = std::chrono::seconds{seconds("cluster.gc_grace", 600, 0, 30 * 86400)};
+  cfg.gc_grace = std::chrono::seconds{seconds("cluster.gc_grace", 3600, 0, 30 * 86400)};
+  if (auto v = src.get("cluster.tls")) {
+    if (v->text != "required" && v->text != "off")
+      fail("[cluster] tls '" + v->text + "': expected required or off");
+    cfg.tls_required = v->text == "required";
+  }
   if (auto v = src.get("cluster.repair_rate")) {
     auto rate = parse_byte_size(v->text);
     if (!rate)
@@ -451,6 +465,23 @@ config_outcome parse(int argc, const char* const* argv) {
     if (*size < 4 * 1024 || *size > 64 * 1024 * 1024)
       fail("[storage] chunk_size = " + v->text + ": must be between 4KiB and 64MiB");
     cfg.chunk_size = *size;
+  }
+
+  if (auto v = src.get("storage.capacity")) {
+    auto size = parse_byte_size(v->text);
+    if (!size)
+      fail("[storage] capacity = " + v->text +
+           ": expected a byte size such as 10GiB, 500MB or 0 for no limit");
+    cfg.capacity = *size;
+  }
+  cfg.scrub_interval =
+    std::chrono::seconds{seconds("storage.scrub_interval", 86400, 0, 365 * 86400)};
+  if (auto v = src.get("storage.scrub_rate")) {
+    auto rate = parse_byte_size(v->text);
+    if (!rate)
+      fail("[storage] scrub_rate = " + v->text +
+           ": expected bytes per second such as 33554432, 32MiB or 0 for no limit");
+    cfg.scrub_rate = *rate;
   }
 
   if (auto v = src.get("log.level")) {

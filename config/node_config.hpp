@@ -43,6 +43,7 @@ struct node_config {
   std::chrono::seconds down_after{10};            // silence before it is down and repaired
   uint64_t repair_rate = 64 * 1024 * 1024;        // bytes/s of repair copies, 0 = unlimited
   std::chrono::seconds anti_entropy_interval{10}; // between comparisons of holdings and placement
+  bool tls_required = true;                       // [cluster] tls: required (default) or off
   std::chrono::seconds gc_grace{3600};            // before unreferenced chunks/tombstones go
   // [storage]
   uint64_t chunk_size = 4 * 1024 * 1024;

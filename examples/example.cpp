@@ -3,6 +3,7 @@
 //   build/bin/dfs-example 127.0.0.1:7001 .cluster/secret
 //
 // Stores a buffer, reads it back, stats and lists it, stores a file from a stream, removes both.
+// Exits 0 when everything came back as it went in, 1 otherwise.
 #include <dfs/client.hpp>
 
 #include <cstdio>
@@ -45,6 +46,10 @@ int main(int argc, char** argv) {
   if (auto got = c.get(key, text); !got)
     return fail(got.error());
   std::cout << "read back: " << text;
+  if (text != "hello, dfs\n") {
+    std::cerr << "dfs-example: the bytes read back differ\n";
+    return 1;
+  }
 
   // stat and list.
   auto info = c.stat(key);
@@ -66,11 +71,19 @@ int main(int argc, char** argv) {
   if (auto got = c.get("examples/stream.bin", out); !got)
     return fail(got.error());
   std::cout << "streamed " << streamed->size << " bytes, got " << out.str().size() << " back\n";
+  if (out.str() != std::string(100'000, 'x')) {
+    std::cerr << "dfs-example: the streamed bytes read back differ\n";
+    return 1;
+  }
 
   // Errors are values: a missing key is error_code::not_found with the node's sentence.
   std::string nothing;
-  if (auto missing = c.get("examples/no-such-key", nothing); !missing)
-    std::cout << "as expected: " << missing.error().message << "\n";
+  auto missing = c.get("examples/no-such-key", nothing);
+  if (missing || missing.error().code != dfs::error_code::not_found) {
+    std::cerr << "dfs-example: a missing key was not reported as not_found\n";
+    return 1;
+  }
+  std::cout << "as expected: " << missing.error().message << "\n";
 
   // status: the members as this node sees them.
   auto status = c.status();

@@ -3,6 +3,7 @@
 #include "storage/crypto.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -55,6 +56,15 @@ bool client_connection::open(const std::string& host, uint16_t port, const std::
   setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 
+  const char* tls_setting = std::getenv("DFS_TLS");
+  if (tls_setting == nullptr || std::string{tls_setting} != "off") {
+    try {
+      tls_context_ = std::make_unique<tls_context>(secret);
+    } catch (const std::exception& e) {
+      return set_error(errc::bad_request, std::string{"cannot set up TLS: "} + e.what());
+    }
+  }
+
   local_identity self;
   self.cluster = cluster;
   sha256_digest id_bytes{};
@@ -63,6 +73,11 @@ bool client_connection::open(const std::string& host, uint16_t port, const std::
   self.node_name = "dfs-cli";
   self.role = peer_role::client;
   self.secret = secret;
+  if (tls_context_) {
+    tls_ = std::make_unique<tls_endpoint>(*tls_context_, tls_side::client, self.node_id);
+    if (!tls_handshake())
+      return false;
+  }
   handshake hs{self, true};
   auto hello = hs.start();
   if (!send(hello.type, 0, hello.payload))
@@ -101,21 +116,74 @@ bool client_connection::write_all(const char* data, size_t size) {
   return true;
 }
 
-bool client_connection::read_exact(char* data, size_t size) {
-  while (size > 0) {
-    auto n = ::recv(fd_, data, size, 0);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n == 0)
-      return set_error(errc::unavailable, "the node closed the connection");
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return set_error(errc::timeout, "the node did not answer in time");
-      return set_error(errc::unavailable,
-                       std::string{"connection to the node lost: "} + std::strerror(errno));
+bool client_connection::read_some() {
+  char buf[256 * 1024];
+  ssize_t n;
+  do {
+    n = ::recv(fd_, buf, sizeof buf, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n == 0) {
+    if (tls_ && tls_->failed())
+      return set_error(errc::protocol, *tls_->error());
+    return set_error(errc::unavailable, "the node closed the connection");
+  }
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return set_error(errc::timeout, "the node did not answer in time");
+    return set_error(errc::unavailable,
+                     std::string{"connection to the node lost: "} + std::strerror(errno));
+  }
+  const char* plain = buf;
+  size_t plain_size = static_cast<size_t>(n);
+  byte_buffer decrypted;
+  if (tls_) {
+    tls_->feed(buf, static_cast<size_t>(n));
+    tls_->read_plaintext(decrypted);
+    flush_tls(); // alerts and key updates answer what we read
+    if (tls_->failed()) {
+      if (tls_->failure() == tls_failure::authentication)
+        return set_error(errc::auth_failed, "authentication failed");
+      return set_error(errc::protocol, *tls_->error());
     }
-    data += n;
-    size -= static_cast<size_t>(n);
+    plain = decrypted.data();
+    plain_size = decrypted.size();
+  }
+  bool ok = decoder_.feed(plain, plain_size, [this](const frame_header& h, byte_buffer& payload) {
+    frames_.push_back({h, std::move(payload)});
+  });
+  if (!ok)
+    return set_error(errc::protocol, "the node sent a bad frame: " + decoder_.error());
+  return true;
+}
+
+bool client_connection::flush_tls() {
+  if (!tls_ || tls_->pending_ciphertext() == 0)
+    return true;
+  byte_buffer out;
+  tls_->take_ciphertext(out);
+  return write_all(out.data(), out.size());
+}
+
+bool client_connection::tls_handshake() {
+  tls_->start();
+  if (!flush_tls())
+    return false;
+  while (!tls_->handshake_done()) {
+    if (tls_->failed())
+      break;
+    if (!read_some()) {
+      // A node with tls = off answers a ClientHello with an error frame or a closed socket.
+      if (error_.code == errc::unavailable || error_.code == errc::protocol)
+        return set_error(errc::protocol,
+                         "TLS handshake with the node failed (is [cluster] tls off there? then "
+                         "set DFS_TLS=off): " + error_.message);
+      return false;
+    }
+  }
+  if (tls_->failed()) {
+    if (tls_->failure() == tls_failure::authentication)
+      return set_error(errc::auth_failed, "authentication failed");
+    return set_error(errc::protocol, *tls_->error());
   }
   return true;
 }
@@ -124,20 +192,20 @@ bool client_connection::send(frame_type type, uint64_t request_id, const char* p
                              size_t size, uint16_t flags) {
   byte_buffer header;
   append_frame_header(header, type, request_id, size, flags);
-  return write_all(header.data(), header.size()) && write_all(payload, size);
+  if (!tls_)
+    return write_all(header.data(), header.size()) && write_all(payload, size);
+  tls_->write_plaintext(header.data(), header.size());
+  tls_->write_plaintext(payload, size);
+  return flush_tls();
 }
 
 bool client_connection::receive(received_frame& out) {
-  char header[frame_header_size];
-  if (!read_exact(header, sizeof header))
-    return false;
-  std::string reason;
-  auto h = decode_frame_header(header, client_max_payload, reason);
-  if (!h)
-    return set_error(errc::protocol, "the node sent a bad frame: " + reason);
-  out.header = *h;
-  out.payload.resize(h->payload_length);
-  return read_exact(out.payload.data(), out.payload.size());
+  while (frames_.empty())
+    if (!read_some())
+      return false;
+  out = std::move(frames_.front());
+  frames_.pop_front();
+  return true;
 }
 
 } // namespace dfs

@@ -3,12 +3,20 @@
 // library): one TCP socket, the same frame codec and handshake as the node's brokers.
 #include "common/error.hpp"
 #include "net/frame.hpp"
+#include "net/frame_decoder.hpp"
 #include "net/handshake.hpp"
+#include "net/tls_endpoint.hpp"
+
+#include <deque>
+#include <memory>
 
 #include <chrono>
 #include <string>
 
 namespace dfs {
+
+/// The largest payload a client accepts from a node.
+constexpr size_t client_max_payload = max_frame_payload;
 
 /// A frame as received: header plus its whole payload.
 struct received_frame {
@@ -29,8 +37,10 @@ public:
   client_connection(const client_connection&) = delete;
   client_connection& operator=(const client_connection&) = delete;
 
-  /// Connects to host:port and runs the handshake as a client. False with error() set on
-  /// failure (connection refused, wrong secret, wrong cluster, timeout).
+  /// Connects to host:port and runs the handshake as a client: TLS 1.3 keyed by the secret,
+  /// then hello and proof inside it. False with error() set on failure (connection refused,
+  /// wrong secret, wrong cluster, timeout). The environment variable DFS_TLS=off talks plaintext
+  /// to a node whose [cluster] tls is off (for debugging only).
   bool open(const std::string& host, uint16_t port, const std::string& cluster,
             const std::string& secret, std::chrono::milliseconds timeout);
 
@@ -49,15 +59,19 @@ public:
 
 private:
   bool write_all(const char* data, size_t size);
-  bool read_exact(char* data, size_t size);
+  /// Reads what the socket has (at least one byte) into the TLS endpoint or the decoder.
+  bool read_some();
+  bool flush_tls();
+  bool tls_handshake();
   bool set_error(errc code, std::string message);
 
   int fd_ = -1;
+  std::unique_ptr<tls_context> tls_context_;
+  std::unique_ptr<tls_endpoint> tls_;
+  frame_decoder decoder_{client_max_payload};
+  std::deque<received_frame> frames_;
   client_error error_;
   uint64_t last_request_id_ = 0;
 };
-
-/// The largest payload a client accepts from a node.
-constexpr size_t client_max_payload = max_frame_payload;
 
 } // namespace dfs

@@ -73,7 +73,7 @@ void status_result_msg::write(writer& w) const {
   w.u32(static_cast<uint32_t>(members.size()));
   for (auto& m : members)
     w.str(m.name), w.str(m.node_id), w.str(m.address), w.str(m.state), w.u64(m.chunks),
-      w.u64(m.bytes);
+      w.u64(m.bytes), w.u64(m.used), w.u64(m.capacity);
   w.u64(under_replicated);
   w.u64(over_replicated);
 }
@@ -82,7 +82,7 @@ void status_result_msg::read(reader& r) {
   node = r.str(256);
   read_list(r, members, 16, [&](member_status& m) {
     m.name = r.str(256), m.node_id = r.str(64), m.address = r.str(300), m.state = r.str(32);
-    m.chunks = r.u64(), m.bytes = r.u64();
+    m.chunks = r.u64(), m.bytes = r.u64(), m.used = r.u64(), m.capacity = r.u64();
   });
   under_replicated = r.u64();
   over_replicated = r.u64();

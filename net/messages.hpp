@@ -119,6 +119,8 @@ struct member_status {
   std::string state;   // up | suspect | down | leaving | left
   uint64_t chunks = 0; // chunks it holds (0 when it could not be asked)
   uint64_t bytes = 0;  // bytes those chunks take
+  uint64_t used = 0;     // bytes of chunks counted against its capacity (0 when not asked)
+  uint64_t capacity = 0; // its [storage] capacity; 0 = no limit (or not known)
 };
 
 struct status_result_msg {

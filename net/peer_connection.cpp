@@ -13,10 +13,41 @@ namespace {
 
 using caf::io::receive_policy;
 
+/// How much the broker asks the socket for at a time.
+constexpr size_t read_piece_size = 256 * 1024;
+
+/// Moves what the TLS endpoint produced (records, alerts, key updates) to the socket.
+void flush_tls(peer_connection_broker* self) {
+  auto& st = self->state;
+  if (st.tls && st.tls->pending_ciphertext() > 0) {
+    st.tls->take_ciphertext(self->wr_buf(st.hdl));
+    self->flush(st.hdl);
+  }
+}
+
+/// Sends the bytes of one frame, given in consecutive parts: through TLS when it is on,
+/// straight into the connection's write buffer when it is off.
+void send_frame_parts(peer_connection_broker* self,
+                      std::initializer_list<std::pair<const char*, size_t>> parts) {
+  auto& st = self->state;
+  if (st.tls) {
+    if (st.tls->failed())
+      return;
+    for (auto& [data, size] : parts)
+      st.tls->write_plaintext(data, size);
+    return flush_tls(self);
+  }
+  auto& buf = self->wr_buf(st.hdl);
+  for (auto& [data, size] : parts)
+    buf.insert(buf.end(), data, data + size);
+  self->flush(st.hdl);
+}
+
 void write_frame(peer_connection_broker* self, frame_type type, uint64_t request_id,
                  const char* payload, size_t size) {
-  append_frame(self->wr_buf(self->state.hdl), type, request_id, payload, size);
-  self->flush(self->state.hdl);
+  byte_buffer header;
+  append_frame_header(header, type, request_id, size);
+  send_frame_parts(self, {{header.data(), header.size()}, {payload, size}});
 }
 
 void write_frame(peer_connection_broker* self, frame_type type, uint64_t request_id,
@@ -52,6 +83,10 @@ void close_connection(peer_connection_broker* self, errc code, const std::string
   for (auto& [id, session] : st.sessions)
     self->send_exit(session, caf::exit_reason::user_shutdown);
   st.sessions.clear();
+  if (st.tls && !st.tls->failed()) {
+    st.tls->close();
+    flush_tls(self);
+  }
   self->close(st.hdl);
   self->quit();
 }
@@ -373,9 +408,16 @@ void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
 
 void on_authenticated(peer_connection_broker* self) {
   auto& st = self->state;
-  st.authenticated = true;
   st.peer = st.hs->peer();
   st.hs.reset();
+  // The TLS identity was proven with the secret; the hello must not claim to be someone else.
+  if (st.tls && st.tls->side() == tls_side::server && st.tls->peer_sender_id() != st.peer.node_id)
+    return close_connection(self, errc::auth_failed,
+                            "the TLS identity " + st.tls->peer_sender_id()
+                              + " does not match the hello's node id " + st.peer.node_id,
+                            true);
+  st.authenticated = true;
+  st.decoder.set_max_payload(max_frame_payload);
   if (st.peer.role == peer_role::client) {
     st.who = "client_connection";
     DFS_DEBUG(st.who, "client authenticated");
@@ -425,30 +467,47 @@ void on_frame(peer_connection_broker* self, byte_buffer& payload) {
     on_client_request(self, payload);
 }
 
+void feed_decoder(peer_connection_broker* self, const char* data, size_t size) {
+  auto& st = self->state;
+  bool ok = st.decoder.feed(data, size, [self](const frame_header& header, byte_buffer& payload) {
+    self->state.header = header;
+    on_frame(self, payload);
+    if (self->getf(caf::abstract_actor::is_terminated_flag))
+      self->state.decoder.stop();
+  });
+  if (!ok && !self->getf(caf::abstract_actor::is_terminated_flag))
+    close_connection(self, errc::protocol, st.decoder.error(), true);
+}
+
+void on_tls_failure(peer_connection_broker* self) {
+  auto& st = self->state;
+  flush_tls(self); // the alert tells the peer why
+  auto failure = st.tls->failure();
+  std::string reason = st.tls->error().value_or("TLS failed");
+  if (failure == tls_failure::not_tls)
+    reason = "refusing a plaintext peer: [cluster] tls = required here (" + reason + ")";
+  close_connection(self, failure == tls_failure::authentication ? errc::auth_failed : errc::protocol,
+                   reason, false);
+}
+
 void on_bytes(peer_connection_broker* self, byte_buffer& bytes) {
   auto& st = self->state;
-  if (!st.awaiting_payload) {
-    std::string reason;
-    auto limit = st.authenticated ? max_frame_payload : max_handshake_payload;
-    auto header = decode_frame_header(bytes.data(), limit, reason);
-    if (!header)
-      return close_connection(self, errc::protocol, reason, true);
-    st.header = *header;
-    if (st.header.payload_length > 0) {
-      st.awaiting_payload = true;
-      self->configure_read(st.hdl, receive_policy::exactly(st.header.payload_length));
-      return;
-    }
-    byte_buffer empty;
-    on_frame(self, empty);
-  } else {
-    st.awaiting_payload = false;
-    on_frame(self, bytes);
+  bool first = st.first_bytes;
+  st.first_bytes = false;
+  if (!st.tls) {
+    if (first && looks_like_tls(bytes.data(), bytes.size()))
+      return close_connection(self, errc::protocol,
+                              "refusing a TLS peer: [cluster] tls = off here", false);
+    return feed_decoder(self, bytes.data(), bytes.size());
   }
-  if (self->getf(caf::abstract_actor::is_terminated_flag))
-    return;
-  if (!st.awaiting_payload)
-    self->configure_read(st.hdl, receive_policy::exactly(frame_header_size));
+  st.tls->feed(bytes);
+  byte_buffer plain;
+  st.tls->read_plaintext(plain);
+  flush_tls(self);
+  if (!plain.empty())
+    feed_decoder(self, plain.data(), plain.size());
+  if (st.tls && st.tls->failed() && !self->getf(caf::abstract_actor::is_terminated_flag))
+    on_tls_failure(self);
 }
 
 } // namespace
@@ -460,9 +519,16 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
   st.hdl = hdl;
   st.outbound = outbound;
   st.hs = std::make_unique<handshake>(ctx->identity(peer_role::peer), outbound);
+  if (ctx->tls) {
+    // We dial addresses, not node ids: the target is "*", and the hello names the node.
+    st.tls = std::make_unique<tls_endpoint>(*ctx->tls, outbound ? tls_side::client : tls_side::server,
+                                            ctx->node_id);
+    st.tls->start();
+    flush_tls(self);
+  }
   auto hello = st.hs->start();
-  write_frame(self, hello.type, 0, hello.payload);
-  self->configure_read(hdl, receive_policy::exactly(frame_header_size));
+  write_frame(self, hello.type, 0, hello.payload); // queued in TLS until its handshake is done
+  self->configure_read(hdl, receive_policy::at_most(read_piece_size));
   self->delayed_send(self, ctx->handshake_timeout, timeout_atom::value);
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& sessions = self->state.sessions;
@@ -481,6 +547,8 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
   return {
     [=](caf::io::new_data_msg& msg) { on_bytes(self, msg.buf); },
     [=](const caf::io::connection_closed_msg&) {
+      if (self->state.tls)
+        self->state.tls->feed_eof();
       close_connection(self, errc::none, "the peer closed the connection", false);
     },
     [=](timeout_atom) {
@@ -506,17 +574,16 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
     [=](put_chunk_atom, const chunk_id& id, const byte_buffer& bytes) {
       if (!self->state.authenticated)
         return forward_request(self, frame_type::put_chunk, {}, frame_type::ok);
-      auto& buf = self->wr_buf(self->state.hdl);
-      // Written in place: header, bytes, then the id, without building the payload twice.
+      // Sent in parts: header, bytes, then the id, without building the payload twice.
       auto rid = ++self->state.last_request_id;
       auto rp = self->make_response_promise();
       self->state.pending.emplace(rid, peer_connection_state::pending_request{
                                          rp, frame_type::ok, std::chrono::steady_clock::now()});
-      append_frame_header(buf, frame_type::put_chunk, rid, bytes.size() + 32);
-      buf.insert(buf.end(), bytes.begin(), bytes.end());
-      buf.insert(buf.end(), reinterpret_cast<const char*>(id.bytes.data()),
-                 reinterpret_cast<const char*>(id.bytes.data()) + 32);
-      self->flush(self->state.hdl);
+      byte_buffer header;
+      append_frame_header(header, frame_type::put_chunk, rid, bytes.size() + 32);
+      send_frame_parts(self, {{header.data(), header.size()},
+                              {bytes.data(), bytes.size()},
+                              {reinterpret_cast<const char*>(id.bytes.data()), 32}});
       return rp;
     },
     [=](get_chunk_atom, const chunk_id& id) {

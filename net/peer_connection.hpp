@@ -8,6 +8,8 @@
 //  - a client's put and get run in session actors spawned here; rm/ls/stat/status go to the
 //    coordinator.
 #include "actors/node_context.hpp"
+#include "net/frame_decoder.hpp"
+#include "net/tls_endpoint.hpp"
 
 #include <caf/io/broker.hpp>
 #include <caf/response_promise.hpp>
@@ -30,9 +32,11 @@ struct peer_connection_state {
   bool authenticated = false;
   hello_msg peer;
 
-  // The decoder: a header, then exactly its payload.
-  bool awaiting_payload = false;
-  frame_header header;
+  // TLS under the frames (when [cluster] tls = required), then the frame decoder.
+  std::unique_ptr<tls_endpoint> tls;
+  bool first_bytes = true;
+  frame_decoder decoder{max_handshake_payload};
+  frame_header header; // of the frame being handled
 
   // Requests this broker sent to the remote node on behalf of local actors.
   struct pending_request {

@@ -5,7 +5,7 @@
 #   scripts/bench.sh [--quick] [--nodes N] [--replicas R] [--write-quorum W] [--chunk-size S]
 #                    [--size BYTES] [--small-size BYTES] [--count N] [--concurrency LIST]
 #                    [--repeat N] [--build-dir DIR] [--no-build] [--dir D] [--base-port P]
-#                    [--json FILE] [--profile]
+#                    [--json FILE] [--profile] [--keep-data]
 #
 # 1. Builds Release into --build-dir (default build-release; only dfs-node, dfs and dfs-bench).
 # 2. Measures the machine's limits: dd write (conv=fsync) and read (iflag=direct if supported;
@@ -20,11 +20,13 @@
 #    and times --repeat (default 20) whole `dfs get` commands of a 4 KiB file. Reads each node's
 #    peak RSS (VmHWM) after every phase, and the client's (/usr/bin/time -v, else getrusage).
 # 5. Prints the table, writes --json (default <build-dir>/bench.json), stops the cluster (also
-#    on failure or Ctrl-C).
+#    on failure or Ctrl-C) and deletes the nodes' data (R copies of everything put: several GiB;
+#    --keep-data keeps it). It refuses to start without room for that data on the disk.
 #
 # --quick: 256MiB large file, 300 small operations per level, 10 command runs, smaller limits
-# runs; about a minute. --profile: also records each node with `perf record` during each phase
-# into <dir>/profile/ (perf must work; the reports are printed at the end).
+# runs; about a minute. --profile: also records each node with `perf record -e cpu-clock -g`
+# during each phase into <dir>/profile/ and counts every thread's CPU time; both are printed at
+# the end (perf must work; the cpu-clock event needs no hardware counters).
 # The exit code is 0 when every measurement ran (whether or not targets are met), 1 otherwise.
 set -euo pipefail
 
@@ -40,7 +42,8 @@ usage_error() {
   echo "$PROG: $*" >&2
   echo "usage: $PROG [--quick] [--nodes N] [--replicas R] [--write-quorum W] [--chunk-size S]" \
     "[--size BYTES] [--small-size BYTES] [--count N] [--concurrency LIST] [--repeat N]" \
-    "[--build-dir DIR] [--no-build] [--dir D] [--base-port P] [--json FILE] [--profile]" >&2
+    "[--build-dir DIR] [--no-build] [--dir D] [--base-port P] [--json FILE] [--profile]" \
+    "[--keep-data]" >&2
   exit 2
 }
 say() { echo "[$PROG] $*" >&2; }
@@ -61,6 +64,7 @@ base_port=7401
 json_file=""
 quick=0
 profile=0
+keep_data=0
 while (($#)); do
   case "$1" in
     -h | --help)
@@ -70,6 +74,7 @@ while (($#)); do
     --quick) quick=1 ;;
     --no-build) build=0 ;;
     --profile) profile=1 ;;
+    --keep-data) keep_data=1 ;;
     --nodes | --replicas | --write-quorum | --chunk-size | --size | --small-size | --count | \
       --concurrency | --repeat | --build-dir | --dir | --base-port | --json)
       (($# >= 2)) || usage_error "$1 needs a value"
@@ -136,6 +141,13 @@ cleanup() {
   if ((started)); then
     say "stopping the cluster in $cluster_dir"
     DFS_BIN_DIR=$bin "$REPO_DIR/scripts/cluster.sh" stop --dir "$cluster_dir" >/dev/null
+    # A run leaves R copies of everything it put (nodes keep removed chunks for a grace period):
+    # several GiB that nobody needs once the numbers are out.
+    if ((keep_data)); then
+      say "kept the nodes' data in $cluster_dir/node*"
+    else
+      rm -rf "$cluster_dir"/node*/data
+    fi
   fi
   rm -f "${scratch[@]}"
   exit "$rc"
@@ -146,6 +158,20 @@ trap 'exit 143' TERM
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
+
+# bytes_of SIZE: 4096, 4KiB, 256MiB, 1GiB (as dfs-bench reads them) in bytes.
+bytes_of() {
+  awk -v s="$1" 'BEGIN {
+    n = s + 0; u = s; sub(/^[0-9]+/, "", u)
+    m = 1
+    if (u == "K" || u == "KiB" || u == "k") m = 1024
+    else if (u == "M" || u == "MiB") m = 1048576
+    else if (u == "G" || u == "GiB") m = 1073741824
+    else if (u == "KB") m = 1000
+    else if (u == "MB") m = 1000000
+    else if (u == "GB") m = 1000000000
+    printf "%.0f", n * m }'
+}
 
 # calc EXPR: floating-point arithmetic; "null" when any operand is empty or null.
 calc() {
@@ -182,12 +208,25 @@ record_rss() { # record_rss PHASE
     echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true # resets VmHWM to the current RSS
   done
 }
+# CPU ticks (utime + stime) of every thread of PID: "tid name ticks" lines.
+thread_ticks() {
+  local t stat
+  for t in /proc/"$1"/task/*; do
+    stat=$(cat "$t/stat" 2>/dev/null) || continue
+    # The name may hold spaces; everything after the last ')' is fixed fields 3...
+    awk -v tid="${t##*/}" -v name="$(sed 's/^[0-9]* (\(.*\)) .*/\1/' <<<"$stat")" \
+      '{ print tid, name, $12 + $13 }' <<<"${stat##*) }"
+  done
+}
+profile_phase=""
 perf_start() { # perf_start PHASE
   ((profile)) || return 0
   local i pid
+  profile_phase=$1
   mkdir -p "$cluster_dir/profile"
   for ((i = 1; i <= nodes; i++)); do
     pid=$(node_pid "$i")
+    thread_ticks "$pid" >"$cluster_dir/profile/$1-node$i.cpu0"
     perf record -e cpu-clock -F 999 -g -p "$pid" -o "$cluster_dir/profile/$1-node$i.data" \
       >/dev/null 2>&1 &
     perf_pids+=($!)
@@ -196,10 +235,20 @@ perf_start() { # perf_start PHASE
 }
 perf_stop() {
   ((profile)) || return 0
-  local p
+  local p i hz
   for p in "${perf_pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
   for p in "${perf_pids[@]}"; do wait "$p" 2>/dev/null || true; done
   perf_pids=()
+  hz=$(getconf CLK_TCK)
+  for ((i = 1; i <= nodes; i++)); do
+    local base=$cluster_dir/profile/$profile_phase-node$i
+    thread_ticks "$(node_pid "$i")" >"$base.cpu1"
+    # CPU seconds per thread during the phase. CAF 0.17 names its scheduler workers after the
+    # thread that starts them (caf.multiplexer); detached actors (the store) run as caf.actor.
+    awk -v hz="$hz" 'NR == FNR { before[$1] = $NF; next }
+      { d = ($NF - before[$1]) / hz; total += d; if (d >= 0.01) printf "  thread %-8s %-16s %6.2f s\n", $1, $2, d }
+      END { printf "  all threads               %6.2f s\n", total }' "$base.cpu0" "$base.cpu1" >"$base.cpu"
+  done
 }
 time_v=()
 if [[ -x /usr/bin/time ]]; then time_v=(/usr/bin/time -v); fi
@@ -245,8 +294,22 @@ done
 mkdir -p "$cluster_dir"
 cluster_dir=$(cd "$cluster_dir" && pwd)
 work=$cluster_dir/results
+# A cluster left by an earlier run goes first, with its data; anything else is not ours to delete.
+if [[ -f $cluster_dir/cluster.env ]]; then
+  DFS_BIN_DIR=$bin "$REPO_DIR/scripts/cluster.sh" stop --dir "$cluster_dir" >/dev/null 2>&1 || true
+  rm -rf "$cluster_dir"/node* "$cluster_dir/cluster.env" "$cluster_dir/profile"
+elif compgen -G "$cluster_dir/node*" >/dev/null; then
+  die "$cluster_dir has node* entries but no cluster.env: not a bench cluster; pick another --dir"
+fi
 rm -rf "$work"
 mkdir -p "$work"
+# Room for R copies of the large file (or the dd test file) and the small ones, with a margin:
+# a benchmark must never fill the disk it shares with everything else.
+need_mib=$(awk -v s="$(bytes_of "$size")" -v r="$R" -v d="$dd_mib" \
+  'BEGIN { n = s * r * 1.2 / 1048576; if (d > n) n = d; printf "%d", n + 1024 }')
+free_mib=$(df -Pm "$cluster_dir" | awk 'NR == 2 { print $4 }')
+((free_mib >= need_mib)) ||
+  die "$cluster_dir has $free_mib MiB free; this run needs about $need_mib MiB (R=$R copies of $size)"
 
 # ---------------------------------------------------------------------------------------------
 # 2. The machine's limits
@@ -301,10 +364,6 @@ if command -v ss >/dev/null; then
     ((++tries < 100)) || die "no $nodes free ports found from --base-port"
   done
 fi
-if [[ -f $cluster_dir/cluster.env ]]; then
-  DFS_BIN_DIR=$bin "$REPO_DIR/scripts/cluster.sh" stop --dir "$cluster_dir" >/dev/null 2>&1 || true
-fi
-rm -rf "$cluster_dir"/node* "$cluster_dir/cluster.env" "$cluster_dir/profile"
 say "starting $nodes nodes (R=$R, W=$W, chunk $chunk_size) on 127.0.0.1:$base_port.."
 started=1
 DFS_BIN_DIR=$bin "$REPO_DIR/scripts/cluster.sh" start "$nodes" --dir "$cluster_dir" \
@@ -381,20 +440,31 @@ sha=$(get limit.sha256_mb_per_s)
 lb=$(get limit.loopback_mb_per_s)
 rtt=$(get limit.loopback_rtt_4k_us)
 fl=$(get limit.spawn_ms)
+aes=$(get limit.aes_256_gcm_mb_per_s)
 [[ $sha == null ]] && sha=1e12
-# The limits each result is compared with (docs/PERFORMANCE.md explains them):
-# put: every byte is written R times to this one disk, crosses loopback R times (client to the
-# coordinator, coordinator to R-1 peers) and is hashed R+2 times (content hash, chunk id, and
-# each replica's check) on $cores cores.
+[[ $aes == null ]] && aes=1e12
+# The limits each result is compared with (docs/PERFORMANCE.md explains them). The crypto work
+# per byte is what the node code does as of this writing; update these counts when it changes
+# (or override them: DFS_BENCH_PASSES="put_sha put_aes get_sha get_aes").
+#   put: SHA-256 R+3 times (content hash, deterministic nonce, chunk id, each replica's check);
+#        AES-256-GCM 2R times (client TLS, the at-rest seal, TLS out to and in at R-1 peers).
+#   get: SHA-256 2 times (the store's check, the reader's check); AES-256-GCM 3 times (the
+#        at-rest open, TLS out, TLS in at the client).
+read -r put_sha put_aes get_sha get_aes <<<"${DFS_BENCH_PASSES:-$((R + 3)) $((2 * R)) 2 3}"
+crypto() { # crypto SHA_PASSES AES_PASSES: MB/s all cores could push through that much crypto
+  calc "$cores / ($1 / $sha + $2 / $aes)"
+}
 # min_of "NAME VALUE" ...: the smallest value, then the name of the bound it came from.
 min_of() {
   printf '%s\n' "$@" | awk '$2 != "null" && (best == "" || $2 + 0 < best + 0) { best = $2; name = $1 }
     END { if (best == "") print "null -"; else printf "%.1f %s\n", best, name }'
 }
+# put: every byte is written R times to this one disk and crosses loopback R times (client to
+# the coordinator, coordinator to R-1 peers).
 read -r put_limit put_bound < <(min_of "disk-write/R $(calc "$dw / $R")" \
-  "loopback/R $(calc "$lb / $R")" "sha256*cores/(R+2) $(calc "$sha * $cores / ($R + 2)")")
-# get: one read of the disk, one loopback transfer, one hash check.
-read -r get_limit get_bound < <(min_of "disk-read $dr" "loopback $lb" "sha256*cores $(calc "$sha * $cores")")
+  "loopback/R $(calc "$lb / $R")" "crypto $(crypto "$put_sha" "$put_aes")")
+# get: one read of the disk, one loopback transfer.
+read -r get_limit get_bound < <(min_of "disk-read $dr" "loopback $lb" "crypto $(crypto "$get_sha" "$get_aes")")
 # small put: 2R durable writes (a chunk and a manifest on each replica), one sync write each.
 small_limit=$(calc "$ds / (2 * $R)")
 
@@ -436,7 +506,9 @@ add_row node_rss "peak RSS, max of $nodes nodes" "$(calc "$peak_node / 1024")" M
 add_row client_rss "peak RSS, dfs-bench client" "$(calc "$client_peak / 1024")" MiB "<=" "" "" ""
 
 echo
-echo "dfs bench: $(date -u '+%F %T UTC'), $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')," \
+built=$(date -u -r "$bin/dfs-node" '+%F %T UTC')
+dirty=$([[ -n $(git -C "$REPO_DIR" status --porcelain --untracked-files=no 2>/dev/null) ]] && echo "+changes" || true)
+echo "dfs bench: $(date -u '+%F %T UTC'), commit $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')$dirty, dfs-node built $built," \
   "$cores cores, $nodes nodes, R=$R, W=$W, chunk $chunk_size$( ((quick)) && echo ', --quick')"
 {
   echo "metric|result|target|met|limit|ratio"
@@ -451,6 +523,8 @@ echo "limits: disk write $dw MB/s (dd conv=fsync), disk read $dr MB/s (dd, $(get
   "$(get limit.aes_256_gcm_mb_per_s) MB/s per core (openssl speed), loopback $lb MB/s and 4 KiB RTT" \
   "$rtt us, process start+exit $fl ms (dfs --version)."
 echo "ratio = result / limit. For latencies the limit is a floor, so the ratio is how many floors it takes."
+echo "crypto bounds: put $(crypto "$put_sha" "$put_aes") MB/s ($put_sha SHA-256 + $put_aes AES-GCM passes per byte on $cores cores)," \
+  "get $(crypto "$get_sha" "$get_aes") MB/s ($get_sha + $get_aes)."
 echo "node peak RSS (MiB) per phase:" "$(for ((i = 1; i <= nodes; i++)); do
   printf 'n%d idle %s, large %s, small %s;  ' "$i" \
     "$(calc "$(get rss.node$i.idle) / 1024")" "$(calc "$(get rss.node$i.large) / 1024")" \
@@ -461,7 +535,7 @@ done)"
 # 6. JSON
 
 {
-  echo "{\"date\":\"$(date -u '+%FT%TZ')\",\"commit\":\"$(git -C "$REPO_DIR" rev-parse HEAD 2>/dev/null || true)\","
+  echo "{\"date\":\"$(date -u '+%FT%TZ')\",\"commit\":\"$(git -C "$REPO_DIR" rev-parse HEAD 2>/dev/null || true)$dirty\",\"binaries_built\":\"$built\","
   echo "\"machine\":{\"cores\":$cores,\"cpu\":\"$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo | tr -d '"\\')\",\"mem_mib\":$(awk '/^MemTotal/ { printf "%d", $2 / 1024 }' /proc/meminfo)},"
   echo "\"config\":{\"nodes\":$nodes,\"replicas\":$R,\"write_quorum\":$W,\"chunk_size\":\"$chunk_size\",\"size\":\"$size\",\"small_size\":\"$small_size\",\"count\":$count,\"concurrency\":\"$concurrency\",\"repeat\":$repeat,\"quick\":$( ((quick)) && echo true || echo false)},"
   echo "\"limits\":{\"disk_write_mb_per_s\":$dw,\"disk_read_mb_per_s\":$dr,\"disk_read_method\":\"$(get limit.disk_read_method)\",\"disk_sync_4k_per_s\":$ds,\"sha256_mb_per_s\":$(get limit.sha256_mb_per_s),\"aes_256_gcm_mb_per_s\":$(get limit.aes_256_gcm_mb_per_s),\"loopback_mb_per_s\":$lb,\"loopback_rtt_4k_us\":$rtt,\"spawn_ms\":$fl},"
@@ -482,9 +556,13 @@ echo "saved $json_file"
 if ((profile)); then
   for f in "$cluster_dir"/profile/*.data; do
     [[ -f $f ]] || continue
-    echo "---- $(basename "$f" .data): top functions (self time)"
-    perf report -i "$f" --no-children --stdio --percent-limit 2 -g none 2>/dev/null |
-      grep -v '^#' | grep -v '^$' | head -25
+    base=${f%.data}
+    echo "---- $(basename "$base"): CPU per thread, then the top functions (self time)"
+    cat "$base.cpu" 2>/dev/null || true
+    perf report -i "$f" --no-children --stdio --sort pid,dso,sym --percent-limit 2 -g none 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -20
   done
+  echo "perf data: $cluster_dir/profile/ (perf report -i FILE); libcrypto's unnamed symbols near"
+  echo "0x29c000 are its SHA-256 block function (compare: perf record openssl speed sha256)."
 fi
 ((failures == 0)) || die "$failures measurement(s) failed; see above"

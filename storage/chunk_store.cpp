@@ -7,11 +7,14 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -179,7 +182,106 @@ caf::expected<chunk_store> chunk_store::open(const std::string& data_dir) {
       return err;
   if (auto err = disk::remove_leftovers(data_dir + "/tmp", tmp_prefix))
     return err;
-  return chunk_store{data_dir};
+  chunk_store st{data_dir};
+  if (auto err = st.build_index())
+    return err;
+  DFS_INFO("store", "indexed " << st.count() << " chunks (" << st.used() << " bytes) in "
+                               << st.index_time().count() << " ms ("
+                               << st.index_cpu_time().count() << " ms of CPU)");
+  return st;
+}
+
+namespace {
+
+/// Two lowercase hex digits: the name of a fan-out directory.
+bool is_fanout_name(const char* name) {
+  auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+  return hex(name[0]) && hex(name[1]) && name[2] == '\0';
+}
+
+/// CPU time of the calling thread: on a busy machine it says what the work costs, where the
+/// wall clock says how long others kept the CPU.
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec};
+}
+
+/// Exactly 64 lowercase hex digits: the name of a chunk file.
+bool is_id_name(const char* name) {
+  for (int i = 0; i < 64; ++i) {
+    char c = name[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return false;
+  }
+  return name[64] == '\0';
+}
+
+struct dir_guard {
+  DIR* d;
+  ~dir_guard() {
+    if (d != nullptr)
+      ::closedir(d);
+  }
+};
+
+} // namespace
+
+caf::error chunk_store::build_index() {
+  // readdir and fstatat rather than std::filesystem: a million files must take seconds, not
+  // minutes, and every name is checked once anyway.
+  auto started = std::chrono::steady_clock::now();
+  auto cpu_started = thread_cpu_time();
+  std::vector<chunk_id> ids;
+  uint64_t used = 0;
+  auto root = data_dir_ + "/chunks";
+  auto list_dir = [](const std::string& path, auto&& each) -> caf::error {
+    dir_guard d{::opendir(path.c_str())};
+    if (d.d == nullptr)
+      return disk::from_errno(errno, "cannot list directory", path);
+    errno = 0;
+    while (auto* e = ::readdir(d.d)) {
+      if (e->d_name[0] != '.')
+        if (auto err = each(::dirfd(d.d), e->d_name))
+          return err;
+      errno = 0;
+    }
+    if (errno != 0)
+      return disk::from_errno(errno, "cannot list directory", path);
+    return caf::none;
+  };
+  auto err = list_dir(root, [&](int, const char* ab) -> caf::error {
+    if (!is_fanout_name(ab))
+      return caf::none;
+    auto ab_path = root + "/" + ab;
+    return list_dir(ab_path, [&](int, const char* cd) -> caf::error {
+      if (!is_fanout_name(cd))
+        return caf::none;
+      auto cd_path = ab_path + "/" + cd;
+      return list_dir(cd_path, [&](int fd, const char* name) -> caf::error {
+        // Only names that are exactly the path of an id count: anything else is not a chunk.
+        chunk_id id;
+        if (!is_id_name(name) || std::memcmp(name, ab, 2) != 0 || std::memcmp(name + 2, cd, 2) != 0
+            || !from_hex(name, id.bytes.data(), id.bytes.size()))
+          return caf::none;
+        struct stat st {};
+        if (::fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+          return caf::none; // vanished, or not a file: not a chunk
+        ids.push_back(id);
+        used += static_cast<uint64_t>(st.st_size);
+        return caf::none;
+      });
+    });
+  });
+  if (err)
+    return err;
+  index_.assign(std::move(ids));
+  used_ = used;
+  index_time_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::steady_clock::now() - started);
+  index_cpu_time_ = std::chrono::duration_cast<std::chrono::milliseconds>(thread_cpu_time()
+                                                                          - cpu_started);
+  return caf::none;
 }
 
 std::string chunk_store::path_of(const chunk_id& id) const {
@@ -194,37 +296,63 @@ caf::error chunk_store::put(const chunk_id& id, const byte_buffer& bytes) {
   if (has(id))
     return caf::none; // same id, same bytes: already stored
   auto path = path_of(id);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    // On disk but not indexed (put there behind our back): adopt it rather than count it twice.
+    index_.insert(id);
+    used_ += static_cast<uint64_t>(st.st_size);
+    return caf::none;
+  }
+  if (capacity_ > 0 && used_ + bytes.size() > capacity_)
+    return make_error(errc::no_space,
+                      "capacity reached: " + std::to_string(used_) + " of "
+                        + std::to_string(capacity_) + " bytes used, a chunk of "
+                        + std::to_string(bytes.size()) + " bytes does not fit");
   if (auto err = disk::make_dirs(fs::path{path}.parent_path().string()))
     return err;
-  return disk::write_durably(data_dir_ + "/tmp", tmp_prefix, path, bytes.data(), bytes.size());
+  if (auto err = disk::write_durably(data_dir_ + "/tmp", tmp_prefix, path, bytes.data(),
+                                     bytes.size()))
+    return err;
+  index_.insert(id);
+  used_ += bytes.size();
+  return caf::none;
+}
+
+void chunk_store::forget(const chunk_id& id, uint64_t size) {
+  if (index_.erase(id))
+    used_ -= std::min(used_, size);
 }
 
 caf::expected<byte_buffer> chunk_store::get(const chunk_id& id) {
   auto path = path_of(id);
   auto bytes = disk::read_whole(path);
   if (!bytes) {
-    if (code_of(bytes.error()) == errc::not_found)
+    if (code_of(bytes.error()) == errc::not_found) {
+      // Gone behind our back: its size is unknown now, so the used count keeps it until the
+      // next start rebuilds the index.
+      index_.erase(id);
       return make_error(errc::not_found, "chunk " + id.hex() + " is not stored here");
+    }
     return bytes.error();
   }
   if (chunk_id::of(bytes->data(), bytes->size()) == id)
     return bytes;
   auto moved = disk::quarantine(path, data_dir_ + "/quarantine");
   auto where = moved ? "moved to " + *moved : "could not be moved aside: " + describe(moved.error());
+  if (moved)
+    forget(id, bytes->size());
   DFS_WARN("store", "chunk file " << path << " does not match its hash; " << where);
   return make_error(errc::corrupt, "chunk " + id.hex() + " is damaged on disk at " + path
                                      + "; " + where);
 }
 
-bool chunk_store::has(const chunk_id& id) const {
-  struct stat st {};
-  return ::stat(path_of(id).c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
 caf::error chunk_store::remove(const chunk_id& id) {
   auto path = path_of(id);
+  struct stat st {};
+  uint64_t size = ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   if (::unlink(path.c_str()) != 0 && errno != ENOENT)
     return disk::from_errno(errno, "cannot remove", path);
+  forget(id, size);
   return caf::none;
 }
 
@@ -236,25 +364,7 @@ uint64_t chunk_store::size_of(const chunk_id& id) const {
 }
 
 caf::expected<std::vector<chunk_id>> chunk_store::list() const {
-  std::vector<chunk_id> ids;
-  auto root = data_dir_ + "/chunks";
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it{root, ec}, end; !ec && it != end; it.increment(ec)) {
-    std::error_code type_ec; // a file that vanished mid-walk is simply not listed
-    if (it.depth() != 2 || !it->is_regular_file(type_ec))
-      continue;
-    // Only names that are exactly the path of an id count: anything else is not a chunk.
-    auto name = it->path().filename().string();
-    auto cd = it->path().parent_path();
-    chunk_id id;
-    if (from_hex(name, id.bytes.data(), id.bytes.size()) && id.hex() == name
-        && cd.filename() == name.substr(2, 2) && cd.parent_path().filename() == name.substr(0, 2))
-      ids.push_back(id);
-  }
-  if (ec)
-    return disk::from_errno(ec.value(), "cannot list directory", root);
-  std::sort(ids.begin(), ids.end());
-  return ids;
+  return index_.sorted();
 }
 
 } // namespace dfs

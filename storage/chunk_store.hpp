@@ -3,12 +3,19 @@
 // written once (its id says what it contains, so a second put is a no-op) and checked on every
 // read; a file whose bytes no longer match its name is moved to data_dir/quarantine/ so that it
 // is never served again and replication sees the chunk as missing and repairs it.
+//
+// The store keeps an index of the ids it holds and the bytes they take, rebuilt by walking the
+// tree when it opens (every file there got its name by an atomic rename, so whatever is there is
+// whole). has(), list() and the used-bytes count never touch the disk. A capacity (0 = none)
+// bounds the bytes of chunks: a put that would go past it is refused with errc::no_space.
 #include "net/codec.hpp"
+#include "storage/chunk_index.hpp"
 #include "storage/manifest.hpp"
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -17,19 +24,21 @@ namespace dfs {
 /// Not thread-safe: one owner (the store actor) calls it from one thread.
 class chunk_store {
 public:
-  /// Creates data_dir/{chunks,tmp,quarantine} as needed and removes temporary files a crash
-  /// left behind. Errors: errc::io_error naming the path.
+  /// Creates data_dir/{chunks,tmp,quarantine} as needed, removes temporary files a crash left
+  /// behind and indexes the chunks held. Errors: errc::io_error naming the path.
   static caf::expected<chunk_store> open(const std::string& data_dir);
 
   /// Stores `bytes` under `id` once it is durable. errc::bad_request if SHA-256(bytes) != id;
-  /// errc::no_space, errc::io_error if the disk refuses. An id already held is not rewritten.
+  /// errc::no_space if the chunk would take the store past its capacity or the disk is full
+  /// (nothing is left behind); errc::io_error if the disk refuses. An id already held is not
+  /// rewritten (and needs no room).
   caf::error put(const chunk_id& id, const byte_buffer& bytes);
 
   /// The chunk's bytes, verified against `id`. errc::not_found, errc::corrupt (the file was
   /// quarantined), errc::io_error.
   caf::expected<byte_buffer> get(const chunk_id& id);
 
-  bool has(const chunk_id& id) const;
+  bool has(const chunk_id& id) const { return index_.contains(id); }
 
   /// Removes the chunk (a surplus copy, or garbage); removing one not held is no error.
   caf::error remove(const chunk_id& id);
@@ -37,8 +46,20 @@ public:
   /// Bytes the chunk takes on disk, 0 if not held.
   uint64_t size_of(const chunk_id& id) const;
 
-  /// Every chunk held, sorted. Walks the directory tree: meant for inventories, not hot paths.
+  /// Every chunk held, sorted (from the index).
   caf::expected<std::vector<chunk_id>> list() const;
+
+  /// How many chunks, and how many bytes of chunks, the store holds.
+  size_t count() const { return index_.size(); }
+  uint64_t used() const { return used_; }
+
+  /// The most bytes of chunks the store accepts; 0 means no limit but the disk's.
+  uint64_t capacity() const { return capacity_; }
+  void set_capacity(uint64_t bytes) { capacity_ = bytes; }
+
+  /// How long open() took to walk the tree and build the index, in wall-clock and CPU time.
+  std::chrono::milliseconds index_time() const { return index_time_; }
+  std::chrono::milliseconds index_cpu_time() const { return index_cpu_time_; }
 
   /// Where the chunk lives (or would live) on disk.
   std::string path_of(const chunk_id& id) const;
@@ -48,7 +69,16 @@ public:
 private:
   explicit chunk_store(std::string data_dir) : data_dir_(std::move(data_dir)) {}
 
+  caf::error build_index();
+  /// Forgets a chunk whose file is gone (removed, quarantined, or lost behind our back).
+  void forget(const chunk_id& id, uint64_t size);
+
   std::string data_dir_;
+  chunk_index index_;
+  uint64_t used_ = 0;
+  uint64_t capacity_ = 0;
+  std::chrono::milliseconds index_time_{0};
+  std::chrono::milliseconds index_cpu_time_{0};
 };
 
 // -- durable files, shared by the chunk store, the manifest store and the node identity ------

@@ -130,6 +130,8 @@ struct member_info {
   std::string state;   // "up", "suspect", "down", "leaving" or "left"
   uint64_t chunks = 0; // chunks it holds
   uint64_t bytes = 0;  // bytes they take on its disk
+  uint64_t used = 0;     // bytes of chunks counted against its capacity
+  uint64_t capacity = 0; // its [storage] capacity; 0 = no limit (or an older node)
 };
 
 struct cluster_status {

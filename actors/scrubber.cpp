@@ -1,0 +1,199 @@
+#include "actors/scrubber.hpp"
+
+#include "actors/read_path.hpp"
+#include "common/log.hpp"
+
+#include <algorithm>
+
+namespace dfs {
+
+scrub_counters& scrub_counters::operator+=(const scrub_counters& other) {
+  passes += other.passes;
+  verified += other.verified;
+  bytes += other.bytes;
+  quarantined += other.quarantined;
+  replaced += other.replaced;
+  vanished += other.vanished;
+  errors += other.errors;
+  return *this;
+}
+
+scrub_verdict judge_scrub_read(const caf::error& err) {
+  if (!err)
+    return scrub_verdict::good;
+  switch (code_of(err)) {
+    case errc::corrupt:
+      return scrub_verdict::quarantined;
+    case errc::not_found:
+      return scrub_verdict::vanished;
+    default:
+      return scrub_verdict::failed;
+  }
+}
+
+scrub_pacer::clock::duration scrub_pacer::after_read(clock::time_point now, uint64_t bytes) {
+  if (rate_ == 0)
+    return clock::duration::zero();
+  next_ = std::max(now, next_)
+          + std::chrono::duration_cast<clock::duration>(
+            std::chrono::duration<double>(static_cast<double>(bytes) / static_cast<double>(rate_)));
+  return next_ - now;
+}
+
+namespace {
+
+using self_ptr = caf::stateful_actor<scrubber_state>*;
+using scrub_tick_atom = caf::atom_constant<caf::atom("scrubtick")>;
+
+void scrub_next(self_ptr self);
+
+void schedule_next(self_ptr self, scrub_pacer::clock::duration wait) {
+  if (wait <= scrub_pacer::clock::duration::zero())
+    self->send(self, resume_atom::value);
+  else
+    self->delayed_send(self, wait, resume_atom::value);
+}
+
+void arm_timer(self_ptr self) {
+  auto interval = self->state.ctx->config.scrub_interval;
+  if (interval.count() > 0)
+    self->delayed_send(self, interval, scrub_tick_atom::value);
+}
+
+void end_pass(self_ptr self) {
+  auto& st = self->state;
+  st.running = false;
+  st.pass.passes = 1;
+  st.total += st.pass;
+  std::vector<chunk_id>{}.swap(st.queue);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(scrubber_state::clock::now()
+                                                                  - st.pass_started)
+              .count();
+  auto& p = st.pass;
+  auto line = "scrub pass: " + std::to_string(p.verified) + " chunks (" + std::to_string(p.bytes)
+              + " bytes) verified, " + std::to_string(p.quarantined) + " quarantined, "
+              + std::to_string(p.replaced) + " replaced, " + std::to_string(p.vanished)
+              + " vanished, " + std::to_string(p.errors) + " errors in " + std::to_string(ms)
+              + " ms; since start: " + std::to_string(st.total.passes) + " passes, "
+              + std::to_string(st.total.verified) + " verified, "
+              + std::to_string(st.total.quarantined) + " quarantined, "
+              + std::to_string(st.total.replaced) + " replaced";
+  if (p.quarantined > 0 || p.errors > 0)
+    DFS_INFO("scrubber", line);
+  else
+    DFS_DEBUG("scrubber", line);
+  if (st.observer)
+    self->send(st.observer, scrub_done_atom::value, st.total);
+  arm_timer(self);
+}
+
+void start_pass(self_ptr self) {
+  auto& st = self->state;
+  if (st.running)
+    return;
+  st.running = true;
+  st.pass = {};
+  st.pass_started = scrubber_state::clock::now();
+  self->request(st.ctx->store, st.ctx->request_timeout, inventory_atom::value)
+    .then(
+      [self](std::vector<chunk_id>& ids, std::vector<manifest>&, uint64_t) {
+        self->state.queue = std::move(ids);
+        self->state.next = 0;
+        scrub_next(self);
+      },
+      [self](caf::error& err) {
+        DFS_WARN("scrubber", "cannot list this node's chunks: " << describe(err));
+        ++self->state.pass.errors;
+        end_pass(self);
+      });
+}
+
+/// A chunk failed its check here and is in quarantine now: fetch a good copy from a replica and
+/// store it again.
+void restore(self_ptr self, const chunk_id& id) {
+  auto ctx = self->state.ctx;
+  auto store = ctx->store;
+  self->request(ctx->membership, ctx->request_timeout, members_atom::value)
+    .then(
+      [self, ctx, store, id](std::vector<member_view>& members) {
+        auto live = readable_members(members);
+        fetch_chunk(self, *ctx, live, id, [self, ctx, store, id](caf::expected<byte_buffer> bytes) {
+          if (!bytes) {
+            DFS_WARN("scrubber", "no good copy of chunk " << id.hex() << " to replace the bad one: "
+                                                          << describe(bytes.error())
+                                                          << "; anti-entropy will try again");
+            return;
+          }
+          self->request(store, ctx->request_timeout, put_chunk_atom::value, id, std::move(*bytes))
+            .then(
+              [self, id](caf::ok_atom) {
+                auto& st = self->state;
+                ++(st.running ? st.pass : st.total).replaced;
+                DFS_INFO("scrubber", "replaced chunk " << id.hex() << " with a good copy from a replica");
+              },
+              [id](caf::error& err) {
+                DFS_WARN("scrubber", "cannot store the good copy of chunk " << id.hex() << ": "
+                                                                            << describe(err));
+              });
+        });
+      },
+      [id](caf::error& err) {
+        DFS_WARN("scrubber", "cannot restore chunk " << id.hex() << ": " << describe(err));
+      });
+}
+
+void scrub_next(self_ptr self) {
+  auto& st = self->state;
+  if (st.next >= st.queue.size())
+    return end_pass(self);
+  auto id = st.queue[st.next++];
+  self->request(st.ctx->store, st.ctx->request_timeout, get_chunk_atom::value, id)
+    .then(
+      [self](byte_buffer& bytes) {
+        auto& st = self->state;
+        ++st.pass.verified;
+        st.pass.bytes += bytes.size();
+        schedule_next(self, st.pacer.after_read(scrubber_state::clock::now(), bytes.size()));
+      },
+      [self, id](caf::error& err) {
+        auto& st = self->state;
+        switch (judge_scrub_read(err)) {
+          case scrub_verdict::quarantined:
+            ++st.pass.quarantined;
+            DFS_WARN("scrubber", "chunk " << id.hex() << " failed its check and was quarantined: "
+                                          << describe(err));
+            restore(self, id);
+            break;
+          case scrub_verdict::vanished:
+            ++st.pass.vanished;
+            break;
+          default:
+            ++st.pass.errors;
+            DFS_WARN("scrubber", "cannot read chunk " << id.hex() << ": " << describe(err));
+            break;
+        }
+        schedule_next(self, st.pacer.after_read(scrubber_state::clock::now(), 0));
+      });
+}
+
+} // namespace
+
+caf::behavior scrubber(caf::stateful_actor<scrubber_state>* self, node_context_ptr ctx,
+                       caf::actor owner, caf::actor observer) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.observer = std::move(observer);
+  st.pacer = scrub_pacer{ctx->config.scrub_rate};
+  if (owner) {
+    self->monitor(owner);
+    self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+  }
+  arm_timer(self);
+  return {
+    [self](scrub_tick_atom) { start_pass(self); },
+    [self](tick_atom) { start_pass(self); },
+    [self](resume_atom) { scrub_next(self); },
+  };
+}
+
+} // namespace dfs

@@ -1,0 +1,85 @@
+#pragma once
+// The scrubber re-reads every chunk this node holds, in the background, so that a bit that rots
+// on a disk nobody reads is found before the other copies go too. Each pass (every
+// [storage] scrub_interval seconds, counted from the end of the previous one) takes the store's
+// list of chunks and asks the store for each in turn: the store checks the bytes against the id
+// and moves a bad copy to quarantine/ (chunk_store::get). The scrubber then fetches a good copy
+// from a replica, and read repair (actors/read_path.hpp) writes it back here; anti-entropy would
+// find the gap as well, a little later. Reads are paced to [storage] scrub_rate bytes per second
+// and go one at a time, so clients keep the disk.
+//
+// The pass's counts are logged ("scrub pass: ... verified, ... quarantined, ... replaced") and,
+// when an observer is given, sent to it after each pass as (scrub_done_atom, scrub_counters).
+//
+// The SHA-256 check is all a scrub needs: the id is the hash of the stored (encrypted) bytes, so
+// a copy that matches it is exactly what the writer stored, and its GCM tag verifies if it did
+// then.
+#include "actors/node_context.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <chrono>
+#include <vector>
+
+namespace dfs {
+
+/// (scrub_done_atom, scrub_counters): a pass ended (to the observer, if any).
+using scrub_done_atom = caf::atom_constant<caf::atom("scrubdone")>;
+
+struct scrub_counters {
+  uint64_t passes = 0;
+  uint64_t verified = 0;    // chunks read back intact
+  uint64_t bytes = 0;       // bytes those chunks hold
+  uint64_t quarantined = 0; // chunks that failed their check and were moved aside
+  uint64_t replaced = 0;    // of those, chunks fetched again from a replica and stored again
+  uint64_t vanished = 0;    // listed at the start of the pass, gone by their turn (GC, drop)
+  uint64_t errors = 0;      // reads that failed otherwise (I/O errors, timeouts)
+
+  scrub_counters& operator+=(const scrub_counters& other);
+};
+
+/// What one answer of the store to a scrub read means.
+enum class scrub_verdict { good, quarantined, vanished, failed };
+scrub_verdict judge_scrub_read(const caf::error& err);
+
+/// Paces reads to `rate` bytes per second (0 = no limit): a read of n bytes pushes the earliest
+/// start of the next one n / rate seconds further, and idle time is not saved up for bursts.
+class scrub_pacer {
+public:
+  using clock = std::chrono::steady_clock;
+
+  explicit scrub_pacer(uint64_t rate = 0) : rate_(rate) {}
+
+  /// Records a read of `bytes` that ended at `now`; how long to wait before the next one.
+  clock::duration after_read(clock::time_point now, uint64_t bytes);
+
+private:
+  uint64_t rate_;
+  clock::time_point next_{};
+};
+
+struct scrubber_state {
+  static inline const char* name = "scrubber";
+  using clock = std::chrono::steady_clock;
+
+  node_context_ptr ctx;
+  caf::actor observer;
+  std::vector<chunk_id> queue; // this pass's chunks
+  size_t next = 0;
+  bool running = false;
+  scrub_pacer pacer;
+  scrub_counters pass;  // the pass under way
+  scrub_counters total; // since the node started
+  clock::time_point pass_started;
+};
+
+/// Runs passes every ctx->config.scrub_interval (none if it is 0). A (tick_atom) message starts
+/// a pass at once unless one is under way. `owner`, if valid, is monitored: the scrubber ends
+/// with it.
+caf::behavior scrubber(caf::stateful_actor<scrubber_state>* self, node_context_ptr ctx,
+                       caf::actor owner, caf::actor observer);
+
+} // namespace dfs
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dfs::scrub_counters)
