@@ -10,8 +10,8 @@
 # 1. Builds Release into --build-dir (default build-release; only dfs-node, dfs and dfs-bench).
 # 2. Measures the machine's limits: dd write (conv=fsync) and read (iflag=direct if supported;
 #    the page cache is not dropped) of a file in the cluster directory's file system, 4 KiB
-#    O_DSYNC writes per second there, `openssl speed` for sha256 (what dfs hashes with) and
-#    aes-256-gcm (for a future TLS), loopback TCP throughput and 4 KiB round trip
+#    O_DSYNC writes per second there, `openssl speed` for sha256 (chunk ids, content hashes) and
+#    aes-256-gcm (at-rest encryption, TLS 1.3), loopback TCP throughput and 4 KiB round trip
 #    (dfs-bench loopback), and the start-to-exit time of `dfs --version`.
 # 3. Starts a fresh local cluster (scripts/cluster.sh; default 3 nodes, R=3, W=3, 4MiB chunks)
 #    in --dir (default <build-dir>/bench-cluster) on free ports from --base-port (default 7401).
@@ -24,7 +24,7 @@
 #    --keep-data keeps it). It refuses to start without room for that data on the disk.
 #
 # --quick: 256MiB large file, 300 small operations per level, 10 command runs, smaller limits
-# runs; about a minute. --profile: also records each node with `perf record -e cpu-clock -g`
+# runs; under a minute on an idle machine. A default run takes 1-3 minutes besides the build. --profile: also records each node with `perf record -e cpu-clock -g`
 # during each phase into <dir>/profile/ and counts every thread's CPU time; both are printed at
 # the end (perf must work; the cpu-clock event needs no hardware counters).
 # The exit code is 0 when every measurement ran (whether or not targets are met), 1 otherwise.
