@@ -80,6 +80,8 @@ void close_connection(peer_connection_broker* self, errc code, const std::string
     req.promise.deliver(make_error(errc::unavailable, "connection to " + st.peer.node_name
                                                         + " lost: " + reason));
   st.pending.clear();
+  // Requests that still reach this broker while it terminates fail at once, not at a timeout.
+  st.authenticated = false;
   for (auto& [id, session] : st.sessions)
     self->send_exit(session, caf::exit_reason::user_shutdown);
   st.sessions.clear();
