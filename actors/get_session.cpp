@@ -1,5 +1,7 @@
 #include "actors/get_session.hpp"
 
+#include "actors/session_frames.hpp"
+
 #include "actors/read_path.hpp"
 #include "common/log.hpp"
 
@@ -13,18 +15,11 @@ constexpr size_t get_prefetch = 4;   // chunks being fetched from replicas at on
 using get_actor = caf::stateful_actor<get_session_state>;
 
 void send_frame(get_actor* self, frame_type type, const byte_buffer& payload) {
-  self->send(self->state.connection, frame_atom::value, static_cast<uint16_t>(type),
-             self->state.request_id, payload);
+  send_client_frame(self, type, payload);
 }
 
 void fail(get_actor* self, errc code, const std::string& message) {
-  auto& st = self->state;
-  if (st.failed)
-    return;
-  st.failed = true;
-  DFS_WARN("get_session", "get of '" << st.key << "' failed: " << message);
-  send_frame(self, frame_type::error, to_payload(error_msg{static_cast<uint8_t>(code), message}));
-  self->quit();
+  fail_session(self, "get of '" + self->state.key + "'", code, message);
 }
 
 void pump(get_actor* self) {

@@ -1,5 +1,7 @@
 #include "actors/put_session.hpp"
 
+#include "actors/session_frames.hpp"
+
 #include "actors/placement.hpp"
 #include "actors/read_path.hpp"
 #include "common/log.hpp"
@@ -20,18 +22,11 @@ constexpr size_t max_lagging = 4;
 using put_actor = caf::stateful_actor<put_session_state>;
 
 void send_frame(put_actor* self, frame_type type, const byte_buffer& payload) {
-  self->send(self->state.connection, frame_atom::value, static_cast<uint16_t>(type),
-             self->state.request_id, payload);
+  send_client_frame(self, type, payload);
 }
 
 void fail(put_actor* self, errc code, const std::string& message) {
-  auto& st = self->state;
-  if (st.failed)
-    return;
-  st.failed = true;
-  DFS_WARN("put_session", "put of '" << st.result.key << "' failed: " << message);
-  send_frame(self, frame_type::error, to_payload(error_msg{static_cast<uint8_t>(code), message}));
-  self->quit();
+  fail_session(self, "put of '" + self->state.result.key + "'", code, message);
 }
 
 /// One item's way to its replicas: the members tried so far, the answers, and who was full.
