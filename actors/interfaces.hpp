@@ -51,11 +51,12 @@ using leave_atom = caf::atom_constant<caf::atom("leave")>;
 using left_atom = caf::atom_constant<caf::atom("left")>;
 using changed_atom = caf::atom_constant<caf::atom("changed")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
 
 // -- the replica interface: what one node's storage answers ------------------
 
-/// The store actor interface. Replies come after the data is durable (written, fsynced,
-/// renamed). Errors: errc::not_found, errc::corrupt, errc::io_error, errc::no_space,
+/// The store actor interface. Replies come after the data is durable (written, flushed,
+/// renamed, flushed; writes that arrive together are made durable together: group commit). Errors: errc::not_found, errc::corrupt, errc::io_error, errc::no_space,
 /// errc::bad_request (a chunk whose bytes do not hash to its id).
 using store_actor = caf::typed_actor<
   // Stores a chunk; its SHA-256 must equal the id.
@@ -75,7 +76,9 @@ using store_actor = caf::typed_actor<
   // Local housekeeping, never sent over the wire: drop a chunk; drop a key's manifest if the
   // version held is still the given one (a newer write in between is kept).
   caf::replies_to<delete_chunk_atom, chunk_id>::with<caf::ok_atom>,
-  caf::replies_to<delete_manifest_atom, std::string, version>::with<caf::ok_atom>>;
+  caf::replies_to<delete_manifest_atom, std::string, version>::with<caf::ok_atom>,
+  // The store's own reminder to make its pending writes durable (it sends this to itself).
+  caf::reacts_to<commit_atom>>;
 
 // -- membership --------------------------------------------------------------
 

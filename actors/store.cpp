@@ -24,8 +24,20 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
   }
   self->state.chunks.emplace(std::move(*chunks));
   self->state.manifests.emplace(std::move(*manifests));
+  self->state.batch.emplace(data_dir);
   DFS_INFO("store", "serving " << data_dir);
   auto& st = self->state;
+  // Answers a put once the batch it joined is durable (at once if nothing is pending).
+  auto after_commit = [self, &st]() -> caf::result<caf::ok_atom> {
+    if (st.batch->empty())
+      return caf::ok_atom::value;
+    if (!st.commit_scheduled) {
+      st.commit_scheduled = true;
+      self->send(self, commit_atom::value);
+    }
+    st.waiting.push_back(self->make_response_promise<caf::ok_atom>());
+    return st.waiting.back();
+  };
   self->set_default_handler([&st](caf::scheduled_actor* ptr,
                                   caf::message_view& x) -> caf::result<caf::message> {
     auto msg = x.copy_content_to_message();
@@ -38,11 +50,11 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
     return caf::make_message(caf::ok_atom::value);
   });
   return {
-    [&st](put_chunk_atom, const chunk_id& id,
-          const byte_buffer& bytes) -> caf::result<caf::ok_atom> {
-      if (auto err = st.chunks->put(id, bytes))
+    [&st, after_commit](put_chunk_atom, const chunk_id& id,
+                        const byte_buffer& bytes) -> caf::result<caf::ok_atom> {
+      if (auto err = st.chunks->put(id, bytes, *st.batch))
         return err;
-      return caf::ok_atom::value;
+      return after_commit();
     },
     [&st](get_chunk_atom, const chunk_id& id) -> caf::result<byte_buffer> {
       return st.chunks->get(id);
@@ -54,10 +66,25 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
         held.push_back(st.chunks->has(id));
       return held;
     },
-    [&st](put_manifest_atom, const manifest& m) -> caf::result<caf::ok_atom> {
-      if (auto err = st.manifests->put(m))
+    [&st, after_commit](put_manifest_atom, const manifest& m) -> caf::result<caf::ok_atom> {
+      if (auto err = st.manifests->put(m, *st.batch))
         return err;
-      return caf::ok_atom::value;
+      return after_commit();
+    },
+    [&st](commit_atom) {
+      st.commit_scheduled = false;
+      auto files = st.batch->size();
+      auto err = st.batch->commit();
+      if (err)
+        DFS_ERROR("store", "a batch of " << files << " writes failed: " << describe(err));
+      auto waiting = std::move(st.waiting);
+      st.waiting.clear();
+      for (auto& promise : waiting) {
+        if (err)
+          promise.deliver(err);
+        else
+          promise.deliver(caf::ok_atom::value);
+      }
     },
     [&st](get_manifest_atom, const std::string& key) -> caf::result<manifest> {
       if (key == node_usage_key())

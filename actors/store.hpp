@@ -1,6 +1,7 @@
 #pragma once
 // The store actor: one node's chunks and manifests behind the store_actor interface. Its
-// handlers only dispatch to chunk_store and manifest_store; it runs detached,
+// handlers only dispatch to chunk_store and manifest_store (puts through a write batch, see
+// store_state); it runs detached,
 //   system.spawn<caf::detached>(dfs::store, data_dir)
 // so that fsync and friends block a thread of its own, never the scheduler.
 //
@@ -22,6 +23,7 @@
 #include "storage/manifest_store.hpp"
 
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include <optional>
@@ -37,6 +39,13 @@ struct store_state {
   // Empty until the actor opens them (CAF default-constructs the state).
   std::optional<chunk_store> chunks;
   std::optional<manifest_store> manifests;
+  // Group commit: puts are staged in `batch` and answered together once it is durable. The
+  // first staged write sends the actor a commit_atom, which queues behind every message
+  // already in the mailbox, so a batch holds whatever arrived while the last one was being
+  // flushed. (Declared after the stores: destroyed first, while its callbacks' targets live.)
+  std::optional<write_batch> batch;
+  std::vector<caf::typed_response_promise<caf::ok_atom>> waiting;
+  bool commit_scheduled = false;
 };
 
 store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self,

@@ -57,13 +57,15 @@ caf::error from_errno(int code, const std::string& what, const std::string& path
                     what + " " + path + ": " + std::generic_category().message(code));
 }
 
-caf::error write_durably(const std::string& tmp_dir, const std::string& tmp_prefix,
-                         const std::string& target, const char* data, size_t size) {
+caf::expected<std::string> write_temporary(const std::string& tmp_dir,
+                                           const std::string& tmp_prefix,
+                                           const std::string& target, const char* data,
+                                           size_t size) {
   std::string tmp = tmp_dir + "/" + tmp_prefix + ".XXXXXX";
   fd_guard f{::mkostemp(tmp.data(), O_CLOEXEC)};
   if (f.fd < 0)
     return from_errno(errno, "cannot create a temporary file in", tmp_dir);
-  // Until the rename succeeds, every failure leaves only the temporary file to clean up.
+  // Every failure leaves only the temporary file to clean up.
   auto fail = [&](int code, const std::string& what) {
     ::unlink(tmp.c_str());
     return from_errno(code, what, target);
@@ -76,15 +78,29 @@ caf::error write_durably(const std::string& tmp_dir, const std::string& tmp_pref
       return fail(errno, "cannot write");
     done += static_cast<size_t>(n);
   }
-  if (::fsync(f.fd) != 0)
-    return fail(errno, "cannot sync");
   // close() can report a deferred write error (NFS, quotas): check it rather than let the guard
   // swallow it.
   auto rc = ::close(f.fd);
   f.fd = -1;
   if (rc != 0)
     return fail(errno, "cannot write");
-  if (::rename(tmp.c_str(), target.c_str()) != 0)
+  return tmp;
+}
+
+caf::error write_durably(const std::string& tmp_dir, const std::string& tmp_prefix,
+                         const std::string& target, const char* data, size_t size) {
+  auto tmp = write_temporary(tmp_dir, tmp_prefix, target, data, size);
+  if (!tmp)
+    return tmp.error();
+  auto fail = [&](int code, const std::string& what) {
+    ::unlink(tmp->c_str());
+    return from_errno(code, what, target);
+  };
+  // Reopened for the flush: fsync applies to the file, whichever descriptor asks.
+  fd_guard f{::open(tmp->c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0 || ::fsync(f.fd) != 0)
+    return fail(errno, "cannot sync");
+  if (::rename(tmp->c_str(), target.c_str()) != 0)
     return fail(errno, "cannot rename a temporary file to");
   // The rename is durable only once the directory holding the new name is.
   return fsync_dir(parent_of(target));
@@ -290,11 +306,18 @@ std::string chunk_store::path_of(const chunk_id& id) const {
 }
 
 caf::error chunk_store::put(const chunk_id& id, const byte_buffer& bytes) {
+  write_batch batch{data_dir_};
+  if (auto err = put(id, bytes, batch))
+    return err;
+  return batch.commit();
+}
+
+caf::error chunk_store::put(const chunk_id& id, const byte_buffer& bytes, write_batch& batch) {
   if (chunk_id::of(bytes.data(), bytes.size()) != id)
     return make_error(errc::bad_request,
                       "the chunk's bytes do not hash to its id " + id.hex());
-  if (has(id))
-    return caf::none; // same id, same bytes: already stored
+  if (has(id) || staged_.count(id) != 0)
+    return caf::none; // same id, same bytes: already stored, or about to be
   auto path = path_of(id);
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
@@ -303,18 +326,28 @@ caf::error chunk_store::put(const chunk_id& id, const byte_buffer& bytes) {
     used_ += static_cast<uint64_t>(st.st_size);
     return caf::none;
   }
-  if (capacity_ > 0 && used_ + bytes.size() > capacity_)
+  if (capacity_ > 0 && used_ + staged_bytes_ + bytes.size() > capacity_)
     return make_error(errc::no_space,
-                      "capacity reached: " + std::to_string(used_) + " of "
+                      "capacity reached: " + std::to_string(used_ + staged_bytes_) + " of "
                         + std::to_string(capacity_) + " bytes used, a chunk of "
                         + std::to_string(bytes.size()) + " bytes does not fit");
   if (auto err = disk::make_dirs(fs::path{path}.parent_path().string()))
     return err;
-  if (auto err = disk::write_durably(data_dir_ + "/tmp", tmp_prefix, path, bytes.data(),
-                                     bytes.size()))
+  uint64_t size = bytes.size();
+  auto unstage = [this, id, size] {
+    if (staged_.erase(id) != 0)
+      staged_bytes_ -= size;
+  };
+  auto on_durable = [this, id, size, unstage] {
+    unstage();
+    if (index_.insert(id))
+      used_ += size;
+  };
+  if (auto err = batch.stage(data_dir_ + "/tmp", tmp_prefix, path, bytes.data(), bytes.size(),
+                             on_durable, unstage))
     return err;
-  index_.insert(id);
-  used_ += bytes.size();
+  staged_.emplace(id, size);
+  staged_bytes_ += size;
   return caf::none;
 }
 

@@ -11,11 +11,13 @@
 #include "net/codec.hpp"
 #include "storage/chunk_index.hpp"
 #include "storage/manifest.hpp"
+#include "storage/write_batch.hpp"
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,12 @@ public:
   /// (nothing is left behind); errc::io_error if the disk refuses. An id already held is not
   /// rewritten (and needs no room).
   caf::error put(const chunk_id& id, const byte_buffer& bytes);
+
+  /// The same checks as put(), but the chunk is only staged in `batch`: it is held (has(),
+  /// list(), used()) once the batch commits, and forgotten if it fails. Its bytes count against
+  /// the capacity from now on, and a second put of the same id before the commit stages
+  /// nothing. Callers answer "stored" only after batch.commit() succeeds.
+  caf::error put(const chunk_id& id, const byte_buffer& bytes, write_batch& batch);
 
   /// The chunk's bytes, verified against `id`. errc::not_found, errc::corrupt (the file was
   /// quarantined), errc::io_error.
@@ -76,6 +84,9 @@ private:
   std::string data_dir_;
   chunk_index index_;
   uint64_t used_ = 0;
+  /// Staged in a write batch, not yet durable: id -> bytes reserved against the capacity.
+  std::map<chunk_id, uint64_t> staged_;
+  uint64_t staged_bytes_ = 0;
   uint64_t capacity_ = 0;
   std::chrono::milliseconds index_time_{0};
   std::chrono::milliseconds index_cpu_time_{0};
@@ -92,6 +103,13 @@ namespace disk {
 /// Errors: errc::no_space ("no space left on device writing <target>"), errc::io_error.
 caf::error write_durably(const std::string& tmp_dir, const std::string& tmp_prefix,
                          const std::string& target, const char* data, size_t size);
+
+/// Writes a whole new file `tmp_dir/tmp_prefix.XXXXXX` (not flushed) and returns its path; on
+/// error nothing is left behind. Errors name `target`, the file it is meant to become.
+caf::expected<std::string> write_temporary(const std::string& tmp_dir,
+                                           const std::string& tmp_prefix,
+                                           const std::string& target, const char* data,
+                                           size_t size);
 
 /// A whole file. errc::not_found if it does not exist, errc::io_error otherwise.
 caf::expected<byte_buffer> read_whole(const std::string& path);

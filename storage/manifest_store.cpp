@@ -83,9 +83,11 @@ caf::expected<manifest_store> manifest_store::open(const std::string& data_dir) 
     auto path = it->path().string();
     auto bytes = disk::read_whole(path);
     auto m = bytes ? parse_manifest_file(*bytes) : caf::expected<manifest>{bytes.error()};
-    // A file whose name is not its key's hash is in the wrong place: trust neither.
-    if (m && key_hash_hex(m->key) != it->path().filename().string())
-      m = make_error(errc::corrupt, "the file's name is not the hash of its key");
+    // A file whose name is not its key's hash, or that sits in another fan-out directory than
+    // the one put() writes to (and remove() unlinks from), is in the wrong place: trust neither.
+    if (m && (key_hash_hex(m->key) != it->path().filename().string()
+              || it->path().parent_path().filename().string() != key_hash_hex(m->key).substr(0, 2)))
+      m = make_error(errc::corrupt, "the file is not where the hash of its key puts it");
     if (!m) {
       // Skipped, not deleted: a later put for the key overwrites it, and until then it stays
       // for someone to inspect.
@@ -108,11 +110,21 @@ std::string manifest_store::path_of(const std::string& key) const {
 }
 
 caf::error manifest_store::put(const manifest& m) {
+  write_batch batch{data_dir_};
+  if (auto err = put(m, batch))
+    return err;
+  return batch.commit();
+}
+
+caf::error manifest_store::put(const manifest& m, write_batch& batch) {
   if (auto why = invalid_key_reason(m.key))
     return make_error(errc::bad_request, "invalid manifest key: " + *why);
   auto held = index_.find(m.key);
   if (held != index_.end() && !m.newer_than(held->second))
     return caf::none; // what we hold is as new or newer
+  auto staged = staged_.find(m.key);
+  if (staged != staged_.end() && !m.newer_than(staged->second))
+    return caf::none; // what is about to be held is as new or newer
   auto bytes = manifest_file_bytes(m);
   // Never write what open() could not read back (an over-long node id, chunk lengths that do
   // not add up to the size): check with the very parser that will read it.
@@ -122,10 +134,25 @@ caf::error manifest_store::put(const manifest& m) {
   auto path = path_of(m.key);
   if (auto err = disk::make_dirs(fs::path{path}.parent_path().string()))
     return err;
-  if (auto err = disk::write_durably(data_dir_ + "/tmp", tmp_prefix, path, bytes.data(),
-                                     bytes.size()))
+  // Files of one batch are renamed in the order they were staged, and these callbacks run in
+  // that order too, so the newest staged manifest of a key is the one left on disk and held.
+  auto unstage = [this, key = m.key, v = m.version] {
+    auto i = staged_.find(key);
+    if (i != staged_.end() && i->second.version == v)
+      staged_.erase(i);
+  };
+  auto on_durable = [this, m, unstage] {
+    unstage();
+    auto i = index_.find(m.key);
+    if (i == index_.end())
+      index_.emplace(m.key, m);
+    else if (m.newer_than(i->second))
+      i->second = m;
+  };
+  if (auto err = batch.stage(data_dir_ + "/tmp", tmp_prefix, path, bytes.data(), bytes.size(),
+                             std::move(on_durable), std::move(unstage)))
     return err;
-  index_[m.key] = m;
+  staged_[m.key] = m;
   return caf::none;
 }
 

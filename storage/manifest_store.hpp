@@ -5,6 +5,7 @@
 // and skipped rather than believed. All manifests are also held in memory, sorted by key: list
 // by prefix and get never touch the disk.
 #include "storage/manifest.hpp"
+#include "storage/write_batch.hpp"
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -28,6 +29,11 @@ public:
   /// errc::no_space, errc::io_error if the disk refuses.
   caf::error put(const manifest& m);
 
+  /// The same, but `m` is only staged in `batch`: get() and list() see it once the batch
+  /// commits. Newest wins across staged manifests too. Callers answer "stored" only after
+  /// batch.commit() succeeds.
+  caf::error put(const manifest& m, write_batch& batch);
+
   /// The manifest held for `key`, tombstones included; errc::not_found if none.
   caf::expected<manifest> get(const std::string& key) const;
 
@@ -48,7 +54,8 @@ private:
   explicit manifest_store(std::string data_dir) : data_dir_(std::move(data_dir)) {}
 
   std::string data_dir_;
-  std::map<std::string, manifest> index_; // key -> newest manifest
+  std::map<std::string, manifest> index_;  // key -> newest manifest
+  std::map<std::string, manifest> staged_; // key -> newest manifest staged in a write batch
 };
 
 /// The bytes of a manifest file, and back. parse_manifest_file answers errc::corrupt with the

@@ -9,6 +9,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 
 using namespace dfs;
@@ -59,6 +60,31 @@ CAF_TEST(chunks round trip through the actor) {
   auto got = ask<byte_buffer>(get_chunk_atom::value, id);
   CAF_REQUIRE(got);
   CAF_CHECK_EQUAL(*got, b);
+}
+
+CAF_TEST(puts that arrive together are all answered once durable) {
+  // Sent without waiting, so they queue up and the store commits them in few batches.
+  std::vector<byte_buffer> chunks;
+  for (int i = 0; i < 50; ++i)
+    chunks.push_back(bytes_of("chunk number " + std::to_string(i)));
+  for (auto& b : chunks)
+    self->send(st, put_chunk_atom::value, id_of(b), b);
+  for (int i = 0; i < 50; ++i)
+    self->send(st, put_manifest_atom::value, make_manifest("key" + std::to_string(i), 1));
+  size_t answered = 0;
+  size_t sent = 100;
+  self->receive_for(answered, sent)([](caf::ok_atom) {});
+  CAF_CHECK_EQUAL(answered, 100u);
+  // Every acknowledged write is held and on disk under its name, none left as a temporary.
+  for (auto& b : chunks) {
+    auto got = ask<byte_buffer>(get_chunk_atom::value, id_of(b));
+    CAF_REQUIRE(got);
+    CAF_CHECK_EQUAL(*got, b);
+  }
+  auto listed = ask<std::vector<manifest>>(list_manifests_atom::value, std::string{"key"});
+  CAF_REQUIRE(listed);
+  CAF_CHECK_EQUAL(listed->size(), 50u);
+  CAF_CHECK(std::filesystem::is_empty(dir.path / "tmp"));
 }
 
 CAF_TEST(errors reach the requester with their code) {
