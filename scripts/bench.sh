@@ -5,7 +5,7 @@
 #   scripts/bench.sh [--quick] [--nodes N] [--replicas R] [--write-quorum W] [--chunk-size S]
 #                    [--size BYTES] [--small-size BYTES] [--count N] [--concurrency LIST]
 #                    [--repeat N] [--build-dir DIR] [--no-build] [--dir D] [--base-port P]
-#                    [--json FILE] [--profile] [--keep-data]
+#                    [--json FILE] [--profile] [--keep-data] [--tls both|on|off]
 #
 # 1. Builds Release into --build-dir (default build-release; only dfs-node, dfs and dfs-bench).
 # 2. Measures the machine's limits: dd write (conv=fsync) and read (iflag=direct if supported;
@@ -23,6 +23,10 @@
 #    on failure or Ctrl-C) and deletes the nodes' data (R copies of everything put: several GiB;
 #    --keep-data keeps it). It refuses to start without room for that data on the disk.
 #
+# --tls both (default): after everything above, the cluster is restarted with TLS off on every
+#    link ([cluster] tls = off, DFS_TLS=off for the client) and the large put and get run again;
+#    the table adds those and the cost of TLS (1 - with TLS / without). --tls on skips that
+#    second run; --tls off runs everything without TLS.
 # --quick: 256MiB large file, 300 small operations per level, 10 command runs, smaller limits
 # runs; under a minute on an idle machine. A default run takes 1-3 minutes besides the build. --profile: also records each node with `perf record -e cpu-clock -g`
 # during each phase into <dir>/profile/ and counts every thread's CPU time; both are printed at
@@ -65,6 +69,7 @@ json_file=""
 quick=0
 profile=0
 keep_data=0
+tls=both
 while (($#)); do
   case "$1" in
     -h | --help)
@@ -76,7 +81,7 @@ while (($#)); do
     --profile) profile=1 ;;
     --keep-data) keep_data=1 ;;
     --nodes | --replicas | --write-quorum | --chunk-size | --size | --small-size | --count | \
-      --concurrency | --repeat | --build-dir | --dir | --base-port | --json)
+      --concurrency | --repeat | --build-dir | --dir | --base-port | --json | --tls)
       (($# >= 2)) || usage_error "$1 needs a value"
       case "$1" in
         --nodes) nodes=$2 ;;
@@ -92,6 +97,7 @@ while (($#)); do
         --dir) cluster_dir=$2 ;;
         --base-port) base_port=$2 ;;
         --json) json_file=$2 ;;
+        --tls) tls=$2 ;;
       esac
       shift
       ;;
@@ -103,6 +109,7 @@ for v in nodes replicas write_quorum base_port; do
   [[ ${!v} =~ ^[0-9]+$ ]] || usage_error "--${v//_/-} must be a number, not '${!v}'"
 done
 ((nodes >= 1)) || usage_error "--nodes must be at least 1"
+[[ $tls == both || $tls == on || $tls == off ]] || usage_error "--tls must be both, on or off, not '$tls'"
 ((replicas >= 1 && write_quorum >= 1)) || usage_error "--replicas and --write-quorum must be at least 1"
 if ((quick)); then
   size=${size:-256MiB}
@@ -364,11 +371,18 @@ if command -v ss >/dev/null; then
     ((++tries < 100)) || die "no $nodes free ports found from --base-port"
   done
 fi
-say "starting $nodes nodes (R=$R, W=$W, chunk $chunk_size) on 127.0.0.1:$base_port.."
-started=1
-DFS_BIN_DIR=$bin "$REPO_DIR/scripts/cluster.sh" start "$nodes" --dir "$cluster_dir" \
-  --base-port "$base_port" --replicas "$replicas" --write-quorum "$write_quorum" \
-  --chunk-size "$chunk_size" --log-level warn >/dev/null
+start_cluster() { # start_cluster on|off: a fresh cluster with TLS on or off on every link
+  say "starting $nodes nodes (R=$R, W=$W, chunk $chunk_size, TLS $1) on 127.0.0.1:$base_port.."
+  started=1
+  local set_tls=() client_tls=on
+  [[ $1 == off ]] && set_tls=(--set cluster.tls=off) && client_tls=off
+  DFS_TLS=$client_tls DFS_BIN_DIR=$bin "$REPO_DIR/scripts/cluster.sh" start "$nodes" --dir "$cluster_dir" \
+    --base-port "$base_port" --replicas "$replicas" --write-quorum "$write_quorum" \
+    --chunk-size "$chunk_size" --log-level warn "${set_tls[@]}" >/dev/null
+}
+first_tls=$([[ $tls == off ]] && echo off || echo on)
+[[ $first_tls == off ]] && export DFS_TLS=off
+start_cluster "$first_tls"
 secret=$cluster_dir/secret
 node_list=""
 for ((i = 0; i < nodes; i++)); do node_list+="${node_list:+,}127.0.0.1:$((base_port + i))"; done
@@ -402,6 +416,16 @@ cmp -s "$work/4k.in" "$work/4k.out" || {
 }
 "$bin/dfs" --node "$first" --secret-file "$secret" rm bench/cmd/4k >/dev/null || true
 record_rss end
+
+if [[ $tls == both ]]; then
+  # The same large put and get on a fresh cluster without TLS: what TLS costs. The first
+  # cluster and its data go first (R copies of the large file).
+  DFS_BIN_DIR=$bin "$REPO_DIR/scripts/cluster.sh" stop --dir "$cluster_dir" >/dev/null
+  rm -rf "$cluster_dir"/node* "$cluster_dir/cluster.env"
+  start_cluster off
+  say "large without TLS: put and get of $size"
+  DFS_TLS=off run_bench plain large --node "$first" --secret-file "$secret" --size "$size"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 5. The table
@@ -448,9 +472,9 @@ aes=$(get limit.aes_256_gcm_mb_per_s)
 # (or override them: DFS_BENCH_PASSES="put_sha put_aes get_sha get_aes").
 #   put: SHA-256 R+3 times (content hash, deterministic nonce, chunk id, each replica's check);
 #        AES-256-GCM 2R times (client TLS, the at-rest seal, TLS out to and in at R-1 peers).
-#   get: SHA-256 2 times (the store's check, the reader's check); AES-256-GCM 3 times (the
-#        at-rest open, TLS out, TLS in at the client).
-read -r put_sha put_aes get_sha get_aes <<<"${DFS_BENCH_PASSES:-$((R + 3)) $((2 * R)) 2 3}"
+#   get: SHA-256 once (the store's check; the local copy is not hashed again); AES-256-GCM 3
+#        times (the at-rest open, TLS out, TLS in at the client).
+read -r put_sha put_aes get_sha get_aes <<<"${DFS_BENCH_PASSES:-$((R + 3)) $((2 * R)) 1 3}"
 crypto() { # crypto SHA_PASSES AES_PASSES: MB/s all cores could push through that much crypto
   calc "$cores / ($1 / $sha + $2 / $aes)"
 }
@@ -502,6 +526,14 @@ add_row small_put_c16 "$small_size put, c=16" "$(sm put.ops_per_s "$c16" 0)" ops
 add_row small_get_c1_p50 "$small_size get p50, c=1" "$(sm get.p50_ms "$c1" 3)" ms "<=" 2 "$(calc "$rtt / 1000" 3)" "loopback RTT" " ($(sm get.ops_per_s "$c1" 0) ops/s, p99 $(sm get.p99_ms "$c1" 2) ms)"
 add_row small_get_c16 "$small_size get, c=16" "$(sm get.ops_per_s "$c16" 0)" ops/s ">=" "" "" "" "$(lat get "$c16")"
 add_row dfs_get_cmd "dfs get 4 KiB, whole command" "$(calc "$(get cmd.spawn.median_ms)" 2)" ms "<=" 50 "$(calc "$fl" 2)" "dfs --version" " (median of $repeat)"
+if [[ $tls == both ]]; then
+  plain_put=$(get plain.large.put.mb_per_s)
+  plain_get=$(get plain.large.get.mb_per_s)
+  add_row large_put_plain "put $size, TLS off" "$plain_put" MB/s ">=" "" "$put_limit" "$put_bound"
+  add_row large_get_plain "get $size, TLS off" "$plain_get" MB/s ">=" "" "$get_limit" "$get_bound"
+  add_row tls_cost_put "TLS cost, put" "$(calc "100 * (1 - $(get large.large.put.mb_per_s) / $plain_put)")" % "<=" 15 "" ""
+  add_row tls_cost_get "TLS cost, get" "$(calc "100 * (1 - $(get large.large.get.mb_per_s) / $plain_get)")" % "<=" 15 "" ""
+fi
 add_row node_rss "peak RSS, max of $nodes nodes" "$(calc "$peak_node / 1024")" MiB "<=" 150 "" ""
 add_row client_rss "peak RSS, dfs-bench client" "$(calc "$client_peak / 1024")" MiB "<=" "" "" ""
 
@@ -548,7 +580,7 @@ done)"
       "$(get rss.node$i.end)" "$(get rss.node$i.peak)"
   done
   echo "]},"
-  echo "\"raw\":{\"large\":$(cat "$work/large.json"),\"small\":$(cat "$work/small.json"),\"dfs_get_command\":$(cat "$work/cmd.json"),\"loopback\":$(cat "$work/loopback.json"),\"spawn_floor\":$(cat "$work/floor.json")}}"
+  echo "\"raw\":{\"large\":$(cat "$work/large.json"),\"small\":$(cat "$work/small.json"),\"dfs_get_command\":$(cat "$work/cmd.json"),\"large_tls_off\":$(cat "$work/plain.json" 2>/dev/null || echo null),\"loopback\":$(cat "$work/loopback.json"),\"spawn_floor\":$(cat "$work/floor.json")}}"
 } >"$json_file.tmp"
 mv "$json_file.tmp" "$json_file"
 echo "saved $json_file"
