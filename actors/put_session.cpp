@@ -6,6 +6,8 @@
 #include "actors/read_path.hpp"
 #include "common/log.hpp"
 
+#include <algorithm>
+
 namespace dfs {
 
 namespace {
@@ -45,18 +47,46 @@ struct item_write {
 
 void settle_if_done(put_actor* self, std::shared_ptr<item_write> w);
 
-/// Starts the request to the next member of the ranking that is not known to be full; false when
-/// there is none left.
+/// Marks a member failed for the rest of this put and fails its requests still in flight.
+void member_failed(put_actor* self, const member_view& member, const caf::error& err) {
+  auto& st = self->state;
+  if (!st.failed_nodes.insert(member.node_id).second)
+    return;
+  DFS_WARN("put_session", "replica " << member.name << " failed: " << describe(err)
+                                     << "; not asked again during this put");
+  auto abandoned = std::move(st.in_flight[member.node_id]);
+  st.in_flight.erase(member.node_id);
+  for (auto& [answered, give_up] : abandoned)
+    if (!*answered)
+      give_up();
+}
+
+/// Starts the request to the next member of the ranking that is not known to be full or failed;
+/// false when there is none left.
 bool send_to_next(put_actor* self, const std::shared_ptr<item_write>& w) {
   auto& st = self->state;
   while (w->next < w->ranking.size()) {
     auto member = w->ranking[w->next++];
-    if (st.full_nodes.count(member.node_id))
+    if (st.full_nodes.count(member.node_id) || st.failed_nodes.count(member.node_id))
       continue;
     ++w->outstanding;
+    // Whichever comes first, the answer or the member's failure, settles this request.
+    auto answered = std::make_shared<bool>(false);
+    auto& waiting = st.in_flight[member.node_id];
+    waiting.erase(std::remove_if(waiting.begin(), waiting.end(),
+                                 [](const auto& entry) { return *entry.first; }),
+                  waiting.end());
+    waiting.emplace_back(answered, [self, w, answered] {
+      *answered = true;
+      --w->outstanding;
+      settle_if_done(self, w);
+    });
     self->request(member.replica, st.ctx->request_timeout, w->request)
       .then(
-        [self, w](caf::ok_atom) {
+        [self, w, answered](caf::ok_atom) {
+          if (*answered)
+            return;
+          *answered = true;
           if (++w->acks >= w->needed && !w->quorum_reported) {
             w->quorum_reported = true;
             w->on_quorum();
@@ -64,7 +94,10 @@ bool send_to_next(put_actor* self, const std::shared_ptr<item_write>& w) {
           --w->outstanding;
           settle_if_done(self, w);
         },
-        [self, w, member](caf::error& err) {
+        [self, w, member, answered](caf::error& err) {
+          if (*answered)
+            return;
+          *answered = true;
           if (code_of(err) == errc::no_space) {
             // Full: not asked again during this put; the next member in rendezvous order takes
             // its place for this item.
@@ -75,7 +108,7 @@ bool send_to_next(put_actor* self, const std::shared_ptr<item_write>& w) {
             w->full.emplace_back(member.name, describe(err));
             send_to_next(self, w);
           } else {
-            DFS_WARN("put_session", "replica " << member.name << " failed: " << describe(err));
+            member_failed(self, member, err);
           }
           --w->outstanding;
           settle_if_done(self, w);

@@ -22,6 +22,8 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <vector>
+#include <functional>
 
 namespace dfs {
 
@@ -45,6 +47,13 @@ struct put_session_state {
   uint32_t fewest_copies = ~0u;
   std::optional<chunk_cipher> cipher;   // the cluster's data keys
   std::set<std::string> full_nodes;     // answered no_space during this put: skipped from then on
+  // Failed with anything else (connection lost, timeout): skipped for the rest of the put, and
+  // its other requests still in flight count as failed at once. Without this, a put kept
+  // sending every chunk to a peer that had just died and waited out each request's timeout.
+  std::set<std::string> failed_nodes;
+  // node id -> (answered?, what to do if that node fails first) for each request in flight.
+  std::map<std::string, std::vector<std::pair<std::shared_ptr<bool>, std::function<void()>>>>
+    in_flight;
 };
 
 caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_context_ptr ctx,
