@@ -25,7 +25,6 @@ struct node_context {
 
   /// How long a peer may take over one request before we give up on it.
   std::chrono::seconds request_timeout{30};
-  std::chrono::seconds handshake_timeout{10};
   /// How long a read waits for one replica before it tries the next: a slow replica must not
   /// make a get slow while another holds the same bytes.
   std::chrono::seconds read_attempt_timeout{5};

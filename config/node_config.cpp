@@ -1,5 +1,7 @@
 #include "config/node_config.hpp"
 
+#include "net/frame.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -108,6 +110,11 @@ const key_spec key_specs[] = {
   {"node", "name", "NAME", "required; unique in the cluster, 1 to 64 of A-Z a-z 0-9 . _ -"},
   {"node", "listen", "HOST:PORT", "required; where peers and clients connect"},
   {"node", "data_dir", "DIR", "required; chunks, manifests and node.id; created if missing"},
+  {"node", "max_connections", "1024", "authenticated inbound connections; past it clients are refused"},
+  {"node", "max_pending_handshakes", "256", "connections still in the handshake; past it the oldest is closed"},
+  {"node", "handshake_timeout", "10", "seconds from accept to authenticated, 1 to 3600"},
+  {"node", "idle_timeout", "300", "seconds without a frame before a connection is closed; 0 = off"},
+  {"node", "max_buffered_bytes", "256MiB", "bytes one connection may hold buffered, at least 65MiB"},
   {"cluster", "name", "dfs", "the cluster's name, the same on every node"},
   {"cluster", "secret_file", "FILE", "required; the shared secret, at least 32 bytes"},
   {"cluster", "bootstrap", "", "HOST:PORT,... of nodes to join; empty on the first node"},
@@ -125,6 +132,11 @@ const key_spec key_specs[] = {
   {"storage", "scrub_rate", "32MiB", "bytes per second the scrubber may read; 0 = no limit"},
   {"log", "level", "info", "trace, debug, info, warn or error"},
 };
+
+/// The smallest [node] max_buffered_bytes: the largest frame with its header and TLS overhead
+/// (a 22-byte record overhead per 16 KiB, about 90 KiB) must always fit.
+constexpr uint64_t min_max_buffered_bytes = 65ull << 20;
+static_assert(min_max_buffered_bytes > max_frame_payload + frame_header_size + (256u << 10));
 
 // Positional arguments are not allowed; collecting them under this name lets the error name them.
 constexpr const char* positional_name = "dfs-unexpected-argument";
@@ -392,6 +404,28 @@ config_outcome parse(int argc, const char* const* argv) {
 
   std::string data_dir = src.path("node.data_dir");
 
+  auto count = [&](const std::string& name, uint64_t fallback, uint64_t min, uint64_t max) {
+    uint64_t n = number(src, name, fallback);
+    if (n < min || n > max)
+      fail(label(name) + " = " + std::to_string(n) + ": must be between " + std::to_string(min) +
+           " and " + std::to_string(max));
+    return n;
+  };
+  cfg.max_connections =
+    static_cast<uint32_t>(count("node.max_connections", cfg.max_connections, 1, 1000000));
+  cfg.max_pending_handshakes = static_cast<uint32_t>(
+    count("node.max_pending_handshakes", cfg.max_pending_handshakes, 1, 1000000));
+  if (auto v = src.get("node.max_buffered_bytes")) {
+    auto size = parse_byte_size(v->text);
+    if (!size)
+      fail("[node] max_buffered_bytes = " + v->text +
+           ": expected a byte size such as 268435456, 256MiB or 1GiB");
+    if (*size < min_max_buffered_bytes)
+      fail("[node] max_buffered_bytes = " + v->text +
+           ": must be at least 65MiB, so that the largest frame (64 MiB + 64 KiB) fits");
+    cfg.max_buffered_bytes = *size;
+  }
+
   if (auto v = src.get("cluster.name")) {
     if (!valid_name(v->text))
       fail("[cluster] name '" + v->text + "': expected 1 to 64 characters of A-Z a-z 0-9 . _ -");
@@ -441,6 +475,15 @@ config_outcome parse(int argc, const char* const* argv) {
   if (cfg.down_after < cfg.suspect_after)
     fail("[cluster] down_after = " + std::to_string(cfg.down_after.count()) +
          ": must not be less than suspect_after (" + std::to_string(cfg.suspect_after.count()) + ")");
+  cfg.handshake_timeout = std::chrono::seconds{seconds("node.handshake_timeout", 10, 1, 3600)};
+  cfg.idle_timeout = std::chrono::seconds{seconds("node.idle_timeout", 300, 0, 7 * 86400)};
+  // Peers send heartbeats every suspect_after/3: an idle timeout longer than suspect_after never
+  // closes a live peer link.
+  if (cfg.idle_timeout.count() != 0 && cfg.idle_timeout <= cfg.suspect_after)
+    fail("[node] idle_timeout = " + std::to_string(cfg.idle_timeout.count()) +
+         ": must be 0 (off) or more than [cluster] suspect_after (" +
+         std::to_string(cfg.suspect_after.count()) +
+         "), or peer links would be closed between two heartbeats");
   cfg.anti_entropy_interval =
     std::chrono::seconds{seconds("cluster.anti_entropy_interval", 10, 1, 86400)};
   cfg.gc_grace = std::chrono::seconds{seconds("cluster.gc_grace", 3600, 0, 30 * 86400)};

@@ -32,6 +32,12 @@ struct node_config {
   std::string name;       // unique in the cluster
   host_port listen;       // where peers and clients connect
   std::string data_dir;   // chunks, manifests and node.id live here
+  // [node] limits against connection floods (net/listener, net/peer_connection)
+  uint32_t max_connections = 1024;             // authenticated inbound connections (peers count)
+  uint32_t max_pending_handshakes = 256;       // inbound connections still in the handshake
+  std::chrono::seconds handshake_timeout{10};  // from accept to authenticated, absolute
+  std::chrono::seconds idle_timeout{300};      // no frame received for this long; 0 = off
+  uint64_t max_buffered_bytes = 256ull << 20;  // per connection: partial frame + write backlog
   // [cluster]
   std::string cluster_name = "dfs";
   std::string secret_file;

@@ -13,7 +13,8 @@ caf::behavior dialer(caf::event_based_actor* self, node_context_ptr ctx) {
       if (!target)
         return make_error(errc::bad_request, "not a host:port address: " + address);
       auto connection = self->system().middleman().spawn_client(peer_connection, target->host,
-                                                                target->port, ctx, true);
+                                                                target->port, ctx, true,
+                                                                inbound_connections_ptr{});
       if (!connection)
         return make_error(errc::unavailable, "cannot connect to " + address);
       return *connection;

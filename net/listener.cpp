@@ -1,15 +1,48 @@
 #include "net/listener.hpp"
 
 #include "common/log.hpp"
-#include "net/peer_connection.hpp"
 
 #include <caf/io/system_messages.hpp>
 
+#include <algorithm>
+
+#include <sys/resource.h>
+
 namespace dfs {
+
+namespace {
+
+/// Every connection takes a file descriptor; the limits must fit under the open-file limit, or
+/// accept() fails (EMFILE) while the limits still allow more. Raises the soft limit towards the
+/// hard one if needed, and says so when even that is too low.
+void fit_open_file_limit(const node_config& cfg) {
+  constexpr rlim_t reserve = 256; // the store's files, peers dialed by us, CAF's own
+  rlim_t wanted = rlim_t{cfg.max_connections} + cfg.max_pending_handshakes + reserve;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted)
+    return;
+  rlimit raised = limit;
+  raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  if (raised.rlim_cur > limit.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &raised) == 0)
+    limit = raised;
+  if (limit.rlim_cur < wanted)
+    DFS_WARN("listener", "the open-file limit (" << limit.rlim_cur
+                           << ") is below [node] max_connections + max_pending_handshakes + "
+                           << reserve << " = " << wanted
+                           << ": raise it (ulimit -n) or lower the limits, or accepting may fail");
+  else
+    DFS_DEBUG("listener", "raised the open-file limit to " << limit.rlim_cur);
+}
+
+} // namespace
 
 caf::behavior listener(listener_broker* self, caf::io::doorman_ptr doorman, node_context_ptr ctx) {
   self->add_doorman(std::move(doorman));
+  self->state.inbound = std::make_shared<inbound_connections>(ctx->config.max_connections,
+                                                              ctx->config.max_pending_handshakes);
+  fit_open_file_limit(ctx->config);
   self->set_down_handler([=](caf::down_msg& msg) {
+    self->state.inbound->closed(msg.source);
     auto& connections = self->state.connections;
     for (auto i = connections.begin(); i != connections.end(); ++i)
       if (i->address() == msg.source) {
@@ -25,10 +58,18 @@ caf::behavior listener(listener_broker* self, caf::io::doorman_ptr doorman, node
   });
   return {
     [=](const caf::io::new_connection_msg& msg) {
-      auto connection = self->fork(peer_connection, msg.handle, ctx, false);
+      auto& st = self->state;
+      auto connection = self->fork(peer_connection, msg.handle, ctx, false, st.inbound);
       self->monitor(connection);
-      self->state.connections.insert(connection);
-      DFS_DEBUG("listener", "accepted a connection (" << self->state.connections.size() << " open)");
+      st.connections.insert(connection);
+      // At max_pending_handshakes, the oldest connection still in the handshake makes room:
+      // a flood of strangers then pushes out strangers, and a real client still gets in.
+      if (auto oldest = st.inbound->accepted(connection.address()))
+        if (auto victim = caf::actor_cast<caf::actor>(*oldest))
+          self->send(victim, evict_atom::value);
+      DFS_DEBUG("listener", "accepted a connection (" << st.connections.size() << " open, "
+                                                      << st.inbound->pending()
+                                                      << " in the handshake)");
     },
     [=](const caf::io::acceptor_closed_msg&) {
       DFS_ERROR("listener", "the listening socket was closed");

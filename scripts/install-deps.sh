@@ -10,6 +10,8 @@ set -euo pipefail
 # Build: compiler, CMake + make, CAF 0.17 (core, io), OpenSSL 3, Boost.Program_options.
 # Tests and scripts: openssl, ss (iproute2), ps/pgrep (procps), setsid (util-linux), coreutils,
 # jq (the self-healing tests read the CLI's JSON: member states, copies, holdings).
+# Fuzzing (scripts/fuzz.sh): clang, and libclang-rt-14-dev for libFuzzer and the sanitizer
+# runtimes (libclang_rt.fuzzer-x86_64.a).
 packages=(
   g++
   cmake
@@ -23,6 +25,9 @@ packages=(
   util-linux
   coreutils
   jq
+  tcpdump # tests/integration/test_tls_capture.sh captures the cluster's traffic on lo
+  clang
+  libclang-rt-14-dev
 )
 
 check_only=0

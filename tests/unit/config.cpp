@@ -121,6 +121,11 @@ CAF_TEST(a valid file gives its values and the defaults) {
   CAF_CHECK_EQUAL(cfg.write_quorum, 2u);
   CAF_CHECK_EQUAL(cfg.chunk_size, 4u * 1024 * 1024);
   CAF_CHECK(cfg.log_level == log::level::info);
+  CAF_CHECK_EQUAL(cfg.max_connections, 1024u);
+  CAF_CHECK_EQUAL(cfg.max_pending_handshakes, 256u);
+  CAF_CHECK_EQUAL(cfg.handshake_timeout.count(), 10);
+  CAF_CHECK_EQUAL(cfg.idle_timeout.count(), 300);
+  CAF_CHECK_EQUAL(cfg.max_buffered_bytes, 256u * 1024 * 1024);
 }
 
 CAF_TEST(a file that sets every key) {
@@ -130,6 +135,11 @@ CAF_TEST(a file that sets every key) {
                      "name = n_2.b\n"
                      "listen = [::1]:65535\n"
                      "data_dir = " + path("a/b/c") + "\n"
+                     "max_connections = 5000\n"
+                     "max_pending_handshakes = 64\n"
+                     "handshake_timeout = 5\n"
+                     "idle_timeout = 0\n"
+                     "max_buffered_bytes = 1GiB\n"
                      "[cluster]\n"
                      "name = prod\n"
                      "secret_file = keys/cluster.key\n"
@@ -160,6 +170,11 @@ CAF_TEST(a file that sets every key) {
   CAF_CHECK_EQUAL(cfg.write_quorum, 5u);
   CAF_CHECK_EQUAL(cfg.chunk_size, 1024u * 1024);
   CAF_CHECK(cfg.log_level == log::level::debug);
+  CAF_CHECK_EQUAL(cfg.max_connections, 5000u);
+  CAF_CHECK_EQUAL(cfg.max_pending_handshakes, 64u);
+  CAF_CHECK_EQUAL(cfg.handshake_timeout.count(), 5);
+  CAF_CHECK_EQUAL(cfg.idle_timeout.count(), 0);
+  CAF_CHECK_EQUAL(cfg.max_buffered_bytes, 1024u * 1024 * 1024);
 }
 
 CAF_TEST(a binary secret is kept byte for byte) {
@@ -231,7 +246,9 @@ CAF_TEST(help lists every key with its default) {
     for (auto part : {"--config FILE", "[node]", "name ", "listen ", "data_dir ", "[cluster]",
                       "= dfs", "secret_file ", "bootstrap ", "replicas     = 3",
                       "write_quorum = 2", "[storage]", "chunk_size   = 4MiB", "[log]",
-                      "level        = info", "--SECTION.KEY"})
+                      "level        = info", "--SECTION.KEY", "max_connections = 1024",
+                      "max_pending_handshakes = 256", "handshake_timeout = 10",
+                      "idle_timeout = 300", "max_buffered_bytes = 256MiB"})
       if (!contains(out.text, part))
         CAF_FAIL("help text lacks '" << part << "'");
   }
@@ -398,6 +415,55 @@ CAF_TEST(data_dir errors) {
     CHECK_ERROR_NAMES(out, "[node] data_dir '" + path("ro") + "': not writable");
     fs::permissions(path("ro"), fs::perms::owner_all);
   }
+}
+
+CAF_TEST(connection limits) {
+  // Good values, from the file and the command line.
+  auto out = run_ini(base_ini(), {"--node.max_connections", "1", "--node.max_pending_handshakes",
+                                  "1000000", "--node.handshake_timeout", "3600",
+                                  "--node.idle_timeout", "4", "--node.max_buffered_bytes",
+                                  "65MiB"});
+  CAF_REQUIRE_EQUAL(out.text, "");
+  CAF_CHECK_EQUAL(out.config.max_connections, 1u);
+  CAF_CHECK_EQUAL(out.config.max_pending_handshakes, 1000000u);
+  CAF_CHECK_EQUAL(out.config.handshake_timeout.count(), 3600);
+  CAF_CHECK_EQUAL(out.config.idle_timeout.count(), 4);
+  CAF_CHECK_EQUAL(out.config.max_buffered_bytes, 65u << 20);
+  fs::remove_all(path("data"));
+  // Malformed and out of range, each with the key, the value and what is expected.
+  out = run_ini(base_ini(), {"--node.max_connections", "0"});
+  CAF_CHECK_EQUAL(out.text, "config: [node] max_connections = 0: must be between 1 and 1000000");
+  out = run_ini(base_ini(), {"--node.max_connections", "many"});
+  CAF_CHECK_EQUAL(out.text, "config: [node] max_connections = many: expected a whole number");
+  out = run_ini(base_ini(), {"--node.max_pending_handshakes", "1000001"});
+  CAF_CHECK_EQUAL(out.text,
+                  "config: [node] max_pending_handshakes = 1000001: must be between 1 and 1000000");
+  out = run_ini(base_ini(), {"--node.handshake_timeout", "0"});
+  CAF_CHECK_EQUAL(out.text,
+                  "config: [node] handshake_timeout = 0: must be between 1 and 3600 seconds");
+  out = run_ini(base_ini(), {"--node.handshake_timeout", "10s"});
+  CHECK_ERROR_NAMES(out, "[node] handshake_timeout = 10s: expected a whole number");
+  out = run_ini(base_ini(), {"--node.idle_timeout", "700000"});
+  CHECK_ERROR_NAMES(out, "[node] idle_timeout = 700000: must be between 0 and 604800 seconds");
+  // An idle timeout must leave room for heartbeats.
+  out = run_ini(base_ini(), {"--node.idle_timeout", "3"});
+  CAF_CHECK_EQUAL(out.text, "config: [node] idle_timeout = 3: must be 0 (off) or more than "
+                            "[cluster] suspect_after (3), or peer links would be closed between "
+                            "two heartbeats");
+  out = run_ini(base_ini(), {"--node.idle_timeout", "30", "--cluster.suspect_after", "30",
+                             "--cluster.down_after", "60"});
+  CHECK_ERROR_NAMES(out, "[node] idle_timeout = 30");
+  out = run_ini(base_ini(), {"--node.idle_timeout", "31", "--cluster.suspect_after", "30",
+                             "--cluster.down_after", "60"});
+  CAF_CHECK_EQUAL(out.text, "");
+  fs::remove_all(path("data"));
+  out = run_ini(base_ini(), {"--node.max_buffered_bytes", "64MiB"});
+  CAF_CHECK_EQUAL(out.text, "config: [node] max_buffered_bytes = 64MiB: must be at least 65MiB, "
+                            "so that the largest frame (64 MiB + 64 KiB) fits");
+  out = run_ini(base_ini(), {"--node.max_buffered_bytes", "lots"});
+  CHECK_ERROR_NAMES(out, "[node] max_buffered_bytes = lots: expected a byte size");
+  // Nothing was created for a refused configuration.
+  CAF_CHECK(!fs::exists(path("data")));
 }
 
 // -- the value parsers -----------------------------------------------------------------------------

@@ -184,7 +184,7 @@ struct fixture : test_node_fixture<> {
   void start(bool outbound) {
     mpx.provide_scribe("peer.test", 7002, conn);
     auto res = mm.spawn_client(peer_connection, std::string{"peer.test"}, uint16_t{7002},
-                               node_context_ptr{ctx}, outbound);
+                               node_context_ptr{ctx}, outbound, inbound_connections_ptr{});
     CAF_REQUIRE(res);
     broker = *res;
     track(broker);
@@ -199,8 +199,10 @@ struct fixture : test_node_fixture<> {
 
   /// Everything the broker wrote since the last call, as frames; heartbeats (sent on a timer
   /// of their own once authenticated) are only counted.
-  std::vector<wire_frame> take_output() {
-    auto& buf = mpx.output_buffer(conn);
+  std::vector<wire_frame> take_output() { return take_output(conn); }
+
+  std::vector<wire_frame> take_output(connection_handle from) {
+    auto& buf = mpx.output_buffer(from);
     std::vector<wire_frame> frames;
     size_t pos = 0;
     while (buf.size() - pos >= frame_header_size) {
@@ -223,8 +225,10 @@ struct fixture : test_node_fixture<> {
     return frames;
   }
 
-  void send(const byte_buffer& bytes) {
-    mpx.virtual_send(conn, bytes);
+  void send(const byte_buffer& bytes) { send(conn, bytes); }
+
+  void send(connection_handle to, const byte_buffer& bytes) {
+    mpx.virtual_send(to, bytes);
     drain();
   }
 
@@ -267,6 +271,32 @@ struct fixture : test_node_fixture<> {
     return *err;
   }
 
+  /// A listener on port 7001 whose connections this test accepts with accept().
+  caf::actor start_listener() {
+    mpx.provide_acceptor(7001, listener_acceptor);
+    auto lst = mm.spawn_broker(listener, mpx.new_doorman(listener_acceptor, 7001),
+                               node_context_ptr{ctx});
+    track(lst);
+    return lst;
+  }
+
+  accept_handle listener_acceptor = accept_handle::from_int(7);
+
+  void accept(connection_handle hdl) {
+    mpx.add_pending_connect(listener_acceptor, hdl);
+    mpx.accept_connection(listener_acceptor);
+    drain();
+  }
+
+  /// What the multiplexer delivers when the socket reports EOF.
+  void peer_hangs_up(connection_handle hdl) {
+    mpx.impl_ptr(hdl)->io_failure(&mpx, caf::io::network::operation::read);
+    drain();
+  }
+
+  /// Bytes in the broker's write buffer (the test network never drains it by itself).
+  size_t buffered_bytes_of_output() { return mpx.output_buffer(conn).size(); }
+
   /// A complete good handshake; the broker is authenticated afterwards.
   void authenticate(bool outbound) {
     start(outbound);
@@ -303,6 +333,7 @@ CAF_TEST(the broker says hello first) {
 }
 
 CAF_TEST(a good peer is reported to membership) {
+  ctx->config.down_after = std::chrono::hours{24}; // the silent-peer rule out of the way
   for (bool outbound : {true, false}) {
     seen->ups.clear();
     conn = connection_handle::from_int(outbound ? 101 : 102);
@@ -325,7 +356,7 @@ CAF_TEST(a good peer is reported to membership) {
     CAF_CHECK(up.connection == broker);
     CAF_CHECK(!broker_down());
     // The handshake timer fires later and changes nothing on an authenticated connection.
-    advance_time(ctx->handshake_timeout + std::chrono::seconds{1});
+    advance_time(ctx->config.handshake_timeout + std::chrono::seconds{1});
     drain();
     CAF_CHECK(take_output().empty());
     CAF_CHECK(!broker_down());
@@ -430,7 +461,7 @@ CAF_TEST(silence until the handshake timeout closes the connection) {
   start(true);
   CAF_REQUIRE_EQUAL(take_output().size(), 1u);
   // Just before the deadline nothing happens.
-  advance_time(ctx->handshake_timeout - std::chrono::seconds{1});
+  advance_time(ctx->config.handshake_timeout - std::chrono::seconds{1});
   drain();
   CAF_CHECK(take_output().empty());
   CAF_CHECK(!broker_down());
@@ -452,7 +483,7 @@ CAF_TEST(a half handshake times out as well) {
   auto out = take_output();
   CAF_REQUIRE_EQUAL(out.size(), 1u);
   CAF_CHECK(out[0].header.type == frame_type::proof);
-  advance_time(ctx->handshake_timeout + std::chrono::seconds{1});
+  advance_time(ctx->config.handshake_timeout + std::chrono::seconds{1});
   drain();
   auto err = expect_error_and_close(take_output());
   CAF_CHECK_EQUAL(err.code, static_cast<uint8_t>(errc::timeout));
@@ -682,6 +713,313 @@ CAF_TEST(the listener hands each connection to a broker of its own) {
   caf::anon_send_exit(lst, caf::exit_reason::user_shutdown);
   drain();
   CAF_CHECK(broker_down());
+}
+
+// -- limits against connection floods -------------------------------------------------------
+
+CAF_TEST(the handshake timeout is configurable) {
+  ctx->config.handshake_timeout = std::chrono::seconds{3};
+  start(false);
+  take_output();
+  advance_time(std::chrono::seconds{2});
+  drain();
+  CAF_CHECK(!broker_down());
+  advance_time(std::chrono::seconds{2});
+  drain();
+  auto err = expect_error_and_close(take_output());
+  CAF_CHECK_EQUAL(err.code, static_cast<uint8_t>(errc::timeout));
+  CAF_CHECK(contains(err.message, "handshake timed out"));
+  CAF_CHECK(contains(err.message, "[node] handshake_timeout = 3 s"));
+}
+
+CAF_TEST(trickling bytes does not extend the handshake timeout) {
+  // A slowloris: a valid hello, one byte a second. The deadline counts from the connection.
+  start(false);
+  take_output();
+  handshake remote{remote_identity(), true};
+  auto hello = remote.start();
+  auto bytes = frame_bytes(hello.type, hello.payload);
+  CAF_REQUIRE_GREATER(bytes.size(), 20u);
+  auto seconds = ctx->config.handshake_timeout.count();
+  for (long i = 0; i < seconds - 1; ++i) {
+    send(byte_buffer{bytes[i]});
+    advance_time(std::chrono::seconds{1});
+    drain();
+  }
+  CAF_CHECK(!broker_down());
+  send(byte_buffer{bytes[seconds - 1]});
+  advance_time(std::chrono::seconds{1});
+  drain();
+  auto err = expect_error_and_close(take_output());
+  CAF_CHECK_EQUAL(err.code, static_cast<uint8_t>(errc::timeout));
+}
+
+CAF_TEST(a peer that sends nothing for down_after is closed and its requests fail at once) {
+  // A peer killed while we were writing to it can leave the socket open here without an
+  // error: its silence is what tells, as it does for the failure detector.
+  authenticate(false);
+  take_output();
+  track(sys.spawn(requester, broker, chunk_id::of("x", 1), seen));
+  CAF_REQUIRE_EQUAL(take_output().size(), 1u);
+  advance_time(ctx->config.down_after - std::chrono::seconds{2});
+  drain();
+  CAF_CHECK(!broker_down());
+  CAF_CHECK(seen->errors.empty());
+  send(frame_bytes(frame_type::heartbeat, byte_buffer{})); // alive: the silence starts again
+  advance_time(ctx->config.down_after - std::chrono::seconds{2});
+  drain();
+  CAF_CHECK(!broker_down());
+  advance_time(std::chrono::seconds{3});
+  drain();
+  CAF_CHECK(broker_down());
+  CAF_REQUIRE_EQUAL(seen->errors.size(), 1u);
+  CAF_CHECK(code_of(seen->errors[0]) == errc::unavailable);
+  CAF_CHECK(contains(describe(seen->errors[0]), "down_after"));
+}
+
+CAF_TEST(an idle authenticated connection is closed after idle_timeout) {
+  ctx->config.idle_timeout = std::chrono::seconds{60};
+  ctx->config.down_after = std::chrono::hours{24}; // the silent-peer rule out of the way
+  authenticate(false);
+  take_output();
+  advance_time(std::chrono::seconds{30});
+  drain();
+  send(frame_bytes(frame_type::heartbeat, byte_buffer{})); // a frame: the clock starts again
+  advance_time(std::chrono::seconds{40});                   // 70 s since authentication
+  drain();
+  CAF_CHECK(take_output().empty());
+  CAF_CHECK(!broker_down());
+  advance_time(std::chrono::seconds{21}); // 61 s since the last frame
+  drain();
+  auto out = take_output();
+  CAF_CHECK(broker_down());
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK(out[0].header.type == frame_type::error);
+  auto err = from_payload<error_msg>(out[0].payload);
+  CAF_REQUIRE(err);
+  CAF_CHECK_EQUAL(err->code, static_cast<uint8_t>(errc::timeout));
+  CAF_CHECK(contains(err->message, "[node] idle_timeout = 60 s"));
+}
+
+CAF_TEST(an idle timeout of 0 keeps a quiet connection open) {
+  ctx->config.idle_timeout = std::chrono::seconds{0};
+  ctx->config.down_after = std::chrono::hours{24}; // the silent-peer rule out of the way
+  authenticate(true);
+  take_output();
+  for (int i = 0; i < 10; ++i) {
+    advance_time(std::chrono::hours{1});
+    drain();
+  }
+  CAF_CHECK(take_output().empty());
+  CAF_CHECK(!broker_down());
+}
+
+CAF_TEST(a write backlog above max_buffered_bytes closes the connection) {
+  ctx->config.max_buffered_bytes = 10000;
+  authenticate(false);
+  take_output();
+  // What a session sends; the test network never drains the write buffer by itself.
+  byte_buffer payload(4000, 'x');
+  for (uint64_t id = 1; id <= 2; ++id)
+    caf::anon_send(broker, frame_atom::value, static_cast<uint16_t>(frame_type::get_data), id,
+                   payload);
+  drain();
+  CAF_CHECK(!broker_down());
+  CAF_CHECK_EQUAL(buffered_bytes_of_output(), 2 * (4000 + frame_header_size));
+  caf::anon_send(broker, frame_atom::value, static_cast<uint16_t>(frame_type::get_data),
+                 uint64_t{3}, payload);
+  drain();
+  CAF_CHECK(broker_down());
+  // What was queued is dropped, not sent after all.
+  CAF_CHECK_EQUAL(buffered_bytes_of_output(), 0u);
+}
+
+CAF_TEST(a partial frame above max_buffered_bytes closes the connection) {
+  ctx->config.max_buffered_bytes = 10000;
+  authenticate(true);
+  take_output();
+  auto header = raw_header(50000, static_cast<uint16_t>(frame_type::put_chunk), 9);
+  send(header);
+  send(byte_buffer(9000, 'p'));
+  CAF_CHECK(!broker_down());
+  send(byte_buffer(1000, 'p'));
+  CAF_CHECK(broker_down());
+  CAF_CHECK(seen->store_gets.empty());
+}
+
+CAF_TEST(the oldest connection in the handshake makes room for a new one) {
+  ctx->config.max_pending_handshakes = 2;
+  auto lst = start_listener();
+  for (int i = 1; i <= 3; ++i)
+    accept(connection_handle::from_int(100 + i));
+  // The first one was closed with a reason; the other two wait.
+  auto first = take_output(connection_handle::from_int(101));
+  CAF_REQUIRE_EQUAL(first.size(), 2u); // its hello, then the error
+  CAF_CHECK(first[1].header.type == frame_type::error);
+  auto err = from_payload<error_msg>(first[1].payload);
+  CAF_REQUIRE(err);
+  CAF_CHECK_EQUAL(err->code, static_cast<uint8_t>(errc::unavailable));
+  CAF_CHECK(contains(err->message, "[node] max_pending_handshakes = 2"));
+  CAF_CHECK(mpx.stopped_reading(connection_handle::from_int(101)));
+  CAF_CHECK(!mpx.stopped_reading(connection_handle::from_int(102)));
+  CAF_CHECK(!mpx.stopped_reading(connection_handle::from_int(103)));
+  // The newest still completes its handshake. Authenticated, it no longer counts as pending:
+  // two more strangers push out the second one, then the fourth, never the third.
+  conn = connection_handle::from_int(103);
+  handshake remote{remote_identity(), true};
+  answer_hello(remote);
+  CAF_REQUIRE_EQUAL(seen->ups.size(), 1u);
+  take_output();
+  accept(connection_handle::from_int(104));
+  CAF_CHECK(!mpx.stopped_reading(connection_handle::from_int(102)));
+  accept(connection_handle::from_int(105));
+  CAF_CHECK(mpx.stopped_reading(connection_handle::from_int(102)));
+  accept(connection_handle::from_int(106));
+  CAF_CHECK(mpx.stopped_reading(connection_handle::from_int(104)));
+  CAF_CHECK(!mpx.stopped_reading(connection_handle::from_int(105)));
+  CAF_CHECK(!mpx.stopped_reading(connection_handle::from_int(106)));
+  for (auto& frame : take_output())
+    CAF_CHECK(frame.header.type != frame_type::error);
+  CAF_CHECK(!mpx.stopped_reading(conn));
+  caf::anon_send_exit(lst, caf::exit_reason::user_shutdown);
+  drain();
+}
+
+CAF_TEST(clients past max_connections are refused and peers are not) {
+  ctx->config.max_connections = 1;
+  auto lst = start_listener();
+  auto client_identity = [](const std::string& id) {
+    return local_identity{"", id, "dfs-cli", peer_role::client, "", secret};
+  };
+  // The first client is served.
+  conn = connection_handle::from_int(201);
+  accept(conn);
+  handshake first{client_identity("11111111111111111111111111111111"), true};
+  answer_hello(first);
+  auto out = take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK(out[0].header.type == frame_type::proof);
+  CAF_CHECK(!mpx.stopped_reading(conn));
+  // The second client proves it holds the secret, and is told the node is full.
+  conn = connection_handle::from_int(202);
+  accept(conn);
+  handshake second{client_identity("22222222222222222222222222222222"), true};
+  answer_hello(second);
+  out = take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 2u);
+  CAF_CHECK(out[1].header.type == frame_type::error);
+  auto err = from_payload<error_msg>(out[1].payload);
+  CAF_REQUIRE(err);
+  CAF_CHECK_EQUAL(err->code, static_cast<uint8_t>(errc::unavailable));
+  CAF_CHECK(contains(err->message, "[node] max_connections = 1"));
+  CAF_CHECK(mpx.stopped_reading(conn));
+  // A peer still gets in: refusing it could split the cluster.
+  conn = connection_handle::from_int(203);
+  accept(conn);
+  handshake peer{remote_identity(), true};
+  answer_hello(peer);
+  CAF_CHECK_EQUAL(seen->ups.size(), 1u);
+  CAF_CHECK(!mpx.stopped_reading(conn));
+  // Peers count, though: with the first client gone, the peer still holds the only place.
+  peer_hangs_up(connection_handle::from_int(201));
+  conn = connection_handle::from_int(204);
+  accept(conn);
+  handshake third{client_identity("33333333333333333333333333333333"), true};
+  answer_hello(third);
+  out = take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 2u);
+  CAF_CHECK(out[1].header.type == frame_type::error);
+  // Once the peer leaves too, a client is served again.
+  peer_hangs_up(connection_handle::from_int(203));
+  conn = connection_handle::from_int(205);
+  accept(conn);
+  handshake fourth{client_identity("44444444444444444444444444444444"), true};
+  answer_hello(fourth);
+  out = take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK(out[0].header.type == frame_type::proof);
+  CAF_CHECK(!mpx.stopped_reading(conn));
+  caf::anon_send_exit(lst, caf::exit_reason::user_shutdown);
+  drain();
+}
+
+CAF_TEST(an inbound TLS connection costs no TLS state until its first bytes) {
+  ctx->tls = std::make_shared<const tls_context>(secret);
+  start(false);
+  // Nothing goes out before the client speaks: the hello waits for TLS, TLS for the client.
+  CAF_CHECK(mpx.output_buffer(conn).empty());
+  CAF_CHECK_EQUAL(buffered_bytes_of_output(), 0u);
+  tls_endpoint client{*ctx->tls, tls_side::client, id_b};
+  client.start();
+  byte_buffer plain; // what the broker sent, decrypted
+  auto pump = [&] {
+    for (int round = 0; round < 10; ++round) {
+      byte_buffer bytes;
+      client.take_ciphertext(bytes);
+      if (bytes.empty() && mpx.output_buffer(conn).empty())
+        return;
+      if (!bytes.empty())
+        send(bytes);
+      auto& out = mpx.output_buffer(conn);
+      client.feed(out.data(), out.size());
+      out.clear();
+      client.read_plaintext(plain);
+    }
+  };
+  pump();
+  CAF_REQUIRE(client.handshake_done());
+  CAF_REQUIRE(!client.failed());
+  // Inside TLS, the usual handshake: the broker's hello, then ours and our proof.
+  std::string reason;
+  CAF_REQUIRE_GREATER_OR_EQUAL(plain.size(), frame_header_size);
+  auto header = decode_frame_header(plain.data(), max_handshake_payload, reason);
+  CAF_REQUIRE(header);
+  CAF_REQUIRE(header->type == frame_type::hello);
+  byte_buffer broker_hello(plain.begin() + frame_header_size,
+                           plain.begin() + frame_header_size + header->payload_length);
+  plain.erase(plain.begin(), plain.begin() + frame_header_size + header->payload_length);
+  handshake remote{remote_identity(), true};
+  std::vector<handshake::outgoing_frame> answers;
+  remote.on_frame(frame_type::hello, broker_hello, answers);
+  byte_buffer frames;
+  auto hello = remote.start();
+  append_frame(frames, hello.type, 0, hello.payload);
+  for (auto& f : answers)
+    append_frame(frames, f.type, 0, f.payload);
+  client.write_plaintext(frames);
+  pump();
+  CAF_REQUIRE_EQUAL(seen->ups.size(), 1u);
+  CAF_CHECK_EQUAL(seen->ups[0].info.node_id, id_b);
+  CAF_CHECK(!broker_down());
+}
+
+CAF_TEST(inbound_connections counts and evicts in order) {
+  inbound_connections table{2, 2};
+  auto a = sys.spawn(inert_stub);
+  auto b = sys.spawn(inert_stub);
+  auto c = sys.spawn(inert_stub);
+  auto d = sys.spawn(inert_stub);
+  actors.insert(actors.end(), {a, b, c, d});
+  CAF_CHECK(!table.accepted(a.address()));
+  CAF_CHECK(!table.accepted(b.address()));
+  CAF_CHECK_EQUAL(table.pending(), 2u);
+  auto evicted = table.accepted(c.address());
+  CAF_REQUIRE(evicted);
+  CAF_CHECK(*evicted == a.address());
+  CAF_CHECK(table.authenticated(b.address(), true));
+  CAF_CHECK(table.authenticated(c.address(), true));
+  CAF_CHECK_EQUAL(table.pending(), 0u);
+  CAF_CHECK_EQUAL(table.established(), 2u);
+  // Full for clients, not for peers.
+  CAF_CHECK(!table.accepted(d.address()));
+  CAF_CHECK(!table.authenticated(d.address(), true));
+  CAF_CHECK(table.authenticated(a.address(), false));
+  CAF_CHECK_EQUAL(table.established(), 3u);
+  table.closed(b.address());
+  table.closed(b.address()); // twice is harmless
+  table.closed(c.address());
+  CAF_CHECK_EQUAL(table.established(), 1u);
+  CAF_CHECK(table.authenticated(d.address(), true));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
