@@ -46,9 +46,20 @@ std::vector<roster_entry> roster(const membership_state& st) {
 }
 
 bool is_connected_to(const membership_state& st, const std::string& address) {
+  if (auto t = st.addresses.find(address); t != st.addresses.end() && !t->second.node_id.empty())
+    if (auto m = st.members.find(t->second.node_id); m != st.members.end() && m->second.connection)
+      return true;
   return std::any_of(st.members.begin(), st.members.end(), [&](auto& kv) {
     return kv.second.connection && kv.second.entry.address == address;
   });
+}
+
+/// Remembers which node a dialled address led to (see dial_target::node_id).
+void note_dialled_node(membership_state& st, const caf::actor& connection,
+                       const std::string& node_id) {
+  for (auto& [address, target] : st.addresses)
+    if (target.last_connection == connection)
+      target.node_id = node_id;
 }
 
 void learn_address(membership_state& st, const std::string& address) {
@@ -83,7 +94,13 @@ void dial_missing(self_ptr self) {
       .then(
         [=](caf::actor& connection) {
           auto& st = self->state;
-          st.addresses[addr].dialing = false;
+          auto& target = st.addresses[addr];
+          target.dialing = false;
+          target.last_connection = connection;
+          // The handshake may already have reported this connection's node.
+          for (auto& [id, m] : st.members)
+            if (m.connection == connection)
+              target.node_id = id;
           self->monitor(connection);
           st.dialed.insert(connection);
         },
@@ -260,6 +277,8 @@ membership(membership_actor::stateful_pointer<membership_state> self, node_conte
   });
   return {
     [=](peer_up_atom, const peer_info& info, const caf::actor& connection, bool outbound) {
+      if (outbound)
+        note_dialled_node(self->state, connection, info.node_id);
       return on_peer_up(self, info, connection, outbound);
     },
     [=](heartbeat_atom, const std::string& node_id) {

@@ -28,6 +28,11 @@ struct membership_state {
     std::chrono::steady_clock::time_point next_attempt;
     std::chrono::milliseconds backoff{200};
     bool dialing = false;
+    // The node this address led to last time. A bootstrap address may differ from the address
+    // that node announces (a name, a relay, another interface): without this, it was redialled
+    // for ever, and each new connection replaced the live one.
+    caf::actor last_connection;
+    std::string node_id;
   };
 
   node_context_ptr ctx;
