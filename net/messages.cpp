@@ -80,7 +80,8 @@ void status_result_msg::write(writer& w) const {
 
 void status_result_msg::read(reader& r) {
   node = r.str(256);
-  read_list(r, members, 16, [&](member_status& m) {
+  // A member takes at least 48 bytes: four empty strings (4 each) and four u64.
+  read_list(r, members, 48, [&](member_status& m) {
     m.name = r.str(256), m.node_id = r.str(64), m.address = r.str(300), m.state = r.str(32);
     m.chunks = r.u64(), m.bytes = r.u64(), m.used = r.u64(), m.capacity = r.u64();
   });

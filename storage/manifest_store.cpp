@@ -62,6 +62,9 @@ caf::expected<manifest> parse_manifest_file(const byte_buffer& bytes) {
   decode(pr, m);
   if (!pr.done())
     return damaged("the manifest does not decode");
+  // put() never writes an invalid key (empty, or with a NUL): a file holding one is not ours.
+  if (auto why = invalid_key_reason(m.key))
+    return damaged("the manifest's key is invalid: " + *why);
   return m;
 }
 

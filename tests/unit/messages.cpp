@@ -384,6 +384,27 @@ CAF_TEST(hostile list counts are refused without allocating) {
   CAF_CHECK_LESS(rss_after - rss_before, 32 * 1024);
 }
 
+CAF_TEST(a status member list is bounded by the 48 bytes a member takes at least) {
+  // Found by fuzz/messages_fuzzer (its allocation bound): the member count was checked against
+  // 16 bytes a member, so 16 MiB of input announcing 1 Mi members made the decoder build
+  // 160 MiB of members before finding the input short.
+  const byte_buffer node = u32_le(0); // an empty node name
+  byte_buffer zeros(16 << 20, 0);
+  auto count = static_cast<uint32_t>(zeros.size() / 16);
+  auto hostile = concat(concat(node, u32_le(count)), zeros);
+  zeros = byte_buffer{};
+  auto rss_before = max_rss_kib();
+  CAF_CHECK(!from_payload<status_result_msg>(hostile));
+  CAF_CHECK_LESS(max_rss_kib() - rss_before, 32 * 1024);
+  // Members of four empty strings and four numbers: three fit in 3 * 48 bytes, four do not.
+  const byte_buffer totals(16, 0); // under_replicated, over_replicated
+  byte_buffer members(3 * 48, 0);
+  auto three = from_payload<status_result_msg>(concat(concat(node, u32_le(3)), concat(members, totals)));
+  CAF_REQUIRE(three);
+  CAF_CHECK_EQUAL(three->members.size(), 3u);
+  CAF_CHECK(!from_payload<status_result_msg>(concat(concat(node, u32_le(4)), concat(members, totals))));
+}
+
 CAF_TEST(a list count one larger than the input holds is refused) {
   // has_chunks: 32 bytes an id; two ids of input announcing three.
   byte_buffer ids(64, 'i');
