@@ -14,8 +14,12 @@
 #   fail MSG, assert_eq EXPECTED ACTUAL WHAT, assert_files_equal EXPECTED ACTUAL,
 #   assert_contains FILE TEXT WHAT, make_random_file PATH BYTES, json_field KEY < JSON
 #   track_pid PID                 a process the test started itself; killed at exit
+#   skip MSG                      ends the test as skipped (exit 77, CTest's SKIP_RETURN_CODE)
 # On exit (normal, failure, INT, TERM) every node and tracked process is stopped; when the test
-# failed, the tail of every node log is printed first.
+# failed, the tail of every node log is printed first. Under the sanitizer build
+# (DFS_SANITIZED=1, set by CTest) every process the test starts writes its ASan and LSan
+# reports to $TEST_DIR/sanitizer.<pid>; UBSan's go to stderr (g++'s libubsan ignores log_path),
+# which is the node log for a node. A report in either place fails the test.
 # shellcheck shell=bash
 set -euo pipefail
 
@@ -46,6 +50,9 @@ TEST_DIR=$(cd "$TEST_DIR" && pwd)
 OUT=$TEST_DIR/.out
 ERR=$TEST_DIR/.err
 RC=0
+if [[ ${DFS_SANITIZED:-0} == 1 ]]; then
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$TEST_DIR/sanitizer"
+fi
 
 CLUSTER_DIR=""
 BASE_PORT=""
@@ -57,6 +64,11 @@ log() { echo "[$TEST_NAME] $*"; }
 fail() {
   echo "FAIL $TEST_NAME: $*" >&2
   exit 1
+}
+
+skip() {
+  echo "SKIP $TEST_NAME: $*"
+  exit 77
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -72,11 +84,28 @@ _print_node_logs() {
   done
 }
 
+# Prints every sanitizer report of this test's processes; false when there is none.
+_sanitizer_reports() {
+  local f found=1
+  for f in "$TEST_DIR"/sanitizer.*; do
+    [[ -f $f ]] || continue
+    echo "---- sanitizer report $f ----" >&2
+    cat "$f" >&2
+    found=0
+  done
+  # Reports on a node's stderr: UBSan's, and ASan's when ASAN_OPTIONS has no log_path.
+  if [[ -n $CLUSTER_DIR && -d $CLUSTER_DIR ]] && grep -H -A 40 -E \
+    'ERROR: (Address|Leak)Sanitizer|:[0-9]+:[0-9]+: runtime error: ' "$CLUSTER_DIR"/node*/node.log >&2 2>/dev/null; then
+    found=0
+  fi
+  return "$found"
+}
+
 _cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   set +e
-  if ((rc != 0)); then
+  if ((rc != 0 && rc != 77)); then
     _print_node_logs
   fi
   local pid
@@ -95,8 +124,15 @@ _cleanup() {
     wait "$pid" 2>/dev/null
   done
   _release_port_blocks
+  # Only now: a node can report while it shuts down.
+  if _sanitizer_reports; then
+    echo "FAIL $TEST_NAME: a process reported a sanitizer error (above)" >&2
+    ((rc == 0 || rc == 77)) && rc=1
+  fi
   if ((rc == 0)); then
     echo "PASS $TEST_NAME"
+  elif ((rc == 77)); then
+    echo "SKIP $TEST_NAME"
   else
     echo "FAIL $TEST_NAME (exit $rc); scratch files in $TEST_DIR" >&2
   fi

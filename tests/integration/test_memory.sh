@@ -42,9 +42,13 @@ report="cli put $(tail -n 1 "$TEST_DIR/put.rss") KiB, cli get $(tail -n 1 "$TEST
 for i in 1 2 3; do
   peak=$(hwm "$(node_pid "$i")")
   report+=", node $i $peak KiB"
+  # ASan's shadow memory, quarantine and redzones put RSS far beyond the bound: the stream ran
+  # and was checked above, the bound cannot be.
+  [[ ${DFS_SANITIZED:-0} == 1 ]] && continue
   ((peak < bound_kib)) || fail "node $i peaked at $peak KiB (bound $bound_kib KiB)"
 done
 for phase in put get; do
+  [[ ${DFS_SANITIZED:-0} == 1 ]] && continue
   peak=$(tail -n 1 "$TEST_DIR/$phase.rss")
   ((peak < bound_kib)) || fail "the CLI's $phase peaked at $peak KiB (bound $bound_kib KiB)"
 done
@@ -53,4 +57,8 @@ log "peak RSS: $report (bound $bound_kib KiB)"
 # Leave no gigabyte of scratch behind on success.
 cluster_sh stop >/dev/null
 rm -rf "$CLUSTER_DIR"/node*/data "$TEST_DIR"/*.bin
+if [[ ${DFS_SANITIZED:-0} == 1 ]]; then
+  skip "sanitizer build (DFS_SANITIZED=1): put and get of 256 MiB passed, but the RSS bound of" \
+    "$bound_kib KiB was not asserted (ASan's shadow memory and quarantine inflate RSS)"
+fi
 log "ok"
