@@ -14,6 +14,7 @@
 #   fail MSG, assert_eq EXPECTED ACTUAL WHAT, assert_files_equal EXPECTED ACTUAL,
 #   assert_contains FILE TEXT WHAT, make_random_file PATH BYTES, json_field KEY < JSON
 #   track_pid PID                 a process the test started itself; killed at exit
+#   extra_port VAR                a free port of the test's block, for relays and extra nodes
 #   skip MSG                      ends the test as skipped (exit 77, CTest's SKIP_RETURN_CODE)
 # On exit (normal, failure, INT, TERM) every node and tracked process is stopped; when the test
 # failed, the tail of every node log is printed first. Under the sanitizer build
@@ -150,6 +151,25 @@ track_pid() { TRACKED_PIDS+=("$1"); }
 # True when nothing on this machine uses local TCP port $1 (listening, connected or TIME_WAIT).
 port_free() {
   ! ss -Htan "sport = :$1" 2>/dev/null | grep -q .
+}
+
+# extra_port VAR: sets VAR to a free port of the block this test claimed, above the cluster's
+# (for relays and extra processes; start_cluster first). Free means nothing uses it, not even a
+# connection of an earlier run in TIME_WAIT.
+NEXT_EXTRA_PORT=""
+extra_port() {
+  local p
+  [[ -n $BASE_PORT ]] || fail "extra_port needs start_cluster first (no port block yet)"
+  NEXT_EXTRA_PORT=${NEXT_EXTRA_PORT:-$((BASE_PORT + 10))}
+  while ((NEXT_EXTRA_PORT < BASE_PORT + 100)); do
+    p=$NEXT_EXTRA_PORT
+    NEXT_EXTRA_PORT=$((p + 1))
+    if port_free "$p"; then
+      printf -v "$1" '%s' "$p"
+      return 0
+    fi
+  done
+  fail "no free port left in the block at $BASE_PORT"
 }
 
 # Claims the block of 100 ports at $1 for this test: a lock directory under $DFS_TEST_TMP/.ports

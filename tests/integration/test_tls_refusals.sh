@@ -15,21 +15,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start_cluster 3 --chunk-size 64KiB
 NODE1_LOG=$CLUSTER_DIR/node1/node.log
 
-# extra_port VAR: sets VAR to a port of the block this test claimed, above the cluster's, that
-# nothing uses (not even a connection of an earlier run in TIME_WAIT).
-NEXT_EXTRA_PORT=$((BASE_PORT + 10))
-extra_port() {
-  local p
-  while ((NEXT_EXTRA_PORT < BASE_PORT + 100)); do
-    p=$NEXT_EXTRA_PORT
-    NEXT_EXTRA_PORT=$((p + 1))
-    if port_free "$p"; then
-      printf -v "$1" '%s' "$p"
-      return 0
-    fi
-  done
-  fail "no free port left in the block at $BASE_PORT"
-}
 extra_port P_WRONG # a node with the wrong secret
 extra_port P_PLAIN # a node with tls = off
 extra_port P_TLS   # a lone TLS node that dials the plaintext node and the rogue server

@@ -26,21 +26,6 @@ mkdir -p "$TEST_DIR/cluster/node1/data"
 echo 00000000000000000000000000000001 >"$TEST_DIR/cluster/node1/data/node.id"
 start_cluster 3 --chunk-size 64KiB --set cluster.anti_entropy_interval=2
 
-# extra_port VAR: sets VAR to a port of the block this test claimed, above the cluster's, that
-# nothing uses (not even a connection of an earlier run in TIME_WAIT).
-NEXT_EXTRA_PORT=$((BASE_PORT + 10))
-extra_port() {
-  local p
-  while ((NEXT_EXTRA_PORT < BASE_PORT + 100)); do
-    p=$NEXT_EXTRA_PORT
-    NEXT_EXTRA_PORT=$((p + 1))
-    if port_free "$p"; then
-      printf -v "$1" '%s' "$p"
-      return 0
-    fi
-  done
-  fail "no free port left in the block at $BASE_PORT"
-}
 
 # start_relay NAME PORT TARGET [dfs-relay options...]: a relay on 127.0.0.1:PORT, logging to
 # $TEST_DIR/NAME.log; its pid in RELAY_PID.
