@@ -112,6 +112,9 @@ using membership_actor = caf::typed_actor<
   // (false for a duplicate: of two connections between the same nodes, both keep the one
   // dialed by the node with the smaller id).
   caf::replies_to<peer_up_atom, peer_info, caf::actor, bool>::with<bool>,
+  // A broker closed its connection to a peer. It says so at once because it lingers a while
+  // before it terminates (see net/peer_connection.hpp), and a monitor only fires at the end.
+  caf::reacts_to<peer_down_atom, caf::actor>,
   // A peer's heartbeat arrived (any sign of life counts for the failure detector).
   caf::reacts_to<heartbeat_atom, std::string>,
   // A peer's view of the roster.

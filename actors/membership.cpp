@@ -281,6 +281,9 @@ membership(membership_actor::stateful_pointer<membership_state> self, node_conte
         note_dialled_node(self->state, connection, info.node_id);
       return on_peer_up(self, info, connection, outbound);
     },
+    [=](peer_down_atom, const caf::actor& connection) {
+      on_connection_down(self, connection.address());
+    },
     [=](heartbeat_atom, const std::string& node_id) {
       auto i = self->state.members.find(node_id);
       if (i != self->state.members.end())

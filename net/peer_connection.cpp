@@ -187,6 +187,7 @@ void close_connection(peer_connection_broker* self, errc code, const std::string
   if (st.closing)
     return;
   st.closing = true;
+  bool was_peer_link = st.authenticated && st.peer.role == peer_role::peer;
   if (tell_peer)
     write_error(self, 0, code, reason);
   uint64_t left_out = 0;
@@ -217,7 +218,16 @@ void close_connection(peer_connection_broker* self, errc code, const std::string
   }
   st.output_closed = true;
   self->close(st.hdl);
-  self->quit();
+  if (!was_peer_link)
+    return self->quit();
+  // A peer link lingers before it terminates: CAF 0.17.6 neither answers nor bounces a message
+  // sent to a terminated broker (checked with a standalone program), so a put session or a
+  // replication pass still holding this handle would wait out its whole request timeout. While
+  // it lingers, every request fails at once (authenticated is false). Membership hears of the
+  // close now rather than from its monitor at the end.
+  self->send(caf::actor_cast<caf::actor>(st.ctx->membership), peer_down_atom::value,
+             caf::actor_cast<caf::actor>(self));
+  send_later(self, 2 * st.ctx->request_timeout, linger_end_atom::value);
 }
 
 /// Closes the connection when it holds more than [node] max_buffered_bytes: a peer that
@@ -773,6 +783,7 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
     if (msg.reason == caf::exit_reason::normal)
       return;
     close_connection(self, errc::none, "node shutting down: " + to_string(msg.reason), false);
+    self->quit(msg.reason); // told to stop: no lingering (a lingering close returns without quit)
   });
   return {
     [=](caf::io::new_data_msg& msg) { on_bytes(self, msg.buf); },
@@ -801,6 +812,7 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
                          + " was reached: the oldest makes room for a new connection",
                        true, &eviction_lines);
     },
+    [=](linger_end_atom) { self->quit(); },
     [=](idle_check_atom) {
       auto& st = self->state;
       auto limit = st.ctx->config.idle_timeout;

@@ -33,6 +33,8 @@ namespace dfs {
 using evict_atom = caf::atom_constant<caf::atom("evict")>;
 /// A connection to itself: time to look at how long nothing was received.
 using idle_check_atom = caf::atom_constant<caf::atom("idlecheck")>;
+/// The end of a closed peer connection's lingering (see close_connection).
+using linger_end_atom = caf::atom_constant<caf::atom("lingerend")>;
 
 /// The inbound connections of one listener, shared by the listener and the connection brokers
 /// it forked (all of them run on the middleman's I/O thread; the mutex makes that not matter).

@@ -1,6 +1,8 @@
 #define CAF_SUITE peer_connection
 #include "tests/unit/test_helpers.hpp"
 
+#include <algorithm>
+
 #include <caf/test/io_dsl.hpp>
 
 #include "actors/node_context.hpp"
@@ -46,6 +48,7 @@ struct observed {
   std::vector<chunk_id> store_gets;         // get_chunk requests the store stub answered
   std::vector<caf::actor_addr> down;
   std::vector<caf::error> down_reasons;
+  std::vector<caf::actor_addr> closed; // peer_down_atom messages to membership
 };
 
 // Dynamically typed stubs handle only what the broker sends them; node_context holds them
@@ -57,6 +60,9 @@ caf::behavior membership_stub(caf::event_based_actor*, std::shared_ptr<observed>
       return seen->keep;
     },
     [=](heartbeat_atom, const std::string& node_id) { seen->heartbeats_from.push_back(node_id); },
+    [=](peer_down_atom, const caf::actor& connection) {
+      seen->closed.push_back(connection.address());
+    },
     [=](gossip_atom, const std::vector<roster_entry>&) {},
   };
 }
@@ -192,10 +198,13 @@ struct fixture : test_node_fixture<> {
     track(broker);
   }
 
+  /// The broker terminated, or (a peer link, which lingers before it terminates) closed its
+  /// connection and told membership.
   bool broker_down() const {
-    for (auto& addr : seen->down)
-      if (addr == broker.address())
-        return true;
+    for (auto& addrs : {&seen->down, &seen->closed})
+      for (auto& addr : *addrs)
+        if (addr == broker.address())
+          return true;
     return false;
   }
 
@@ -754,6 +763,28 @@ CAF_TEST(trickling bytes does not extend the handshake timeout) {
   drain();
   auto err = expect_error_and_close(take_output());
   CAF_CHECK_EQUAL(err.code, static_cast<uint8_t>(errc::timeout));
+}
+
+CAF_TEST(a closed peer link answers late requests at once and terminates after lingering) {
+  // CAF 0.17.6 swallows messages sent to a terminated broker: a requester still holding this
+  // handle would wait out its timeout. So the broker lingers, failing every request at once.
+  authenticate(false);
+  take_output();
+  mpx.impl_ptr(conn)->io_failure(&mpx, caf::io::network::operation::read);
+  drain();
+  CAF_CHECK(broker_down()); // membership was told
+  bool terminated = std::find(seen->down.begin(), seen->down.end(), broker.address())
+                    != seen->down.end();
+  CAF_CHECK(!terminated);
+  track(sys.spawn(requester, broker, chunk_id::of("late", 4), seen));
+  drain();
+  CAF_REQUIRE_EQUAL(seen->errors.size(), 1u);
+  CAF_CHECK(code_of(seen->errors[0]) == errc::unavailable);
+  advance_time(2 * ctx->request_timeout + std::chrono::seconds{1});
+  drain();
+  terminated = std::find(seen->down.begin(), seen->down.end(), broker.address())
+               != seen->down.end();
+  CAF_CHECK(terminated);
 }
 
 CAF_TEST(a peer that sends nothing for down_after is closed and its requests fail at once) {
