@@ -252,6 +252,17 @@ port_busy() {
   command -v ss >/dev/null 2>&1 || return 1
   ss -Htln "sport = :$1" 2>/dev/null | grep -q .
 }
+# port_still_busy PORT: busy for another 10 s. A node killed a moment ago may still hold its
+# port: the kernel frees its memory before it closes its sockets, which takes a while for a big
+# (e.g. AddressSanitizer) process that already looks gone.
+port_still_busy() {
+  local deadline=$((SECONDS + 10))
+  while port_busy "$1"; do
+    ((SECONDS < deadline)) || return 0
+    sleep 0.1
+  done
+  return 1
+}
 
 launch_node() {
   local i=$1 ini log pid
@@ -352,7 +363,7 @@ cmd_add() {
   opt_log_level=$CLUSTER_LOG_LEVEL
   opt_sets=("${CLUSTER_SETS[@]+"${CLUSTER_SETS[@]}"}")
   local i=$((NODES + 1)) addrs="" j
-  port_busy "$(node_port "$i")" && die "port $(node_port "$i") (node $i) is already in use"
+  port_still_busy "$(node_port "$i")" && die "port $(node_port "$i") (node $i) is already in use"
   for ((j = 1; j <= i; j++)); do
     addrs+="${addrs:+,}$(node_addr "$j")"
   done
@@ -405,7 +416,7 @@ cmd_start() {
   write_env
 
   for ((i = 1; i <= n; i++)); do
-    if port_busy "$(node_port "$i")"; then
+    if port_still_busy "$(node_port "$i")"; then
       die "port $(node_port "$i") (node $i) is already in use; pick another --base-port"
     fi
   done
@@ -467,7 +478,7 @@ cmd_restart() {
   if node_alive "$i"; then
     stop_nodes "$i"
   fi
-  if port_busy "$(node_port "$i")"; then
+  if port_still_busy "$(node_port "$i")"; then
     die "port $(node_port "$i") (node $i) is in use by another process"
   fi
   launch_node "$i"
