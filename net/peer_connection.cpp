@@ -661,18 +661,12 @@ void on_tls_failure(peer_connection_broker* self) {
   std::string reason = st.tls->error().value_or("TLS failed");
   if (failure == tls_failure::not_tls) {
     reason = "refusing a plaintext peer: [cluster] tls = required here (" + reason + ")";
-    // A TLS alert would be noise to a plaintext peer: it gets a plaintext error frame instead,
-    // so that a client or node with TLS off learns why it was refused.
-    auto payload = to_payload(error_msg{
-      static_cast<uint8_t>(errc::protocol),
-      "this node requires TLS ([cluster] tls = required) and this connection spoke plaintext"});
-    byte_buffer frame;
-    append_frame_header(frame, frame_type::error, 0, payload.size());
-    frame.insert(frame.end(), payload.begin(), payload.end());
-    auto& buf = self->wr_buf(st.hdl);
-    buf.insert(buf.end(), frame.begin(), frame.end());
-    self->flush(st.hdl);
-    st.output_closed = true;
+    // A TLS alert would be noise to a plaintext peer: the connection answers in plaintext from
+    // here on, with an error frame that tells a client or node with TLS off why it is refused.
+    st.tls.reset();
+    write_error(self, 0, errc::protocol,
+                "this node requires TLS ([cluster] tls = required) and this connection spoke "
+                "plaintext");
   } else {
     flush_tls(self); // the alert tells the peer why
   }
