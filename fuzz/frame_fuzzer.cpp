@@ -87,14 +87,10 @@ outcome run_decoder(const char* data, size_t size, size_t first_limit, size_t la
     if (stop_after != 0 && out.frames.size() == stop_after)
       dec.stop();
   };
-  uint32_t x = split_seed * 2654435761u + 1;
+  dfs::fuzz::piece_splitter cut{split_seed, 40};
   size_t pos = 0;
   while (pos < size) {
-    size_t piece = size - pos;
-    if (split_seed != 0) {
-      x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-      piece = std::min<size_t>(piece, 1 + x % 40);
-    }
+    size_t piece = cut.next(size - pos);
     bool ok;
     {
       alloc_meter meter;

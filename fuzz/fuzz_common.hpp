@@ -7,6 +7,7 @@
 
 #include <sanitizer/allocator_interface.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -55,6 +56,28 @@ struct alloc_meter {
   ~alloc_meter() { active = false; }
   alloc_meter(const alloc_meter&) = delete;
   alloc_meter& operator=(const alloc_meter&) = delete;
+};
+
+/// Cuts an input into the pieces a network might deliver: the whole rest when `seed` is 0,
+/// otherwise 1..max_piece bytes at a time from a seeded xorshift (the same cuts for the same
+/// seed, so a crash reproduces).
+class piece_splitter {
+public:
+  piece_splitter(uint8_t seed, size_t max_piece)
+    : seed_(seed), max_piece_(max_piece), x_(seed * 2654435761u + 1) {}
+
+  /// The size of the next piece, with `left` bytes still to deliver.
+  size_t next(size_t left) {
+    if (seed_ == 0)
+      return left;
+    x_ ^= x_ << 13, x_ ^= x_ >> 17, x_ ^= x_ << 5;
+    return std::min<size_t>(left, 1 + x_ % max_piece_);
+  }
+
+private:
+  uint8_t seed_;
+  size_t max_piece_;
+  uint32_t x_;
 };
 
 /// Silences the node's logger (a harness runs millions of inputs that log warnings).

@@ -108,14 +108,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* raw, size_t raw_size) {
   ep->take_ciphertext(hello);
   FUZZ_CHECK(client ? !hello.empty() : hello.empty());
 
-  uint32_t x = split_seed * 2654435761u + 1;
+  dfs::fuzz::piece_splitter cut{split_seed, 512};
   size_t pos = 0;
   while (pos < size) {
-    size_t piece = size - pos;
-    if (split_seed != 0) {
-      x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-      piece = std::min<size_t>(piece, 1 + x % 512);
-    }
+    size_t piece = cut.next(size - pos);
     ep->feed(data + pos, piece);
     pos += piece;
     check_endpoint_state(*ep);
