@@ -131,9 +131,9 @@ void settle_if_done(put_actor* self, std::shared_ptr<item_write> w) {
 }
 
 /// Writes one item (a chunk or the manifest) to its replicas: the first R placement targets in
-/// rendezvous order that are not known to be full. on_quorum runs once W of them hold it;
-/// on_settled runs once, with the number of copies, when every replica has answered and at
-/// least W succeeded.
+/// rendezvous order that are not known to be full or failed. on_quorum runs once W of them
+/// hold it; on_settled runs once, with the number of copies, when every replica has answered
+/// and at least W succeeded.
 void replicate(put_actor* self, const sha256_digest& placement_id, caf::message request,
                std::function<void()> on_quorum, std::function<void(size_t copies)> on_settled) {
   auto& st = self->state;
