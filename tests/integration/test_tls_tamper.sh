@@ -120,9 +120,16 @@ log "2. the tampered get failed: $(head -n 1 "$ERR")"
 grep -qiE -- "$TAMPER_LINE" "$ERR" || fail "the client did not say that bytes were altered in transit: $(last_run)"
 [[ ! -e $TEST_DIR/a2.out ]] || fail "a get that failed on altered bytes left $TEST_DIR/a2.out behind"
 compgen -G "$TEST_DIR/.a2.out.*" >/dev/null && fail "a get that failed left a temporary file: $(ls -a "$TEST_DIR")"
-wait_until 20 grows "$CLUSTER_DIR/node2/node.log" "$TAMPER_LINE" "$n2_before" ||
-  fail "node 2 did not log that the client got an altered TLS record: $(tail -n 5 "$CLUSTER_DIR/node2/node.log")"
-log "2. node 2: $(grep -E -- "$TAMPER_LINE" "$CLUSTER_DIR/node2/node.log" | tail -n 1)"
+# Node 2 hears of it only if the client's TLS alert arrives before the client's close resets
+# the connection: the client closes with node 2's stream still unread, so the kernel sends a
+# reset that may discard the alert. Reported when seen; not a condition of the test (it failed
+# 1 run in about 10 on a loaded machine, with node 2 behaving correctly).
+if wait_until 5 grows "$CLUSTER_DIR/node2/node.log" "$TAMPER_LINE" "$n2_before"; then
+  log "2. node 2 logged the client's alert"
+else
+  log "2. node 2 did not see the client's alert (the connection was reset first)"
+fi
+log "2. node 2: $(grep -E -- "$TAMPER_LINE" "$CLUSTER_DIR/node2/node.log" | tail -n 1 || true)"
 node_alive 2 || fail "node 2 died after a tampered connection"
 run_capture via "$P2" get tamper/a.bin "$TEST_DIR/a2.out"
 ((RC == 0)) || fail "a clean get through relay2 after the tampered one: $(last_run)"
