@@ -2,6 +2,7 @@
 
 #include "storage/crypto.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -75,6 +76,7 @@ bool client_connection::open(const std::string& host, uint16_t port, const std::
   self.secret = secret;
   if (tls_context_) {
     tls_ = std::make_unique<tls_endpoint>(*tls_context_, tls_side::client, self.node_id);
+    tls_->set_ciphertext_sink(&tls_out_);
     if (!tls_handshake())
       return false;
   }
@@ -135,18 +137,18 @@ bool client_connection::read_some() {
   }
   const char* plain = buf;
   size_t plain_size = static_cast<size_t>(n);
-  byte_buffer decrypted;
   if (tls_) {
     tls_->feed(buf, static_cast<size_t>(n));
-    tls_->read_plaintext(decrypted);
+    plaintext_.clear();
+    tls_->read_plaintext(plaintext_);
     flush_tls(); // alerts and key updates answer what we read
     if (tls_->failed()) {
       if (tls_->failure() == tls_failure::authentication)
         return set_error(errc::auth_failed, "authentication failed");
       return set_error(errc::protocol, *tls_->error());
     }
-    plain = decrypted.data();
-    plain_size = decrypted.size();
+    plain = plaintext_.data();
+    plain_size = plaintext_.size();
   }
   bool ok = decoder_.feed(plain, plain_size, [this](const frame_header& h, byte_buffer& payload) {
     frames_.push_back({h, std::move(payload)});
@@ -157,11 +159,15 @@ bool client_connection::read_some() {
 }
 
 bool client_connection::flush_tls() {
-  if (!tls_ || tls_->pending_ciphertext() == 0)
+  if (!tls_)
     return true;
-  byte_buffer out;
-  tls_->take_ciphertext(out);
-  return write_all(out.data(), out.size());
+  if (tls_->pending_ciphertext() > 0)
+    tls_->take_ciphertext(tls_out_); // handshake messages and alerts wait inside the endpoint
+  if (tls_out_.empty())
+    return true;
+  bool ok = write_all(tls_out_.data(), tls_out_.size());
+  tls_out_.clear();
+  return ok;
 }
 
 bool client_connection::tls_handshake() {
@@ -194,9 +200,19 @@ bool client_connection::send(frame_type type, uint64_t request_id, const char* p
   append_frame_header(header, type, request_id, size, flags);
   if (!tls_)
     return write_all(header.data(), header.size()) && write_all(payload, size);
+  // Sealed and sent a piece at a time: the kernel sends one piece while the next is sealed,
+  // and only one piece of ciphertext is held, whatever the frame's size.
+  constexpr size_t piece = 256 * 1024;
   tls_->write_plaintext(header.data(), header.size());
-  tls_->write_plaintext(payload, size);
-  return flush_tls();
+  do {
+    size_t n = std::min(size, piece);
+    tls_->write_plaintext(payload, n);
+    if (!flush_tls())
+      return false;
+    payload += n;
+    size -= n;
+  } while (size > 0);
+  return true;
 }
 
 bool client_connection::receive(received_frame& out) {

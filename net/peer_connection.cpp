@@ -121,13 +121,17 @@ std::string seconds_text(std::chrono::seconds s) { return std::to_string(s.count
 
 bool check_buffer_limit(peer_connection_broker* self);
 
-/// Moves what the TLS endpoint produced (records, alerts, key updates) to the socket.
+/// Sends what the TLS endpoint produced: records it wrote straight into the write buffer
+/// (its ciphertext sink, once the handshake is done) and what it kept inside (handshake
+/// messages, an alert before that).
 void flush_tls(peer_connection_broker* self) {
   auto& st = self->state;
-  if (st.output_closed)
+  if (st.output_closed || !st.tls)
     return;
-  if (st.tls && st.tls->pending_ciphertext() > 0) {
-    st.tls->take_ciphertext(self->wr_buf(st.hdl));
+  auto& buf = self->wr_buf(st.hdl);
+  if (st.tls->pending_ciphertext() > 0)
+    st.tls->take_ciphertext(buf);
+  if (!buf.empty()) {
     self->flush(st.hdl);
     check_buffer_limit(self);
   }
@@ -217,6 +221,8 @@ void close_connection(peer_connection_broker* self, errc code, const std::string
     flush_tls(self);
   }
   st.output_closed = true;
+  if (st.tls)
+    st.tls->set_ciphertext_sink(nullptr); // the write buffer goes with the connection
   self->close(st.hdl);
   if (!was_peer_link)
     return self->quit();
@@ -687,6 +693,9 @@ void start_tls(peer_connection_broker* self) {
   st.tls = std::make_unique<tls_endpoint>(*st.ctx->tls,
                                           st.outbound ? tls_side::client : tls_side::server,
                                           st.ctx->node_id);
+  // Records go straight into CAF's write buffer for this connection, which lives as long as
+  // the connection (close_connection unsets it before closing).
+  st.tls->set_ciphertext_sink(&self->wr_buf(st.hdl));
   st.tls_deferred = false;
   st.tls->start();
   flush_tls(self);
@@ -713,7 +722,10 @@ void on_bytes(peer_connection_broker* self, byte_buffer& bytes) {
     return;
   }
   st.tls->feed(bytes);
-  byte_buffer plain;
+  // One plaintext buffer per thread, reused: a fresh one per read cost an allocation, page
+  // faults and a reallocation per doubling. (Brokers run one handler at a time per thread.)
+  thread_local byte_buffer plain;
+  plain.clear();
   st.tls->read_plaintext(plain);
   flush_tls(self);
   if (!plain.empty() && !st.closing)

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <stdexcept>
 
 namespace dfs {
@@ -128,8 +129,7 @@ struct tls_endpoint::impl {
   uint64_t key_update_interval;
 
   SSL* ssl = nullptr;
-  BIO* rbio = nullptr; // socket -> SSL
-  BIO* wbio = nullptr; // SSL -> socket
+  BIO* bio = nullptr; // both directions: transport_bio below, reading `in`, writing `out`
 
   tls_psk_identity identity;   // client: the one sent; server: the one accepted
   std::string identity_string; // client: the bytes libssl was pointed at
@@ -150,31 +150,48 @@ struct tls_endpoint::impl {
   std::string error;
   std::string group;
 
-  byte_buffer out;    // ciphertext waiting for take_ciphertext()
-  byte_buffer queued; // plaintext written before the handshake was done
+  // Socket bytes fed but not yet consumed by libssl (at most a partial record between calls,
+  // unless read_plaintext() was bounded). Read from in_pos on; kept with its capacity.
+  byte_buffer in;
+  size_t in_pos = 0;
+  byte_buffer out;             // ciphertext waiting for take_ciphertext()
+  byte_buffer* sink = nullptr; // where ciphertext goes once the handshake is done, if set
+  byte_buffer queued;          // plaintext written before the handshake was done
 
   uint64_t records = 0;
   uint64_t records_since_update = 0;
   uint64_t key_updates = 0;
 
   ~impl() {
-    SSL_free(ssl); // frees both BIOs
+    SSL_free(ssl); // frees the BIO
   }
 
-  // Moves whatever libssl wrote to the write BIO into out. Called after every SSL call.
-  void drain() {
-    for (;;) {
-      size_t pending = BIO_ctrl_pending(wbio);
-      if (pending == 0)
-        return;
-      size_t old = out.size();
-      size_t chunk = std::min<size_t>(pending, INT_MAX);
-      out.resize(old + chunk);
-      int got = BIO_read(wbio, out.data() + old, static_cast<int>(chunk));
-      out.resize(old + (got > 0 ? static_cast<size_t>(got) : 0));
-      if (got <= 0)
-        return;
+  // -- the transport BIO's two directions --
+
+  size_t read_input(char* buf, size_t len) {
+    size_t n = std::min(len, in.size() - in_pos);
+    std::memcpy(buf, in.data() + in_pos, n);
+    in_pos += n;
+    if (in_pos == in.size()) {
+      in.clear(); // keeps the capacity: the next feed copies without allocating
+      in_pos = 0;
     }
+    return n;
+  }
+
+  void write_output(const char* buf, size_t len) {
+    // Records go straight to the sink (e.g. the connection's write buffer) once the handshake
+    // is done. Before, everything waits in `out`, so that a connection refused in plaintext
+    // can drop whatever libssl wrote (an alert would be noise to a plaintext peer).
+    if (sink == nullptr || !done) {
+      out.insert(out.end(), buf, buf + len);
+      return;
+    }
+    if (!out.empty()) { // the last handshake message goes first
+      sink->insert(sink->end(), out.begin(), out.end());
+      out.clear();
+    }
+    sink->insert(sink->end(), buf, buf + len);
   }
 
   void fail(tls_failure kind, std::string why) {
@@ -272,7 +289,7 @@ struct tls_endpoint::impl {
         return false;
       default:
         // SSL_ERROR_SSL, SSL_ERROR_SYSCALL and anything unexpected: libssl has queued any alert
-        // in the write BIO already; drain() sends it. Never SSL_shutdown after these.
+        // in `out` already; the caller sends it. Never SSL_shutdown after these.
         classify(e);
         ERR_clear_error();
         return false;
@@ -288,7 +305,6 @@ struct tls_endpoint::impl {
       check_handshake();
     else
       handle(ret);
-    drain();
   }
 
   // The handshake completed as far as libssl is concerned; now ours. Session details are
@@ -331,7 +347,6 @@ struct tls_endpoint::impl {
       int ret = SSL_write_ex(ssl, data, piece, &written);
       if (ret != 1) {
         handle(ret);
-        drain();
         return false;
       }
       uint64_t recs = (written + max_record_plaintext - 1) / max_record_plaintext;
@@ -339,7 +354,6 @@ struct tls_endpoint::impl {
       records_since_update += recs;
       data += written;
       n -= written;
-      drain();
       if (records_since_update >= key_update_interval && !update_keys())
         return false;
     }
@@ -358,10 +372,8 @@ struct tls_endpoint::impl {
     int ret = SSL_do_handshake(ssl); // sends the KeyUpdate message now
     if (ret != 1) {
       handle(ret);
-      drain();
       return !failed;
     }
-    drain();
     ++key_updates;
     records_since_update = 0;
     return true;
@@ -449,6 +461,60 @@ struct tls_endpoint::impl {
     return 1;
   }
 };
+
+// -- the transport BIO --------------------------------------------------------------------------
+
+namespace {
+
+// libssl reads records from the endpoint's input buffer and writes records straight into its
+// output (or the caller's sink) through this BIO. Memory BIOs would cost a copy in each
+// direction and grow their buffers by reallocating and cleansing: about a third of the TLS
+// work on a large get or put was those copies and the page faults of the growing buffers.
+using endpoint_impl = tls_endpoint::impl;
+
+endpoint_impl* owner(BIO* b) { return static_cast<endpoint_impl*>(BIO_get_data(b)); }
+
+int transport_read(BIO* b, char* buf, size_t len, size_t* readbytes) {
+  BIO_clear_retry_flags(b);
+  *readbytes = owner(b)->read_input(buf, len);
+  if (*readbytes > 0)
+    return 1;
+  if (!owner(b)->eof)
+    BIO_set_retry_read(b); // no data yet: libssl reports SSL_ERROR_WANT_READ
+  return 0;
+}
+
+int transport_write(BIO* b, const char* buf, size_t len, size_t* written) {
+  BIO_clear_retry_flags(b);
+  owner(b)->write_output(buf, len);
+  *written = len;
+  return 1;
+}
+
+long transport_ctrl(BIO* b, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH: return 1; // written is sent: nothing is held here
+    case BIO_CTRL_PENDING: return static_cast<long>(owner(b)->in.size() - owner(b)->in_pos);
+    case BIO_CTRL_WPENDING: return 0;
+    case BIO_CTRL_EOF: return owner(b)->eof && owner(b)->in.size() == owner(b)->in_pos;
+    default: return 0; // not supported (kTLS, dgram, ...): libssl then does without
+  }
+}
+
+const BIO_METHOD* transport_method() {
+  // Made once per process and never freed (a function-local static is thread-safe to build).
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "dfs transport");
+    if (m == nullptr || BIO_meth_set_read_ex(m, transport_read) != 1
+        || BIO_meth_set_write_ex(m, transport_write) != 1
+        || BIO_meth_set_ctrl(m, transport_ctrl) != 1)
+      throw_openssl("BIO_meth_new");
+    return m;
+  }();
+  return method;
+}
+
+} // namespace
 
 // -- tls_context --------------------------------------------------------------------------------
 
@@ -561,17 +627,16 @@ tls_endpoint::tls_endpoint(const tls_context& ctx, tls_side side, std::string lo
   }
   ERR_clear_error();
   d.ssl = SSL_new(side == tls_side::client ? d.ctx->client : d.ctx->server);
-  d.rbio = BIO_new(BIO_s_mem());
-  d.wbio = BIO_new(BIO_s_mem());
-  if (d.ssl == nullptr || d.rbio == nullptr || d.wbio == nullptr) {
-    BIO_free(d.rbio);
-    BIO_free(d.wbio);
-    d.rbio = d.wbio = nullptr;
+  d.bio = BIO_new(transport_method());
+  if (d.ssl == nullptr || d.bio == nullptr) {
+    BIO_free(d.bio);
+    d.bio = nullptr;
     throw_openssl("SSL_new");
   }
-  // An empty read BIO means "no data yet" (retry), until feed_eof() says otherwise.
-  BIO_set_mem_eof_return(d.rbio, -1);
-  SSL_set_bio(d.ssl, d.rbio, d.wbio); // the SSL owns both BIOs now
+  BIO_set_data(d.bio, &d);
+  BIO_set_init(d.bio, 1);
+  // The same BIO both ways: SSL_set_bio takes the one reference, SSL_free frees it.
+  SSL_set_bio(d.ssl, d.bio, d.bio);
   SSL_set_app_data(d.ssl, &d);
   if (side == tls_side::client)
     SSL_set_connect_state(d.ssl);
@@ -606,17 +671,7 @@ void tls_endpoint::feed(const char* data, size_t n) {
       return;
     }
   }
-  while (n > 0) {
-    int piece = static_cast<int>(std::min<size_t>(n, INT_MAX / 2));
-    int put = BIO_write(d.rbio, data, piece);
-    if (put <= 0) {
-      ERR_clear_error();
-      d.fail(tls_failure::protocol, "TLS error: cannot buffer incoming data");
-      return;
-    }
-    data += put;
-    n -= static_cast<size_t>(put);
-  }
+  d.in.insert(d.in.end(), data, data + n);
   d.started = true;
   d.drive_handshake();
 }
@@ -625,8 +680,7 @@ void tls_endpoint::feed_eof() {
   auto& d = *impl_;
   if (d.eof)
     return;
-  d.eof = true;
-  BIO_set_mem_eof_return(d.rbio, 0);
+  d.eof = true; // the transport BIO reports end of file once `in` is empty
   if (!d.done && !d.failed)
     d.fail(tls_failure::truncated,
            "the peer closed the connection during the TLS handshake");
@@ -636,6 +690,10 @@ size_t tls_endpoint::read_plaintext(byte_buffer& out, size_t max_bytes) {
   auto& d = *impl_;
   if (!d.done || d.failed || d.peer_closed)
     return 0;
+  // The plaintext is no longer than the ciphertext held: one reservation, not a doubling
+  // per record (libssl may also hold a record it read already: one more record's room).
+  size_t held = d.in.size() - d.in_pos;
+  out.reserve(out.size() + std::min(held, max_bytes) + max_record_plaintext);
   size_t appended = 0;
   while (appended < max_bytes) {
     size_t old = out.size();
@@ -651,7 +709,6 @@ size_t tls_endpoint::read_plaintext(byte_buffer& out, size_t max_bytes) {
     d.handle(ret);
     break;
   }
-  d.drain();
   return appended;
 }
 
@@ -670,7 +727,6 @@ bool tls_endpoint::write_plaintext(const char* data, size_t n) {
 
 void tls_endpoint::take_ciphertext(byte_buffer& out) {
   auto& d = *impl_;
-  d.drain();
   if (out.empty()) {
     out.swap(d.out);
   } else {
@@ -679,8 +735,12 @@ void tls_endpoint::take_ciphertext(byte_buffer& out) {
   d.out.clear();
 }
 
+void tls_endpoint::set_ciphertext_sink(byte_buffer* sink) {
+  impl_->sink = sink;
+}
+
 size_t tls_endpoint::pending_ciphertext() const {
-  return impl_->out.size() + BIO_ctrl_pending(impl_->wbio);
+  return impl_->out.size();
 }
 
 size_t tls_endpoint::queued_plaintext() const {
@@ -697,7 +757,6 @@ void tls_endpoint::close() {
     ERR_clear_error();
     SSL_shutdown(d.ssl); // sends close_notify; 0 means "the peer's not seen yet", fine
     ERR_clear_error();
-    d.drain();
   }
 }
 

@@ -97,7 +97,7 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-/// One TLS connection over a pair of memory BIOs; its tls_context must outlive it. Driving it:
+/// One TLS connection over buffers (no socket); its tls_context must outlive it. Driving it:
 ///   client: start(); then loop { feed(socket bytes); read_plaintext(); take_ciphertext() }
 ///   server: the same loop, start() does nothing but may be called.
 /// After every call that may produce output (start, feed, read_plaintext, write_plaintext,
@@ -143,6 +143,11 @@ public:
   /// Moves every ciphertext byte waiting to be sent to the end of out (handshake messages,
   /// records, key updates, alerts, close_notify).
   void take_ciphertext(byte_buffer& out);
+  /// Once the handshake is done, appends ciphertext straight to *sink (say, the connection's
+  /// write buffer) as it is made, instead of keeping it for take_ciphertext(): one copy less
+  /// per record. Handshake messages still wait inside. nullptr (the default) keeps everything
+  /// inside; set it back to nullptr before the sink goes away.
+  void set_ciphertext_sink(byte_buffer* sink);
   size_t pending_ciphertext() const;
   /// Plaintext queued by write_plaintext() before the handshake finished.
   size_t queued_plaintext() const;

@@ -272,6 +272,44 @@ CAF_TEST(read_plaintext stops near its bound and keeps the rest for the next cal
   CAF_CHECK(got == data);
 }
 
+CAF_TEST(a ciphertext sink gets records in order and after the last handshake message) {
+  // The broker's case: the client's hello frame is queued before the handshake; when the
+  // server's flight completes it, the client's Finished and the first record both go out, and
+  // the Finished must come first. Afterwards records land in the sink, not inside.
+  link l(ctx, ctx, id_a, id_b, id_b);
+  byte_buffer client_sink;
+  l.client.set_ciphertext_sink(&client_sink);
+  auto early = pattern(1000, 7);
+  l.client.write_plaintext(early);
+  l.client.start();
+  byte_buffer hello;
+  l.client.take_ciphertext(hello);
+  CAF_CHECK(client_sink.empty()); // handshake messages wait inside
+  l.server.feed(hello);
+  byte_buffer flight;
+  l.server.take_ciphertext(flight);
+  l.client.feed(flight);
+  CAF_REQUIRE(l.client.handshake_done());
+  CAF_CHECK_EQUAL(l.client.pending_ciphertext(), 0u);
+  l.client.take_ciphertext(client_sink); // what a caller does: nothing left to add
+  l.server.feed(client_sink);
+  byte_buffer got;
+  l.server.read_plaintext(got);
+  CAF_CHECK(l.server.handshake_done());
+  CAF_CHECK(got == early);
+
+  client_sink.clear();
+  auto more = pattern(100000, 8);
+  l.client.write_plaintext(more);
+  CAF_CHECK_EQUAL(l.client.pending_ciphertext(), 0u);
+  CAF_CHECK_GREATER(client_sink.size(), more.size());
+  got.clear();
+  l.server.feed(client_sink);
+  l.server.read_plaintext(got);
+  CAF_CHECK(got == more);
+  CAF_CHECK(!l.server.failed());
+}
+
 CAF_TEST(a wrong secret fails on both sides with an error naming authentication) {
   tls_context wrong{other_secret};
   link l(wrong, ctx, id_a, id_b, id_b);
