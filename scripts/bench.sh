@@ -6,6 +6,7 @@
 #                    [--size BYTES] [--small-size BYTES] [--count N] [--concurrency LIST]
 #                    [--repeat N] [--build-dir DIR] [--no-build] [--dir D] [--base-port P]
 #                    [--json FILE] [--profile] [--keep-data] [--tls both|on|off]
+#                    [--tls-rounds N]
 #
 # 1. Builds Release into --build-dir (default build-release; only dfs-node, dfs and dfs-bench).
 # 2. Measures the machine's limits: dd write (conv=fsync) and read (iflag=direct if supported;
@@ -23,10 +24,14 @@
 #    on failure or Ctrl-C) and deletes the nodes' data (R copies of everything put: several GiB;
 #    --keep-data keeps it). It refuses to start without room for that data on the disk.
 #
-# --tls both (default): after everything above, the cluster is restarted with TLS off on every
-#    link ([cluster] tls = off, DFS_TLS=off for the client) and the large put and get run again;
-#    the table adds those and the cost of TLS (1 - with TLS / without). --tls on skips that
-#    second run; --tls off runs everything without TLS.
+# --tls both (default): after everything above, what TLS costs: --tls-rounds N (default 3,
+#    --quick 2) pairs of fresh clusters, one with TLS off on every link ([cluster] tls = off,
+#    DFS_TLS=off for the client) and one with TLS on, alternating (off first), each running the
+#    large put and get; the table adds the median of each and the cost of TLS (1 - on / off).
+#    Alternating matters: the first cluster to write gigabytes on a fresh machine is slower
+#    (the kernel's first touch of page-cache memory), and noise from other tenants comes and
+#    goes; one run of each, minutes apart, differed by up to 40 % either way. --tls on skips
+#    the comparison; --tls off runs everything without TLS.
 # --quick: 256MiB large file, 300 small operations per level, 10 command runs, smaller limits
 # runs; under a minute on an idle machine. A default run takes 1-3 minutes besides the build. --profile: also records each node with `perf record -e cpu-clock -g`
 # during each phase into <dir>/profile/ and counts every thread's CPU time; both are printed at
@@ -47,7 +52,7 @@ usage_error() {
   echo "usage: $PROG [--quick] [--nodes N] [--replicas R] [--write-quorum W] [--chunk-size S]" \
     "[--size BYTES] [--small-size BYTES] [--count N] [--concurrency LIST] [--repeat N]" \
     "[--build-dir DIR] [--no-build] [--dir D] [--base-port P] [--json FILE] [--profile]" \
-    "[--keep-data]" >&2
+    "[--keep-data] [--tls both|on|off] [--tls-rounds N]" >&2
   exit 2
 }
 say() { echo "[$PROG] $*" >&2; }
@@ -70,6 +75,7 @@ quick=0
 profile=0
 keep_data=0
 tls=both
+tls_rounds=""
 while (($#)); do
   case "$1" in
     -h | --help)
@@ -81,7 +87,7 @@ while (($#)); do
     --profile) profile=1 ;;
     --keep-data) keep_data=1 ;;
     --nodes | --replicas | --write-quorum | --chunk-size | --size | --small-size | --count | \
-      --concurrency | --repeat | --build-dir | --dir | --base-port | --json | --tls)
+      --concurrency | --repeat | --build-dir | --dir | --base-port | --json | --tls | --tls-rounds)
       (($# >= 2)) || usage_error "$1 needs a value"
       case "$1" in
         --nodes) nodes=$2 ;;
@@ -98,6 +104,7 @@ while (($#)); do
         --base-port) base_port=$2 ;;
         --json) json_file=$2 ;;
         --tls) tls=$2 ;;
+        --tls-rounds) tls_rounds=$2 ;;
       esac
       shift
       ;;
@@ -105,7 +112,7 @@ while (($#)); do
   esac
   shift
 done
-for v in nodes replicas write_quorum base_port; do
+for v in nodes replicas write_quorum base_port ${tls_rounds:+tls_rounds}; do
   [[ ${!v} =~ ^[0-9]+$ ]] || usage_error "--${v//_/-} must be a number, not '${!v}'"
 done
 ((nodes >= 1)) || usage_error "--nodes must be at least 1"
@@ -115,12 +122,14 @@ if ((quick)); then
   size=${size:-256MiB}
   count=${count:-300}
   repeat=${repeat:-10}
+  tls_rounds=${tls_rounds:-2}
   dd_mib=256
   loopback_size=1GiB
 else
   size=${size:-1GiB}
   count=${count:-1000}
   repeat=${repeat:-20}
+  tls_rounds=${tls_rounds:-3}
   dd_mib=1024
   loopback_size=2GiB
 fi
@@ -417,14 +426,31 @@ cmp -s "$work/4k.in" "$work/4k.out" || {
 "$bin/dfs" --node "$first" --secret-file "$secret" rm bench/cmd/4k >/dev/null || true
 record_rss end
 
+# median N...: the middle value (the mean of the two middle ones for an even count).
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+tls_rounds_line=""
+ab_rounds=0
 if [[ $tls == both ]]; then
-  # The same large put and get on a fresh cluster without TLS: what TLS costs. The first
-  # cluster and its data go first (R copies of the large file).
-  DFS_BIN_DIR=$bin "$REPO_DIR/scripts/cluster.sh" stop --dir "$cluster_dir" >/dev/null
-  rm -rf "$cluster_dir"/node* "$cluster_dir/cluster.env"
-  start_cluster off
-  say "large without TLS: put and get of $size"
-  DFS_TLS=off run_bench plain large --node "$first" --secret-file "$secret" --size "$size"
+  ab_rounds=$tls_rounds
+  # What TLS costs: the same large put and get on fresh clusters, TLS off and on in turn. Each
+  # cluster and its data go before the next (R copies of the large file).
+  declare -a ab_put_off=() ab_get_off=() ab_put_on=() ab_get_on=()
+  for ((round = 1; round <= tls_rounds; round++)); do
+    for mode in off on; do
+      DFS_BIN_DIR=$bin "$REPO_DIR/scripts/cluster.sh" stop --dir "$cluster_dir" >/dev/null
+      rm -rf "$cluster_dir"/node* "$cluster_dir/cluster.env"
+      start_cluster "$mode"
+      say "TLS $mode, round $round of $tls_rounds: put and get of $size"
+      DFS_TLS=$mode run_bench "tls_$mode$round" large --node "$first" --secret-file "$secret" --size "$size"
+      declare -n puts=ab_put_$mode gets=ab_get_$mode
+      puts+=("$(get "tls_$mode$round.large.put.mb_per_s")")
+      gets+=("$(get "tls_$mode$round.large.get.mb_per_s")")
+      unset -n puts gets
+    done
+  done
+  tls_rounds_line="TLS rounds (MB/s, in order, off then on): put off ${ab_put_off[*]}, on ${ab_put_on[*]}; get off ${ab_get_off[*]}, on ${ab_get_on[*]}."
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -527,12 +553,17 @@ add_row small_get_c1_p50 "$small_size get p50, c=1" "$(sm get.p50_ms "$c1" 3)" m
 add_row small_get_c16 "$small_size get, c=16" "$(sm get.ops_per_s "$c16" 0)" ops/s ">=" "" "" "" "$(lat get "$c16")"
 add_row dfs_get_cmd "dfs get 4 KiB, whole command" "$(calc "$(get cmd.spawn.median_ms)" 2)" ms "<=" 50 "$(calc "$fl" 2)" "dfs --version" " (median of $repeat)"
 if [[ $tls == both ]]; then
-  plain_put=$(get plain.large.put.mb_per_s)
-  plain_get=$(get plain.large.get.mb_per_s)
-  add_row large_put_plain "put $size, TLS off" "$plain_put" MB/s ">=" "" "$put_limit" "$put_bound"
-  add_row large_get_plain "get $size, TLS off" "$plain_get" MB/s ">=" "" "$get_limit" "$get_bound"
-  add_row tls_cost_put "TLS cost, put" "$(calc "100 * (1 - $(get large.large.put.mb_per_s) / $plain_put)")" % "<=" 15 "" ""
-  add_row tls_cost_get "TLS cost, get" "$(calc "100 * (1 - $(get large.large.get.mb_per_s) / $plain_get)")" % "<=" 15 "" ""
+  m_put_off=$(median "${ab_put_off[@]}")
+  m_get_off=$(median "${ab_get_off[@]}")
+  m_put_on=$(median "${ab_put_on[@]}")
+  m_get_on=$(median "${ab_get_on[@]}")
+  of_n=" (median of $tls_rounds)"
+  add_row large_put_tls_on "put $size, TLS on" "$m_put_on" MB/s ">=" "" "$put_limit" "$put_bound" "$of_n"
+  add_row large_put_tls_off "put $size, TLS off" "$m_put_off" MB/s ">=" "" "$put_limit" "$put_bound" "$of_n"
+  add_row large_get_tls_on "get $size, TLS on" "$m_get_on" MB/s ">=" "" "$get_limit" "$get_bound" "$of_n"
+  add_row large_get_tls_off "get $size, TLS off" "$m_get_off" MB/s ">=" "" "$get_limit" "$get_bound" "$of_n"
+  add_row tls_cost_put "TLS cost, put" "$(calc "100 * (1 - $m_put_on / $m_put_off)")" % "<=" 15 "" ""
+  add_row tls_cost_get "TLS cost, get" "$(calc "100 * (1 - $m_get_on / $m_get_off)")" % "<=" 15 "" ""
 fi
 add_row node_rss "peak RSS, max of $nodes nodes" "$(calc "$peak_node / 1024")" MiB "<=" 150 "" ""
 add_row client_rss "peak RSS, dfs-bench client" "$(calc "$client_peak / 1024")" MiB "<=" "" "" ""
@@ -555,6 +586,7 @@ echo "limits: disk write $dw MB/s (dd conv=fsync), disk read $dr MB/s (dd, $(get
   "$(get limit.aes_256_gcm_mb_per_s) MB/s per core (openssl speed), loopback $lb MB/s and 4 KiB RTT" \
   "$rtt us, process start+exit $fl ms (dfs --version)."
 echo "ratio = result / limit. For latencies the limit is a floor, so the ratio is how many floors it takes."
+[[ -n $tls_rounds_line ]] && echo "$tls_rounds_line"
 echo "crypto bounds: put $(crypto "$put_sha" "$put_aes") MB/s ($put_sha SHA-256 + $put_aes AES-GCM passes per byte on $cores cores)," \
   "get $(crypto "$get_sha" "$get_aes") MB/s ($get_sha + $get_aes)."
 echo "node peak RSS (MiB) per phase:" "$(for ((i = 1; i <= nodes; i++)); do
@@ -580,7 +612,7 @@ done)"
       "$(get rss.node$i.end)" "$(get rss.node$i.peak)"
   done
   echo "]},"
-  echo "\"raw\":{\"large\":$(cat "$work/large.json"),\"small\":$(cat "$work/small.json"),\"dfs_get_command\":$(cat "$work/cmd.json"),\"large_tls_off\":$(cat "$work/plain.json" 2>/dev/null || echo null),\"loopback\":$(cat "$work/loopback.json"),\"spawn_floor\":$(cat "$work/floor.json")}}"
+  echo "\"raw\":{\"large\":$(cat "$work/large.json"),\"small\":$(cat "$work/small.json"),\"dfs_get_command\":$(cat "$work/cmd.json"),\"tls_rounds\":[$(for ((r = 1; r <= ab_rounds; r++)); do ((r > 1)) && printf ','; printf '{"off":%s,"on":%s}' "$(cat "$work/tls_off$r.json" 2>/dev/null || echo null)" "$(cat "$work/tls_on$r.json" 2>/dev/null || echo null)"; done)],\"loopback\":$(cat "$work/loopback.json"),\"spawn_floor\":$(cat "$work/floor.json")}}"
 } >"$json_file.tmp"
 mv "$json_file.tmp" "$json_file"
 echo "saved $json_file"
