@@ -14,8 +14,8 @@ constexpr size_t get_prefetch = 4;   // chunks being fetched from replicas at on
 
 using get_actor = caf::stateful_actor<get_session_state>;
 
-void send_frame(get_actor* self, frame_type type, const byte_buffer& payload) {
-  send_client_frame(self, type, payload);
+void send_frame(get_actor* self, frame_type type, byte_buffer payload) {
+  send_client_frame(self, type, std::move(payload));
 }
 
 void fail(get_actor* self, errc code, const std::string& message) {
@@ -30,7 +30,7 @@ void pump(get_actor* self) {
   // Send what is ready, in order, as far as the client's credit goes.
   while (st.credit > 0 && !st.fetched.empty() && st.fetched.begin()->first == st.next_to_send) {
     auto node = st.fetched.extract(st.fetched.begin());
-    send_frame(self, frame_type::get_data, node.mapped());
+    send_frame(self, frame_type::get_data, std::move(node.mapped()));
     --st.credit;
     ++st.next_to_send;
   }

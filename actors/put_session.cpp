@@ -23,8 +23,8 @@ constexpr size_t max_lagging = 4;
 
 using put_actor = caf::stateful_actor<put_session_state>;
 
-void send_frame(put_actor* self, frame_type type, const byte_buffer& payload) {
-  send_client_frame(self, type, payload);
+void send_frame(put_actor* self, frame_type type, byte_buffer payload) {
+  send_client_frame(self, type, std::move(payload));
 }
 
 void fail(put_actor* self, errc code, const std::string& message) {

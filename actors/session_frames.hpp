@@ -9,10 +9,12 @@
 
 namespace dfs {
 
+/// Takes the payload by value: a caller that moves a chunk in hands it over without a copy
+/// (a 4 MiB copy and its page faults per chunk of a get, before).
 template <class Session>
-void send_client_frame(Session* self, frame_type type, const byte_buffer& payload) {
+void send_client_frame(Session* self, frame_type type, byte_buffer payload) {
   self->send(self->state.connection, frame_atom::value, static_cast<uint16_t>(type),
-             self->state.request_id, payload);
+             self->state.request_id, std::move(payload));
 }
 
 /// Tells the client why the operation failed (once) and ends the session. `what` names the
