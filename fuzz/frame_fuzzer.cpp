@@ -68,9 +68,11 @@ outcome reference_parse(const char* data, size_t size, size_t first_limit, size_
   return out;
 }
 
-/// Feeds the stream in pieces (piece sizes from the seed; 0 means all at once).
+/// Feeds the stream in pieces (piece sizes from the seed; 0 means all at once). With
+/// from_source, each piece goes through feed_from, read in bites cut by the same seed (as a
+/// TLS endpoint hands out what one record holds).
 outcome run_decoder(const char* data, size_t size, size_t first_limit, size_t later_limit,
-                    uint8_t split_seed, size_t stop_after) {
+                    uint8_t split_seed, size_t stop_after, bool from_source = false) {
   outcome out;
   frame_decoder dec{first_limit};
   size_t current_limit = first_limit;
@@ -88,13 +90,29 @@ outcome run_decoder(const char* data, size_t size, size_t first_limit, size_t la
       dec.stop();
   };
   dfs::fuzz::piece_splitter cut{split_seed, 40};
+  dfs::fuzz::piece_splitter bite{static_cast<uint8_t>(split_seed ^ 0x5a), 24};
   size_t pos = 0;
   while (pos < size) {
     size_t piece = cut.next(size - pos);
     bool ok;
     {
       alloc_meter meter;
-      ok = dec.feed(data + pos, piece, on_frame);
+      if (from_source) {
+        const char* next = data + pos;
+        size_t left = piece;
+        ok = dec.feed_from(
+          [&](char* dst, size_t n) {
+            size_t k = left == 0 ? 0 : std::min(n, bite.next(left));
+            std::copy(next, next + k, dst);
+            next += k;
+            left -= k;
+            return k;
+          },
+          on_frame);
+        FUZZ_CHECK(!ok || left == 0 || (stop_after != 0 && out.frames.size() == stop_after));
+      } else {
+        ok = dec.feed(data + pos, piece, on_frame);
+      }
       // Beyond the payload, the decoder allocates only the short refusal reason.
       FUZZ_CHECK(alloc_meter::largest <= std::max({first_limit, later_limit, size_t{512}}));
     }
@@ -162,6 +180,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* raw, size_t raw_size) {
   check_same(expected, whole);
   auto pieces = run_decoder(data, size, first_limit, later_limit, split_seed, 0);
   check_same(expected, pieces);
+  auto from_source = run_decoder(data, size, first_limit, later_limit, split_seed, 0, true);
+  check_same(expected, from_source);
   if (stop_after != 0) {
     auto stopped = run_decoder(data, size, first_limit, later_limit, split_seed, stop_after);
     check_same(reference_parse(data, size, first_limit, later_limit, stop_after), stopped);

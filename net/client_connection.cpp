@@ -135,24 +135,25 @@ bool client_connection::read_some() {
     return set_error(errc::unavailable,
                      std::string{"connection to the node lost: "} + std::strerror(errno));
   }
-  const char* plain = buf;
-  size_t plain_size = static_cast<size_t>(n);
+  auto keep = [this](const frame_header& h, byte_buffer& payload) {
+    frames_.push_back({h, std::move(payload)});
+  };
+  bool ok = true;
   if (tls_) {
-    tls_->feed(buf, static_cast<size_t>(n));
-    plaintext_.clear();
-    tls_->read_plaintext(plaintext_);
+    // libssl reads the records from buf and decrypts straight into the frame being decoded.
+    tls_->feed_lent(buf, static_cast<size_t>(n), [&] {
+      ok = decoder_.feed_from([this](char* dst, size_t size) { return tls_->read_into(dst, size); },
+                              keep);
+    });
     flush_tls(); // alerts and key updates answer what we read
     if (tls_->failed()) {
       if (tls_->failure() == tls_failure::authentication)
         return set_error(errc::auth_failed, "authentication failed");
       return set_error(errc::protocol, *tls_->error());
     }
-    plain = plaintext_.data();
-    plain_size = plaintext_.size();
+  } else {
+    ok = decoder_.feed(buf, static_cast<size_t>(n), keep);
   }
-  bool ok = decoder_.feed(plain, plain_size, [this](const frame_header& h, byte_buffer& payload) {
-    frames_.push_back({h, std::move(payload)});
-  });
   if (!ok)
     return set_error(errc::protocol, "the node sent a bad frame: " + decoder_.error());
   return true;

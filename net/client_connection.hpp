@@ -69,7 +69,6 @@ private:
   std::unique_ptr<tls_context> tls_context_;
   std::unique_ptr<tls_endpoint> tls_;
   byte_buffer tls_out_;   // records sealed and not yet sent (the endpoint's ciphertext sink)
-  byte_buffer plaintext_; // what one read decrypted; kept with its capacity between reads
   frame_decoder decoder_{client_max_payload};
   std::deque<received_frame> frames_;
   client_error error_;

@@ -24,12 +24,24 @@ public:
   /// ask to stop (stop()) — e.g. when the connection closes — and the rest is left unread.
   bool feed(const char* data, size_t size, const frame_handler& on_frame);
 
+  /// Writes at most n bytes of the stream to dst and returns how many; 0 when it has none now.
+  using byte_source = std::function<size_t(char* dst, size_t n)>;
+  /// Like feed(), but asks `read` for the bytes and has them written straight into the frame
+  /// being decoded, until `read` has none: no copy in between (the TLS endpoint decrypts into
+  /// the payload).
+  bool feed_from(const byte_source& read, const frame_handler& on_frame);
+
   void stop() { stopped_ = true; }
   const std::string& error() const { return error_; }
   /// Bytes of an unfinished frame held right now.
   size_t buffered() const { return header_fill_ + payload_.size(); }
 
 private:
+  /// The header is complete: checks it and makes room for the payload. False if refused.
+  bool begin_payload();
+  /// The payload is complete: hands the frame over and gets ready for the next header.
+  void finish_frame(const frame_handler& on_frame);
+
   size_t max_payload_;
   char header_bytes_[frame_header_size];
   size_t header_fill_ = 0;

@@ -149,6 +149,13 @@ void send_frame_parts(peer_connection_broker* self,
   if (st.tls) {
     if (st.tls->failed())
       return;
+    // The records go into the write buffer 16 KiB at a time: room for all of them at once
+    // spares a chain of reallocations, each copying what is there (about the frame again).
+    size_t plain = 0;
+    for (auto& part : parts)
+      plain += part.second;
+    auto& buf = self->wr_buf(st.hdl);
+    buf.reserve(buf.size() + tls_ciphertext_bound(plain));
     for (auto& [data, size] : parts)
       st.tls->write_plaintext(data, size);
     return flush_tls(self);
@@ -647,18 +654,36 @@ void on_frame(peer_connection_broker* self, byte_buffer& payload) {
     on_client_request(self, payload);
 }
 
+/// Handles each frame the decoder completes.
+void on_decoded_frame(peer_connection_broker* self, const frame_header& header,
+                      byte_buffer& payload) {
+  self->state.header = header;
+  if (self->state.authenticated)
+    self->state.last_frame = self->clock().now();
+  on_frame(self, payload);
+  if (self->getf(caf::abstract_actor::is_terminated_flag))
+    self->state.decoder.stop();
+}
+
+void on_decoder_error(peer_connection_broker* self) {
+  if (!self->getf(caf::abstract_actor::is_terminated_flag))
+    close_connection(self, errc::protocol, self->state.decoder.error(), true);
+}
+
+/// Plaintext: the bytes as they came from the socket.
 void feed_decoder(peer_connection_broker* self, const char* data, size_t size) {
-  auto& st = self->state;
-  bool ok = st.decoder.feed(data, size, [self](const frame_header& header, byte_buffer& payload) {
-    self->state.header = header;
-    if (self->state.authenticated)
-      self->state.last_frame = self->clock().now();
-    on_frame(self, payload);
-    if (self->getf(caf::abstract_actor::is_terminated_flag))
-      self->state.decoder.stop();
-  });
-  if (!ok && !self->getf(caf::abstract_actor::is_terminated_flag))
-    close_connection(self, errc::protocol, st.decoder.error(), true);
+  if (!self->state.decoder.feed(data, size, [self](const frame_header& h, byte_buffer& payload) {
+        on_decoded_frame(self, h, payload);
+      }))
+    on_decoder_error(self);
+}
+
+/// TLS: the bytes as the endpoint decrypts them, written straight into the frame.
+void decode_frames(peer_connection_broker* self, const frame_decoder::byte_source& read) {
+  if (!self->state.decoder.feed_from(read, [self](const frame_header& h, byte_buffer& payload) {
+        on_decoded_frame(self, h, payload);
+      }))
+    on_decoder_error(self);
 }
 
 void on_tls_failure(peer_connection_broker* self) {
@@ -721,15 +746,15 @@ void on_bytes(peer_connection_broker* self, byte_buffer& bytes) {
       check_buffer_limit(self);
     return;
   }
-  st.tls->feed(bytes);
-  // One plaintext buffer per thread, reused: a fresh one per read cost an allocation, page
-  // faults and a reallocation per doubling. (Brokers run one handler at a time per thread.)
-  thread_local byte_buffer plain;
-  plain.clear();
-  st.tls->read_plaintext(plain);
+  // libssl reads the records from CAF's buffer and decrypts straight into the frame being
+  // decoded: no copy of either in between.
+  st.tls->feed_lent(bytes.data(), bytes.size(), [self] {
+    auto& st = self->state;
+    decode_frames(self, [&st](char* dst, size_t n) {
+      return st.closing ? 0 : st.tls->read_into(dst, n);
+    });
+  });
   flush_tls(self);
-  if (!plain.empty() && !st.closing)
-    feed_decoder(self, plain.data(), plain.size());
   if (st.tls && st.tls->failed() && !self->getf(caf::abstract_actor::is_terminated_flag))
     on_tls_failure(self);
   if (!st.closing)

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 
 namespace dfs {
@@ -154,6 +155,10 @@ struct tls_endpoint::impl {
   // unless read_plaintext() was bounded). Read from in_pos on; kept with its capacity.
   byte_buffer in;
   size_t in_pos = 0;
+  // Bytes the caller lends for the length of one feed_and_read(), read after `in`; what is
+  // left of them is copied to `in` before the call returns.
+  const char* lent = nullptr;
+  size_t lent_size = 0;
   byte_buffer out;             // ciphertext waiting for take_ciphertext()
   byte_buffer* sink = nullptr; // where ciphertext goes once the handshake is done, if set
   byte_buffer queued;          // plaintext written before the handshake was done
@@ -168,7 +173,18 @@ struct tls_endpoint::impl {
 
   // -- the transport BIO's two directions --
 
+  size_t input_held() const { return in.size() - in_pos + lent_size; }
+
   size_t read_input(char* buf, size_t len) {
+    if (in_pos == in.size()) {
+      size_t n = std::min(len, lent_size);
+      if (n == 0)
+        return 0; // lent may be null: no memcpy from it
+      std::memcpy(buf, lent, n);
+      lent += n;
+      lent_size -= n;
+      return n;
+    }
     size_t n = std::min(len, in.size() - in_pos);
     std::memcpy(buf, in.data() + in_pos, n);
     in_pos += n;
@@ -177,6 +193,29 @@ struct tls_endpoint::impl {
       in_pos = 0;
     }
     return n;
+  }
+
+  // Keeps what libssl did not read of the lent bytes (a partial record, or more after a
+  // bounded read) for the next call.
+  void keep_lent() {
+    if (lent_size > 0)
+      in.insert(in.end(), lent, lent + lent_size);
+    lent = nullptr;
+    lent_size = 0;
+  }
+
+  // The peer's first two bytes must look like a TLS record; a plaintext dfs peer sends a frame
+  // header, and refusing it here gives a clearer message than libssl's. False when refused.
+  bool sniff(const char* data, size_t n) {
+    for (size_t i = 0; !done && sniffed < 2 && i < n; ++i) {
+      first_bytes[sniffed++] = data[i];
+      if (!looks_like_tls(first_bytes, sniffed)) {
+        fail(tls_failure::not_tls, "the peer did not speak TLS: it sent plaintext (is tls "
+                                   "off on the peer, or is it not a dfs node?)");
+        return false;
+      }
+    }
+    return true;
   }
 
   void write_output(const char* buf, size_t len) {
@@ -494,9 +533,9 @@ int transport_write(BIO* b, const char* buf, size_t len, size_t* written) {
 long transport_ctrl(BIO* b, int cmd, long, void*) {
   switch (cmd) {
     case BIO_CTRL_FLUSH: return 1; // written is sent: nothing is held here
-    case BIO_CTRL_PENDING: return static_cast<long>(owner(b)->in.size() - owner(b)->in_pos);
+    case BIO_CTRL_PENDING: return static_cast<long>(owner(b)->input_held());
     case BIO_CTRL_WPENDING: return 0;
-    case BIO_CTRL_EOF: return owner(b)->eof && owner(b)->in.size() == owner(b)->in_pos;
+    case BIO_CTRL_EOF: return owner(b)->eof && owner(b)->input_held() == 0;
     default: return 0; // not supported (kTLS, dgram, ...): libssl then does without
   }
 }
@@ -659,21 +698,29 @@ void tls_endpoint::start() {
 
 void tls_endpoint::feed(const char* data, size_t n) {
   auto& d = *impl_;
-  if (d.failed || d.eof || n == 0)
+  if (d.failed || d.eof || n == 0 || !d.sniff(data, n))
     return;
-  // The peer's first two bytes must look like a TLS record; a plaintext dfs peer sends a frame
-  // header, and refusing it here gives a clearer message than libssl's.
-  for (size_t i = 0; !d.done && d.sniffed < 2 && i < n; ++i) {
-    d.first_bytes[d.sniffed++] = data[i];
-    if (!looks_like_tls(d.first_bytes, d.sniffed)) {
-      d.fail(tls_failure::not_tls, "the peer did not speak TLS: it sent plaintext (is tls "
-                                   "off on the peer, or is it not a dfs node?)");
-      return;
-    }
-  }
   d.in.insert(d.in.end(), data, data + n);
   d.started = true;
   d.drive_handshake();
+}
+
+void tls_endpoint::feed_lent(const char* data, size_t n, const std::function<void()>& consume) {
+  auto& d = *impl_;
+  if (!d.failed && !d.eof && n > 0 && d.sniff(data, n)) {
+    d.lent = data;
+    d.lent_size = n;
+    d.started = true;
+    d.drive_handshake();
+  }
+  consume();
+  d.keep_lent();
+}
+
+size_t tls_endpoint::feed_and_read(const char* data, size_t n, byte_buffer& out) {
+  size_t got = 0;
+  feed_lent(data, n, [&] { got = read_plaintext(out); });
+  return got;
 }
 
 void tls_endpoint::feed_eof() {
@@ -686,28 +733,35 @@ void tls_endpoint::feed_eof() {
            "the peer closed the connection during the TLS handshake");
 }
 
+size_t tls_endpoint::read_into(char* dst, size_t n) {
+  auto& d = *impl_;
+  if (!d.done || d.failed || d.peer_closed || n == 0)
+    return 0;
+  size_t got = 0;
+  ERR_clear_error();
+  int ret = SSL_read_ex(d.ssl, dst, n, &got);
+  if (ret == 1)
+    return got;
+  d.handle(ret);
+  return 0;
+}
+
 size_t tls_endpoint::read_plaintext(byte_buffer& out, size_t max_bytes) {
   auto& d = *impl_;
   if (!d.done || d.failed || d.peer_closed)
     return 0;
   // The plaintext is no longer than the ciphertext held: one reservation, not a doubling
   // per record (libssl may also hold a record it read already: one more record's room).
-  size_t held = d.in.size() - d.in_pos;
-  out.reserve(out.size() + std::min(held, max_bytes) + max_record_plaintext);
+  out.reserve(out.size() + std::min(d.input_held(), max_bytes) + max_record_plaintext);
   size_t appended = 0;
   while (appended < max_bytes) {
     size_t old = out.size();
     out.resize(old + max_record_plaintext);
-    size_t got = 0;
-    ERR_clear_error();
-    int ret = SSL_read_ex(d.ssl, out.data() + old, max_record_plaintext, &got);
-    out.resize(old + (ret == 1 ? got : 0));
-    if (ret == 1) {
-      appended += got;
-      continue;
-    }
-    d.handle(ret);
-    break;
+    size_t got = read_into(out.data() + old, max_record_plaintext);
+    out.resize(old + got);
+    if (got == 0)
+      break;
+    appended += got;
   }
   return appended;
 }

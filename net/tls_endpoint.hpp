@@ -30,6 +30,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +71,10 @@ inline constexpr std::string_view tls_psk_label = "dfs tls psk v1";
 inline constexpr uint64_t tls_default_key_update_interval = uint64_t{1} << 23;
 /// The largest piece handed to one SSL_write (four full records).
 inline constexpr size_t tls_write_piece = 64 * 1024;
+
+/// At most how many bytes of records n bytes of application data become (each record of up
+/// to 16 KiB adds a 5-byte header, the content type and a 16-byte tag).
+constexpr size_t tls_ciphertext_bound(size_t n) { return n + (n / 16384 + 1) * 22; }
 
 /// True when the bytes so far could start a TLS record (a handshake, alert or application
 /// record of version 3.x). Lets a plaintext decoder recognise a TLS peer and say so; needs at
@@ -131,9 +136,24 @@ public:
   /// sent close_notify) or a truncation error.
   void feed_eof();
 
+  /// feed() without the copy: lends data to the endpoint for the length of the call, then
+  /// calls consume(), which reads the plaintext (read_into() or read_plaintext()) while libssl
+  /// reads the records straight from data. Only what is left of data (a partial record) is
+  /// copied inside. The fast path for a connection that decrypts whatever arrives.
+  void feed_lent(const char* data, size_t n, const std::function<void()>& consume);
+  /// feed_lent() with consume = read_plaintext(out); returns what that returned.
+  size_t feed_and_read(const char* data, size_t n, byte_buffer& out);
+  size_t feed_and_read(const byte_buffer& b, byte_buffer& out) {
+    return feed_and_read(b.data(), b.size(), out);
+  }
+
   /// Appends decrypted application data to out (at most about max_bytes + 16 KiB) and returns
   /// how many bytes it appended. Nothing before handshake_done(). Call after every feed().
   size_t read_plaintext(byte_buffer& out, size_t max_bytes = SIZE_MAX);
+
+  /// Writes at most n bytes of decrypted application data to dst and returns how many; 0 when
+  /// none is ready (or after a failure or the peer's close_notify). Call until it returns 0.
+  size_t read_into(char* dst, size_t n);
 
   /// Encrypts application data (queued until the handshake is done). False once failed or
   /// closed; then nothing is sent.
