@@ -45,7 +45,7 @@ void pump(get_actor* self) {
     auto index = st.next_to_fetch++;
     ++st.fetching;
     auto ref = st.file.chunks[index];
-    auto open = [cipher = st.cipher](const byte_buffer& stored) { return cipher->open(stored); };
+    auto open = [cipher = st.cipher](byte_buffer&& stored) { return cipher->open(std::move(stored)); };
     fetch_chunk(self, *st.ctx, st.live, ref.id, [self, index, ref](caf::expected<byte_buffer> bytes) {
       auto& st = self->state;
       --st.fetching;

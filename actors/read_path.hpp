@@ -79,7 +79,9 @@ void repair_replicas(Self* self, const std::vector<member_view>& bad, const chun
 
 /// Turns a chunk's verified stored bytes into what the reader wants (the get session decrypts);
 /// an error counts like a corrupt copy: the next replica is tried.
-using chunk_opener = std::function<caf::expected<byte_buffer>(const byte_buffer& stored)>;
+/// It may use the stored bytes up (decrypt in place): it gets them only when nothing else needs
+/// them afterwards, a copy otherwise.
+using chunk_opener = std::function<caf::expected<byte_buffer>(byte_buffer&& stored)>;
 
 template <class Self>
 void try_replica(Self* self, std::shared_ptr<std::vector<member_view>> order, size_t index,
@@ -101,7 +103,8 @@ void try_replica(Self* self, std::shared_ptr<std::vector<member_view>> order, si
           return try_replica(self, order, index + 1, id, timeout, targets, bad, open, then, local_node);
         }
         if (open) {
-          auto opened = open(bytes);
+          // The stored bytes are needed again only to repair bad replicas.
+          auto opened = bad->empty() ? open(std::move(bytes)) : open(byte_buffer{bytes});
           if (!opened) {
             DFS_WARN("read_path", "chunk " << id.hex() << " from " << member.name << ": "
                                             << describe(opened.error()));

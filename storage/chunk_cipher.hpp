@@ -69,6 +69,9 @@ public:
   caf::expected<byte_buffer> open(const byte_buffer& stored) const {
     return open(stored.data(), stored.size());
   }
+  /// The same, decrypting in the stored chunk's own buffer, which becomes the plaintext (on a
+  /// failure it holds nothing useful).
+  caf::expected<byte_buffer> open(byte_buffer&& stored) const;
 
   /// The nonce seal() uses for this plaintext.
   gcm_nonce nonce_for(const void* plaintext, size_t size) const;

@@ -109,6 +109,9 @@ CAF_TEST(seal and open round trip for every size) {
     auto back = c.open(stored);
     CAF_REQUIRE(back);
     CAF_CHECK(*back == pt);
+    auto in_place = c.open(byte_buffer{stored}); // decrypts in the stored bytes' own buffer
+    CAF_REQUIRE(in_place);
+    CAF_CHECK(*in_place == pt);
   }
 }
 
@@ -164,6 +167,10 @@ CAF_TEST(any flipped bit in nonce ciphertext or tag is detected) {
     CAF_CHECK(!opened);
     if (!opened)
       CAF_CHECK(code_of(opened.error()) == errc::corrupt);
+    auto opened_in_place = c.open(byte_buffer{bad});
+    CAF_CHECK(!opened_in_place);
+    if (!opened_in_place)
+      CAF_CHECK(code_of(opened_in_place.error()) == errc::corrupt);
   }
   // Truncated: shorter than nonce + tag, or a tag cut short.
   CAF_CHECK(!c.open(byte_buffer(stored.begin(), stored.begin() + 27)));
