@@ -93,8 +93,12 @@ std::vector<uint8_t> hkdf_sha256(const void* ikm, size_t ikm_size, const void* s
   return out;
 }
 
-byte_buffer aes256gcm_seal(const aes256_key& key, const gcm_nonce& nonce, const void* aad,
-                           size_t aad_size, const void* plaintext, size_t size) {
+namespace {
+
+/// Encrypts plaintext into dst as ciphertext || tag (size + tag_size bytes).
+void aes256gcm_seal_into(const aes256_key& key, const gcm_nonce& nonce, const void* aad,
+                         size_t aad_size, const void* plaintext, size_t size,
+                         unsigned char* dst) {
   auto ctx = gcm_context(true, key, nonce);
   int len = 0;
   if (aad_size > 0
@@ -102,8 +106,6 @@ byte_buffer aes256gcm_seal(const aes256_key& key, const gcm_nonce& nonce, const 
                            checked_int(aad_size))
            != 1)
     throw std::runtime_error("AES-256-GCM AAD failed");
-  byte_buffer out(size + tag_size);
-  auto dst = reinterpret_cast<unsigned char*>(out.data());
   size_t done = 0;
   if (size > 0) {
     if (EVP_EncryptUpdate(ctx.get(), dst, &len, static_cast<const unsigned char*>(plaintext),
@@ -118,6 +120,15 @@ byte_buffer aes256gcm_seal(const aes256_key& key, const gcm_nonce& nonce, const 
   if (done != size
       || EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, tag_size, dst + size) != 1)
     throw std::runtime_error("AES-256-GCM tag failed");
+}
+
+} // namespace
+
+byte_buffer aes256gcm_seal(const aes256_key& key, const gcm_nonce& nonce, const void* aad,
+                           size_t aad_size, const void* plaintext, size_t size) {
+  byte_buffer out(size + tag_size);
+  aes256gcm_seal_into(key, nonce, aad, aad_size, plaintext, size,
+                      reinterpret_cast<unsigned char*>(out.data()));
   return out;
 }
 
@@ -190,12 +201,11 @@ gcm_nonce chunk_cipher::nonce_for(const void* plaintext, size_t size) const {
 
 byte_buffer chunk_cipher::seal(const void* plaintext, size_t size) const {
   auto nonce = nonce_for(plaintext, size);
-  auto body = aes256gcm_seal(data_key_, nonce, nullptr, 0, plaintext, size);
-  byte_buffer out;
-  out.reserve(nonce.size() + body.size());
-  out.insert(out.end(), reinterpret_cast<const char*>(nonce.data()),
-             reinterpret_cast<const char*>(nonce.data()) + nonce.size());
-  out.insert(out.end(), body.begin(), body.end());
+  // Sealed straight behind the nonce: one chunk-sized buffer, not a second one and a copy.
+  byte_buffer out(overhead + size);
+  std::memcpy(out.data(), nonce.data(), nonce.size());
+  aes256gcm_seal_into(data_key_, nonce, nullptr, 0, plaintext, size,
+                      reinterpret_cast<unsigned char*>(out.data()) + nonce.size());
   return out;
 }
 
