@@ -1,5 +1,7 @@
 #include "actors/put_session.hpp"
 
+#include "common/buffer_pool.hpp"
+
 #include "actors/session_frames.hpp"
 
 #include "actors/placement.hpp"
@@ -189,7 +191,7 @@ void on_chunk(put_actor* self, byte_buffer& bytes, bool final) {
   // Encrypted before it leaves this node; the id is the hash of what is stored.
   auto sealed = st.cipher->seal(bytes.data(), bytes.size());
   auto plain_size = static_cast<uint32_t>(bytes.size());
-  byte_buffer{}.swap(bytes); // the plaintext is not needed any more
+  give_back(std::move(bytes)); // the plaintext is not needed any more: the next frame's buffer
   auto id = chunk_id::of(sealed.data(), sealed.size());
   st.result.chunks.push_back({id, plain_size});
   ++st.chunks_in_flight;

@@ -1,5 +1,7 @@
 #include "net/client_connection.hpp"
 
+#include "common/buffer_pool.hpp"
+
 #include "storage/crypto.hpp"
 
 #include <algorithm>
@@ -220,6 +222,7 @@ bool client_connection::receive(received_frame& out) {
   while (frames_.empty())
     if (!read_some())
       return false;
+  give_back(std::move(out.payload)); // the caller is done with the last frame: the next one's buffer
   out = std::move(frames_.front());
   frames_.pop_front();
   return true;

@@ -1,5 +1,7 @@
 #include "net/frame_decoder.hpp"
 
+#include "common/buffer_pool.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -11,8 +13,12 @@ bool frame_decoder::begin_payload() {
     return false;
   header_ = *header;
   have_header_ = true;
-  payload_.clear();
-  payload_.reserve(header_.payload_length);
+  if (header_.payload_length >= buffer_pool_min_capacity) {
+    payload_ = take_buffer(header_.payload_length); // a chunk: a recycled buffer if any
+  } else {
+    payload_.clear();
+    payload_.reserve(header_.payload_length);
+  }
   return true;
 }
 

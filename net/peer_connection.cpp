@@ -1,5 +1,7 @@
 #include "net/peer_connection.hpp"
 
+#include "common/buffer_pool.hpp"
+
 #include "actors/get_session.hpp"
 #include "actors/put_session.hpp"
 #include "common/log.hpp"
@@ -860,8 +862,11 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
                  idle_check_atom::value);
     },
     // From sessions: a frame for the client.
-    [=](frame_atom, uint16_t type, uint64_t request_id, const byte_buffer& payload) {
+    // The payload is ours alone (a session moved it in): once its bytes are in the write
+    // buffer, the next chunk read can reuse it.
+    [=](frame_atom, uint16_t type, uint64_t request_id, byte_buffer& payload) {
       write_frame(self, static_cast<frame_type>(type), request_id, payload);
+      give_back(std::move(payload));
     },
     // From membership: gossip for the peer.
     [=](gossip_atom, const std::vector<roster_entry>& entries) {

@@ -1,5 +1,7 @@
 #include "storage/chunk_store.hpp"
 
+#include "common/buffer_pool.hpp"
+
 #include "common/error.hpp"
 #include "common/log.hpp"
 
@@ -116,7 +118,10 @@ caf::expected<byte_buffer> read_whole(const std::string& path) {
   struct stat st {};
   if (::fstat(f.fd, &st) != 0)
     return from_errno(errno, "cannot stat", path);
-  byte_buffer buf(static_cast<size_t>(st.st_size));
+  // A chunk-sized buffer comes from the pool (common/buffer_pool.hpp), already faulted in.
+  auto size = static_cast<size_t>(st.st_size);
+  byte_buffer buf = take_buffer(size);
+  buf.resize(size);
   size_t done = 0;
   while (done < buf.size()) {
     auto n = ::read(f.fd, buf.data() + done, buf.size() - done);
