@@ -42,7 +42,7 @@ std::vector<char> take_buffer(size_t capacity) {
   if (capacity >= buffer_pool_min_capacity) {
     // Headroom, rounded to 64 KiB: a buffer that held a chunk can later hold the same chunk
     // sealed (28 bytes more) or framed.
-    constexpr size_t step = 64 * 1024;
+    constexpr size_t step = buffer_pool_headroom / 2;
     capacity = (capacity + 2 * step - 1) / step * step;
   }
   fresh.reserve(capacity);

@@ -20,6 +20,9 @@ inline constexpr size_t buffer_pool_budget = 32u << 20;
 /// Smaller buffers are not worth keeping: glibc's heap serves them without a fresh mapping.
 inline constexpr size_t buffer_pool_min_capacity = 1u << 20;
 
+/// A new buffer is at most this much larger than asked for (see take_buffer).
+inline constexpr size_t buffer_pool_headroom = 128u << 10;
+
 /// An empty buffer with room for at least `capacity` bytes: a recycled one if the pool has one
 /// large enough, else a new one.
 std::vector<char> take_buffer(size_t capacity);
