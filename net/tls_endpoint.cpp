@@ -11,7 +11,6 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstring>
 #include <functional>
 #include <stdexcept>
@@ -130,7 +129,7 @@ struct tls_endpoint::impl {
   uint64_t key_update_interval;
 
   SSL* ssl = nullptr;
-  BIO* bio = nullptr; // both directions: transport_bio below, reading `in`, writing `out`
+  BIO* bio = nullptr; // both directions ("the transport BIO" below): reads `in`, writes `out`
 
   tls_psk_identity identity;   // client: the one sent; server: the one accepted
   std::string identity_string; // client: the bytes libssl was pointed at
@@ -155,7 +154,7 @@ struct tls_endpoint::impl {
   // unless read_plaintext() was bounded). Read from in_pos on; kept with its capacity.
   byte_buffer in;
   size_t in_pos = 0;
-  // Bytes the caller lends for the length of one feed_and_read(), read after `in`; what is
+  // Bytes the caller lends for the length of one feed_lent(), read after `in`; what is
   // left of them is copied to `in` before the call returns.
   const char* lent = nullptr;
   size_t lent_size = 0;
@@ -328,7 +327,7 @@ struct tls_endpoint::impl {
         return false;
       default:
         // SSL_ERROR_SSL, SSL_ERROR_SYSCALL and anything unexpected: libssl has queued any alert
-        // in `out` already; the caller sends it. Never SSL_shutdown after these.
+        // in `out` (or the sink) already; the caller sends it. Never SSL_shutdown after these.
         classify(e);
         ERR_clear_error();
         return false;
