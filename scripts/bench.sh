@@ -28,7 +28,8 @@
 #    --quick 2) pairs of fresh clusters, one with TLS off on every link ([cluster] tls = off,
 #    DFS_TLS=off for the client) and one with TLS on, alternating (off first), each running the
 #    large put and get; the table adds the median of each and the cost of TLS (1 - on / off).
-#    Alternating matters: the first cluster to write gigabytes on a fresh machine is slower
+#    Each round also sums the CPU time of nodes and client: the table adds the TLS CPU per
+#    GiB per TLS end (2R + 2 ends per put and get). Alternating matters: the first cluster to write gigabytes on a fresh machine is slower
 #    (the kernel's first touch of page-cache memory), and noise from other tenants comes and
 #    goes; one run of each, minutes apart, differed by up to 40 % either way. --tls on skips
 #    the comparison; --tls off runs everything without TLS.
@@ -426,6 +427,25 @@ cmp -s "$work/4k.in" "$work/4k.out" || {
 "$bin/dfs" --node "$first" --secret-file "$secret" rm bench/cmd/4k >/dev/null || true
 record_rss end
 
+# CPU ticks (utime + stime) of all nodes so far.
+nodes_cpu_ticks() {
+  local i pid total=0 stat
+  for ((i = 1; i <= nodes; i++)); do
+    pid=$(node_pid "$i")
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    total=$((total + $(awk '{ print $12 + $13 }' <<<"${stat##*) }")))
+  done
+  echo "$total"
+}
+# client_cpu_seconds NAME: user + system seconds of that dfs-bench run (0 without time -v).
+client_cpu_seconds() {
+  local tv=$work/$1.time
+  [[ -f $tv ]] || {
+    echo 0
+    return
+  }
+  awk -F: '/User time|System time/ { s += $2 } END { printf "%.2f", s + 0 }' "$tv"
+}
 # median N...: the middle value (the mean of the two middle ones for an even count).
 median() {
   printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -436,21 +456,26 @@ if [[ $tls == both ]]; then
   ab_rounds=$tls_rounds
   # What TLS costs: the same large put and get on fresh clusters, TLS off and on in turn. Each
   # cluster and its data go before the next (R copies of the large file).
-  declare -a ab_put_off=() ab_get_off=() ab_put_on=() ab_get_on=()
+  # Also the CPU each round costs, nodes and client together: unlike throughput, it does not
+  # depend on how the client and the nodes share the cores, so it says what TLS itself costs.
+  declare -a ab_put_off=() ab_get_off=() ab_put_on=() ab_get_on=() ab_cpu_off=() ab_cpu_on=()
   for ((round = 1; round <= tls_rounds; round++)); do
     for mode in off on; do
       DFS_BIN_DIR=$bin "$REPO_DIR/scripts/cluster.sh" stop --dir "$cluster_dir" >/dev/null
       rm -rf "$cluster_dir"/node* "$cluster_dir/cluster.env"
       start_cluster "$mode"
       say "TLS $mode, round $round of $tls_rounds: put and get of $size"
+      ticks_before=$(nodes_cpu_ticks)
       DFS_TLS=$mode run_bench "tls_$mode$round" large --node "$first" --secret-file "$secret" --size "$size"
-      declare -n puts=ab_put_$mode gets=ab_get_$mode
+      ticks_after=$(nodes_cpu_ticks)
+      declare -n puts=ab_put_$mode gets=ab_get_$mode cpus=ab_cpu_$mode
       puts+=("$(get "tls_$mode$round.large.put.mb_per_s")")
       gets+=("$(get "tls_$mode$round.large.get.mb_per_s")")
-      unset -n puts gets
+      cpus+=("$(calc "($ticks_after - $ticks_before) / $(getconf CLK_TCK) + $(client_cpu_seconds "tls_$mode$round")" 2)")
+      unset -n puts gets cpus
     done
   done
-  tls_rounds_line="TLS rounds (MB/s, in order, off then on): put off ${ab_put_off[*]}, on ${ab_put_on[*]}; get off ${ab_get_off[*]}, on ${ab_get_on[*]}."
+  tls_rounds_line="TLS rounds (MB/s, in order, off then on): put off ${ab_put_off[*]}, on ${ab_put_on[*]}; get off ${ab_get_off[*]}, on ${ab_get_on[*]}; CPU of nodes and client for the put and get (core-s) off ${ab_cpu_off[*]}, on ${ab_cpu_on[*]}."
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -564,6 +589,13 @@ if [[ $tls == both ]]; then
   add_row large_get_tls_off "get $size, TLS off" "$m_get_off" MB/s ">=" "" "$get_limit" "$get_bound" "$of_n"
   add_row tls_cost_put "TLS cost, put" "$(calc "100 * (1 - $m_put_on / $m_put_off)")" % "<=" 15 "" ""
   add_row tls_cost_get "TLS cost, get" "$(calc "100 * (1 - $m_get_on / $m_get_off)")" % "<=" 15 "" ""
+  # Each GiB crosses 2R + 2 TLS ends in a put and get: client and entry node, entry node and
+  # each of the R - 1 other replicas, then entry node and client again.
+  m_cpu_off=$(median "${ab_cpu_off[@]}")
+  m_cpu_on=$(median "${ab_cpu_on[@]}")
+  gib=$(calc "$(bytes_of "$size") / 1073741824" 3)
+  add_row tls_cpu_per_side "TLS CPU per GiB per end" "$(calc "($m_cpu_on - $m_cpu_off) / $gib / (2 * $R + 2)" 2)" core-s "<=" "" "" "" \
+    " (put+get $m_cpu_on vs $m_cpu_off core-s, medians; $((2 * R + 2)) ends)"
 fi
 add_row node_rss "peak RSS, max of $nodes nodes" "$(calc "$peak_node / 1024")" MiB "<=" 150 "" ""
 add_row client_rss "peak RSS, dfs-bench client" "$(calc "$client_peak / 1024")" MiB "<=" "" "" ""
