@@ -29,9 +29,10 @@
 #    DFS_TLS=off for the client) and one with TLS on, alternating (off first), each running the
 #    large put and get; the table adds the median of each and the cost of TLS (1 - on / off).
 #    Each round also sums the CPU time of nodes and client: the table adds the TLS CPU per
-#    GiB per TLS end (2R + 2 ends per put and get). Alternating matters: the first cluster to write gigabytes on a fresh machine is slower
-#    (the kernel's first touch of page-cache memory), and noise from other tenants comes and
-#    goes; one run of each, minutes apart, differed by up to 40 % either way. --tls on skips
+#    GiB per TLS end (2R + 2 ends per put and get). Alternating matters: the first cluster to
+#    write gigabytes on a fresh machine is slower (the kernel's first touch of page-cache
+#    memory), and noise from other tenants comes and goes; one run of each, minutes apart,
+#    differed by up to 40 % either way. --tls on skips
 #    the comparison; --tls off runs everything without TLS.
 # --quick: 256MiB large file, 300 small operations per level, 10 command runs, smaller limits
 # runs; under a minute on an idle machine. A default run takes 1-3 minutes besides the build. --profile: also records each node with `perf record -e cpu-clock -g`
