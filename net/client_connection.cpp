@@ -206,10 +206,15 @@ bool client_connection::send(frame_type type, uint64_t request_id, const char* p
   // Sealed and sent a piece at a time: the kernel sends one piece while the next is sealed,
   // and only one piece of ciphertext is held, whatever the frame's size.
   constexpr size_t piece = 256 * 1024;
-  tls_->write_plaintext(header.data(), header.size());
+  auto refused = [this] {
+    return set_error(errc::protocol, tls_->error().value_or("the TLS connection is closed"));
+  };
+  if (!tls_->write_plaintext(header.data(), header.size()))
+    return refused();
   do {
     size_t n = std::min(size, piece);
-    tls_->write_plaintext(payload, n);
+    if (!tls_->write_plaintext(payload, n))
+      return refused();
     if (!flush_tls())
       return false;
     payload += n;

@@ -128,7 +128,7 @@ bool check_buffer_limit(peer_connection_broker* self);
 /// messages, an alert before that).
 void flush_tls(peer_connection_broker* self) {
   auto& st = self->state;
-  if (st.output_closed || !st.tls)
+  if (st.output_closed || !st.tls || !self->valid(st.hdl))
     return;
   auto& buf = self->wr_buf(st.hdl);
   if (st.tls->pending_ciphertext() > 0)
@@ -153,11 +153,15 @@ void send_frame_parts(peer_connection_broker* self,
       return;
     // The records go into the write buffer 16 KiB at a time: room for all of them at once
     // spares a chain of reallocations, each copying what is there (about the frame again).
-    size_t plain = 0;
+    // Each part starts a record of its own. Growing at least twofold keeps a buffer that
+    // already queues frames (a slow socket) from being copied again for every frame.
+    size_t need = 0;
     for (auto& part : parts)
-      plain += part.second;
+      need += tls_ciphertext_bound(part.second);
     auto& buf = self->wr_buf(st.hdl);
-    buf.reserve(buf.size() + tls_ciphertext_bound(plain));
+    need += buf.size();
+    if (need > buf.capacity())
+      buf.reserve(std::max(need, 2 * buf.capacity()));
     for (auto& [data, size] : parts)
       st.tls->write_plaintext(data, size);
     return flush_tls(self);
@@ -821,8 +825,14 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
   return {
     [=](caf::io::new_data_msg& msg) { on_bytes(self, msg.buf); },
     [=](const caf::io::connection_closed_msg&) {
-      if (self->state.tls)
-        self->state.tls->feed_eof();
+      auto& st = self->state;
+      // CAF has detached the connection already: nothing more can be written to it (no
+      // close_notify), and its write buffer is no place for records.
+      st.output_closed = true;
+      if (st.tls) {
+        st.tls->set_ciphertext_sink(nullptr);
+        st.tls->feed_eof();
+      }
       close_connection(self, errc::none, "the peer closed the connection", false);
     },
     [=](timeout_atom) {

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <new>
 #include <stdexcept>
 
 namespace dfs {
@@ -524,7 +525,14 @@ int transport_read(BIO* b, char* buf, size_t len, size_t* readbytes) {
 
 int transport_write(BIO* b, const char* buf, size_t len, size_t* written) {
   BIO_clear_retry_flags(b);
-  owner(b)->write_output(buf, len);
+  // No exception may unwind through libssl: out of memory fails the endpoint instead.
+  try {
+    owner(b)->write_output(buf, len);
+  } catch (const std::bad_alloc&) {
+    owner(b)->fail(tls_failure::protocol, "TLS error: out of memory buffering records to send");
+    *written = 0;
+    return 0;
+  }
   *written = len;
   return 1;
 }
@@ -706,6 +714,11 @@ void tls_endpoint::feed(const char* data, size_t n) {
 
 void tls_endpoint::feed_lent(const char* data, size_t n, const std::function<void()>& consume) {
   auto& d = *impl_;
+  // However this call ends (consume may throw), no pointer to the lent bytes survives it.
+  struct keep_on_exit {
+    impl& d;
+    ~keep_on_exit() { d.keep_lent(); }
+  } keep{d};
   if (!d.failed && !d.eof && n > 0 && d.sniff(data, n)) {
     d.lent = data;
     d.lent_size = n;
@@ -713,7 +726,6 @@ void tls_endpoint::feed_lent(const char* data, size_t n, const std::function<voi
     d.drive_handshake();
   }
   consume();
-  d.keep_lent();
 }
 
 size_t tls_endpoint::feed_and_read(const char* data, size_t n, byte_buffer& out) {
@@ -751,7 +763,9 @@ size_t tls_endpoint::read_plaintext(byte_buffer& out, size_t max_bytes) {
     return 0;
   // The plaintext is no longer than the ciphertext held: one reservation, not a doubling
   // per record (libssl may also hold a record it read already: one more record's room).
-  out.reserve(out.size() + std::min(d.input_held(), max_bytes) + max_record_plaintext);
+  size_t need = out.size() + std::min(d.input_held(), max_bytes) + max_record_plaintext;
+  if (need > out.capacity())
+    out.reserve(std::max(need, 2 * out.capacity()));
   size_t appended = 0;
   while (appended < max_bytes) {
     size_t old = out.size();

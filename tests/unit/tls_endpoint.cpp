@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 using namespace dfs;
@@ -332,6 +333,24 @@ CAF_TEST(feed_and_read decrypts from the bytes it is lent in any split and keeps
     pos += n;
   }
   CAF_CHECK_EQUAL(got.size(), data.size());
+  CAF_CHECK(got == data);
+  CAF_CHECK(!l.server.failed());
+}
+
+CAF_TEST(feed_lent keeps the unread bytes even when its consumer throws) {
+  link l(ctx, ctx, id_a, id_b, id_b);
+  l.handshake();
+  auto data = pattern(50000, 9);
+  auto wire = l.client_records(data);
+  byte_buffer lent(wire.begin(), wire.end());
+  try {
+    l.server.feed_lent(lent.data(), lent.size(), [] { throw std::runtime_error("consumer"); });
+    CAF_FAIL("the consumer's exception did not come through");
+  } catch (const std::runtime_error&) {
+  }
+  std::fill(lent.begin(), lent.end(), 'X'); // the endpoint must have copied what it kept
+  byte_buffer got;
+  l.server.read_plaintext(got);
   CAF_CHECK(got == data);
   CAF_CHECK(!l.server.failed());
 }
