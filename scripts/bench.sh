@@ -118,6 +118,7 @@ for v in nodes replicas write_quorum base_port ${tls_rounds:+tls_rounds}; do
   [[ ${!v} =~ ^[0-9]+$ ]] || usage_error "--${v//_/-} must be a number, not '${!v}'"
 done
 ((nodes >= 1)) || usage_error "--nodes must be at least 1"
+[[ -z $tls_rounds ]] || ((tls_rounds >= 1)) || usage_error "--tls-rounds must be at least 1"
 [[ $tls == both || $tls == on || $tls == off ]] || usage_error "--tls must be both, on or off, not '$tls'"
 ((replicas >= 1 && write_quorum >= 1)) || usage_error "--replicas and --write-quorum must be at least 1"
 if ((quick)); then
