@@ -704,12 +704,8 @@ void tls_endpoint::start() {
 }
 
 void tls_endpoint::feed(const char* data, size_t n) {
-  auto& d = *impl_;
-  if (d.failed || d.eof || n == 0 || !d.sniff(data, n))
-    return;
-  d.in.insert(d.in.end(), data, data + n);
-  d.started = true;
-  d.drive_handshake();
+  // The handshake reads what it needs straight from data; the rest is kept inside.
+  feed_lent(data, n, [] {});
 }
 
 void tls_endpoint::feed_lent(const char* data, size_t n, const std::function<void()>& consume) {
