@@ -31,30 +31,16 @@ void frame_decoder::finish_frame(const frame_handler& on_frame) {
 }
 
 bool frame_decoder::feed(const char* data, size_t size, const frame_handler& on_frame) {
-  if (!error_.empty())
-    return false;
-  while (size > 0 && !stopped_) {
-    if (!have_header_) {
-      auto n = std::min(size, frame_header_size - header_fill_);
-      std::memcpy(header_bytes_ + header_fill_, data, n);
-      header_fill_ += n, data += n, size -= n;
-      if (header_fill_ < frame_header_size)
-        return true;
-      if (!begin_payload())
-        return false;
-    }
-    auto want = header_.payload_length - payload_.size();
-    auto n = std::min(size, want);
-    payload_.insert(payload_.end(), data, data + n);
-    data += n, size -= n;
-    if (payload_.size() < header_.payload_length)
-      return true;
-    finish_frame(on_frame);
-  }
-  // A frame whose payload is empty completes with its header, even at the end of the input.
-  if (have_header_ && header_.payload_length == 0 && !stopped_)
-    finish_frame(on_frame);
-  return true;
+  return feed_from(
+    [&data, &size](char* dst, size_t n) {
+      n = std::min(n, size);
+      if (n == 0)
+        return n; // data may be null at its end
+      std::memcpy(dst, data, n);
+      data += n, size -= n;
+      return n;
+    },
+    on_frame);
 }
 
 bool frame_decoder::feed_from(const byte_source& read, const frame_handler& on_frame) {

@@ -28,7 +28,7 @@ public:
   using byte_source = std::function<size_t(char* dst, size_t n)>;
   /// Like feed(), but asks `read` for the bytes and has them written straight into the frame
   /// being decoded, until `read` has none: no copy in between (the TLS endpoint decrypts into
-  /// the payload).
+  /// the payload). feed() is this over the bytes it is given.
   bool feed_from(const byte_source& read, const frame_handler& on_frame);
 
   void stop() { stopped_ = true; }
