@@ -26,7 +26,7 @@ void pump(get_actor* self) {
   auto& st = self->state;
   if (st.failed)
     return;
-  auto total = st.file.chunks.size();
+  auto total = st.frames;
   // Send what is ready, in order, as far as the client's credit goes.
   while (st.credit > 0 && !st.fetched.empty() && st.fetched.begin()->first == st.next_to_send) {
     auto node = st.fetched.extract(st.fetched.begin());
@@ -60,6 +60,28 @@ void pump(get_actor* self) {
   }
 }
 
+/// An inline file is the one frame to send: opened here, nothing to fetch. False when it
+/// failed the get.
+bool open_inline_file(get_actor* self) {
+  auto& st = self->state;
+  auto sealed = std::move(st.file.inline_data);
+  if (sealed.empty()) {
+    fail(self, errc::corrupt, "the manifest of '" + st.key + "' came without its inline bytes");
+    return false;
+  }
+  auto opened = st.cipher->open(std::move(sealed));
+  if (!opened || opened->size() != st.file.size) {
+    fail(self, errc::corrupt,
+         "cannot read '" + st.key + "': its inline bytes "
+           + (opened ? std::string{"have the wrong length"} : describe(opened.error())));
+    return false;
+  }
+  st.frames = 1;
+  st.next_to_fetch = 1;
+  st.fetched.emplace(0, std::move(*opened));
+  return true;
+}
+
 } // namespace
 
 caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_context_ptr ctx,
@@ -82,6 +104,9 @@ caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_con
                                  return fail(self, errc::not_found, "not found: " + st.key);
                                st.file = std::move(*newest);
                                st.credit = get_window;
+                               st.frames = st.file.chunks.size();
+                               if (st.file.is_inline() && !open_inline_file(self))
+                                 return;
                                send_frame(self, frame_type::get_meta,
                                           to_payload(get_meta_msg{
                                             st.file.size,

@@ -5,7 +5,8 @@
 //
 // Chunks are decrypted here, after fetch_chunk checked their hash: a copy whose GCM tag does not
 // verify counts as corrupt and the next replica is tried, so a client never sees bytes that are
-// not exactly what was put.
+// not exactly what was put. An inline file (storage/manifest.hpp) comes with its manifest and
+// is sent as one frame.
 #include "actors/node_context.hpp"
 #include "storage/chunk_cipher.hpp"
 
@@ -25,6 +26,7 @@ struct get_session_state {
   uint64_t request_id = 0;
   std::string key;
   manifest file;
+  size_t frames = 0; // data frames to send: one per chunk, or one for an inline file
   std::vector<member_view> live;
   size_t next_to_fetch = 0;
   size_t next_to_send = 0;

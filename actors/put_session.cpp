@@ -188,6 +188,13 @@ void on_chunk(put_actor* self, byte_buffer& bytes, bool final) {
   if (bytes.empty())
     return maybe_finish(self);
   st.content_hash->update(bytes.data(), bytes.size());
+  if (final && st.result.chunks.empty() && bytes.size() <= max_inline_size) {
+    // The whole file in one small frame: it goes inside the manifest, sealed like a chunk, so
+    // the put is one durable round on R replicas instead of two (chunk, then manifest).
+    st.result.inline_data = st.cipher->seal(bytes.data(), bytes.size());
+    give_back(std::move(bytes));
+    return maybe_finish(self);
+  }
   // Encrypted before it leaves this node; the id is the hash of what is stored.
   auto sealed = st.cipher->seal(bytes.data(), bytes.size());
   auto plain_size = static_cast<uint32_t>(bytes.size());
@@ -232,8 +239,10 @@ void maybe_finish(put_actor* self) {
       auto& st = self->state;
       st.fewest_copies = std::min<uint32_t>(st.fewest_copies, static_cast<uint32_t>(copies));
       DFS_INFO("put_session", "stored '" << st.result.key << "': " << st.result.size << " bytes, "
-                                         << st.result.chunks.size() << " chunks, "
-                                         << st.fewest_copies << " copies");
+                                         << (st.result.is_inline()
+                                               ? std::string{"inline"}
+                                               : std::to_string(st.result.chunks.size()) + " chunks")
+                                         << ", " << st.fewest_copies << " copies");
       send_frame(self, frame_type::put_done,
                  to_payload(put_done_msg{st.fewest_copies, st.result.version.to_string()}));
       self->quit();

@@ -11,6 +11,9 @@
 // is skipped for the rest of the put and the item goes to the next member in rendezvous order
 // instead; if too few replicas can take an item, the put fails with errc::no_space naming the
 // full nodes.
+//
+// A file of at most max_inline_size bytes that arrives in one frame is not chunked: its sealed
+// bytes go inside the manifest (manifest::inline_data), and the put is one round to R replicas.
 #include "actors/node_context.hpp"
 #include "storage/chunk_cipher.hpp"
 

@@ -88,6 +88,36 @@ void copy_chunk(self_ptr self, chunk_id id, member_view target, std::function<vo
       });
 }
 
+void send_manifest(self_ptr self, const manifest& m, const member_view& dest,
+                   std::function<void()> next) {
+  self->request(dest.replica, self->state.ctx->request_timeout, put_manifest_atom::value, m)
+    .then([next](caf::ok_atom) { next(); },
+          [next, dest, key = m.key](caf::error& err) {
+            DFS_WARN("replication", "copy of manifest '" << key << "' to " << dest.name
+                                                         << " failed: " << describe(err));
+            next();
+          });
+}
+
+/// Inventories carry an inline file's manifest without its bytes: the copy is read back from
+/// this node's store, which holds that version (only holders copy).
+void copy_inline_manifest(self_ptr self, const manifest& listed, const member_view& dest,
+                          std::function<void()> next) {
+  self->request(self->state.ctx->store, self->state.ctx->request_timeout, get_manifest_atom::value,
+                listed.key)
+    .then(
+      [=](manifest& m) {
+        if (!(m.version == listed.version))
+          return next(); // replaced since the inventory: the next pass copies the new one
+        send_manifest(self, m, dest, next);
+      },
+      [=](caf::error& err) {
+        DFS_WARN("replication", "cannot read manifest '" << listed.key
+                                                         << "' for repair: " << describe(err));
+        next();
+      });
+}
+
 void plan_pass(self_ptr self, const std::vector<member_view>& members, const holdings& h) {
   auto& st = self->state;
   auto& ctx = *st.ctx;
@@ -130,16 +160,12 @@ void plan_pass(self_ptr self, const std::vector<member_view>& members, const hol
       plan.copy_to.clear();
     for (auto& target : plan.copy_to) {
       ++copies;
-      auto m = top;
       auto dest = by_id[target];
-      st.tasks.push_back([self, m, dest](std::function<void()> next) {
-        self->request(dest.replica, self->state.ctx->request_timeout, put_manifest_atom::value, m)
-          .then([next](caf::ok_atom) { next(); },
-                [next, dest, key = m.key](caf::error& err) {
-                  DFS_WARN("replication", "copy of manifest '" << key << "' to " << dest.name
-                                                               << " failed: " << describe(err));
-                  next();
-                });
+      st.tasks.push_back([self, m = top, dest](std::function<void()> next) {
+        if (m.is_inline())
+          copy_inline_manifest(self, m, dest, std::move(next));
+        else
+          send_manifest(self, m, dest, std::move(next));
       });
     }
     if (plan.drop_local || collect) {

@@ -27,6 +27,10 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
   self->state.batch.emplace(data_dir);
   DFS_INFO("store", "serving " << data_dir);
   auto& st = self->state;
+  // Inline files count against the capacity like chunks (and show in the bytes used).
+  auto used_bytes = [&st] { return st.chunks->used() + st.manifests->inline_bytes(); };
+  auto sync_inline_bytes = [&st] { st.chunks->set_bytes_elsewhere(st.manifests->inline_bytes()); };
+  sync_inline_bytes();
   // Answers a put once the batch it joined is durable (at once if nothing is pending).
   auto after_commit = [self, &st]() -> caf::result<caf::ok_atom> {
     if (st.batch->empty())
@@ -38,7 +42,7 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
     st.waiting.push_back(self->make_response_promise<caf::ok_atom>());
     return st.waiting.back();
   };
-  self->set_default_handler([&st](caf::scheduled_actor* ptr,
+  self->set_default_handler([&st, used_bytes](caf::scheduled_actor* ptr,
                                   caf::message_view& x) -> caf::result<caf::message> {
     auto msg = x.copy_content_to_message();
     if (!msg.match_elements<capacity_atom, uint64_t>())
@@ -46,7 +50,7 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
     auto bytes = msg.get_as<uint64_t>(1);
     st.chunks->set_capacity(bytes);
     auto limit = bytes == 0 ? std::string{"unlimited"} : std::to_string(bytes) + " bytes";
-    DFS_INFO("store", "capacity " << limit << ", " << st.chunks->used() << " bytes used");
+    DFS_INFO("store", "capacity " << limit << ", " << used_bytes() << " bytes used");
     return caf::make_message(caf::ok_atom::value);
   });
   return {
@@ -67,14 +71,18 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
       return held;
     },
     [&st, after_commit](put_manifest_atom, const manifest& m) -> caf::result<caf::ok_atom> {
+      if (m.is_inline())
+        if (auto err = st.chunks->check_room(m.inline_data.size(), "an inline file of"))
+          return err;
       if (auto err = st.manifests->put(m, *st.batch))
         return err;
       return after_commit();
     },
-    [&st](commit_atom) {
+    [&st, sync_inline_bytes](commit_atom) {
       st.commit_scheduled = false;
       auto files = st.batch->size();
       auto err = st.batch->commit();
+      sync_inline_bytes();
       if (err)
         DFS_ERROR("store", "a batch of " << files << " writes failed: " << describe(err));
       auto waiting = std::move(st.waiting);
@@ -86,30 +94,34 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
           promise.deliver(caf::ok_atom::value);
       }
     },
-    [&st](get_manifest_atom, const std::string& key) -> caf::result<manifest> {
+    [&st, used_bytes, sync_inline_bytes](get_manifest_atom,
+                                         const std::string& key) -> caf::result<manifest> {
       if (key == node_usage_key())
-        return node_usage_manifest(
-          {st.chunks->used(), st.chunks->capacity(), st.chunks->count()});
-      return st.manifests->get(key);
+        return node_usage_manifest({used_bytes(), st.chunks->capacity(), st.chunks->count()});
+      auto m = st.manifests->get(key);
+      sync_inline_bytes(); // a damaged inline file is forgotten
+      return m;
     },
     [&st](list_manifests_atom, const std::string& prefix) {
       return st.manifests->list(prefix);
     },
-    [&st](inventory_atom)
+    [&st, used_bytes](inventory_atom)
       -> caf::result<std::vector<chunk_id>, std::vector<manifest>, uint64_t> {
       auto ids = st.chunks->list();
       if (!ids)
         return ids.error();
-      return {std::move(*ids), st.manifests->list(""), st.chunks->used()};
+      return {std::move(*ids), st.manifests->list(""), used_bytes()};
     },
     [&st](delete_chunk_atom, const chunk_id& id) -> caf::result<caf::ok_atom> {
       if (auto err = st.chunks->remove(id))
         return err;
       return caf::ok_atom::value;
     },
-    [&st](delete_manifest_atom, const std::string& key,
-          const version& held) -> caf::result<caf::ok_atom> {
-      if (auto err = st.manifests->remove(key, held))
+    [&st, sync_inline_bytes](delete_manifest_atom, const std::string& key,
+                             const version& held) -> caf::result<caf::ok_atom> {
+      auto err = st.manifests->remove(key, held);
+      sync_inline_bytes();
+      if (err)
         return err;
       return caf::ok_atom::value;
     },

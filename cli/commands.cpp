@@ -220,7 +220,9 @@ int run_stat(const settings& s, const std::vector<std::string>& args) {
   }
   print_line("key: " + st->key);
   print_line("size: " + std::to_string(st->size));
-  print_line("chunks: " + std::to_string(st->chunks));
+  // A small file lives in its manifest (storage/manifest.hpp): it has no chunks.
+  print_line("chunks: " + std::to_string(st->chunks)
+             + (st->chunks == 0 && st->size > 0 ? " (stored inline)" : ""));
   print_line("version: " + st->version);
   print_line("copies: " + std::to_string(st->copies));
   print_line("sha256: " + st->sha256);

@@ -88,6 +88,16 @@ manifest sample_manifest(const std::string& key, int chunks, bool deleted = fals
   return m;
 }
 
+manifest sample_inline_manifest(const std::string& key, size_t size) {
+  manifest m;
+  m.key = key;
+  m.size = size;
+  m.content_hash = sha256(key.data(), key.size());
+  m.version = {1700000000000ull, other_id};
+  m.inline_data = byte_buffer(size + chunk_cipher::overhead, 'i');
+  return m;
+}
+
 // -- frame ---------------------------------------------------------------------------------
 
 void frame_seeds() {
@@ -150,6 +160,7 @@ void message_seeds() {
   message_seed(14, "has_chunks_result", has_chunks_result_msg{{true, false, true}});
   message_seed(15, "manifest", manifest_msg{sample_manifest("photos/cat.jpg", 2)});
   message_seed(15, "manifest-tombstone", manifest_msg{sample_manifest("gone", 0, true)});
+  message_seed(15, "manifest-inline", manifest_msg{sample_inline_manifest("small.txt", 40)});
   message_seed(16, "manifest_list",
                manifest_list_msg{{sample_manifest("a", 1), sample_manifest("b", 0, true)}});
   message_seed(17, "inventory_result",
@@ -216,7 +227,8 @@ void manifest_seeds() {
   for (auto& [name, m] : std::vector<std::pair<std::string, manifest>>{
          {"two-chunks", sample_manifest("photos/cat.jpg", 2)},
          {"empty-file", sample_manifest("empty", 0)},
-         {"tombstone", sample_manifest("gone", 0, true)}}) {
+         {"tombstone", sample_manifest("gone", 0, true)},
+         {"inline", sample_inline_manifest("small.txt", 40)}}) {
     write_seed("manifest_file", "file-" + name, cat({bytes({0}), manifest_file_bytes(m)}));
     byte_buffer payload;
     writer w{payload};
@@ -226,6 +238,14 @@ void manifest_seeds() {
     auto size = static_cast<int>(payload.size());
     write_seed("manifest_file", "store-" + name,
                cat({bytes({2, 0, 0, size & 0xff, size >> 8}), payload}));
+  }
+  // mode 1 with bit 3: a payload of format 1, from before inline files (no inline bytes' length)
+  {
+    byte_buffer payload;
+    writer w{payload};
+    encode(w, sample_manifest("photos/cat.jpg", 2));
+    payload.resize(payload.size() - 4);
+    write_seed("manifest_file", "payload-format-1", cat({bytes({1 | 8}), payload}));
   }
   // mode 2: two versions of one key, and a file in the wrong fan-out directory
   byte_buffer p1, p2;

@@ -8,7 +8,7 @@
 // - a payload that decodes encodes back to exactly the same bytes (the encoding is canonical:
 //   one value, one byte string), so decode -> encode -> decode is the identity;
 // - what decodes obeys the limits the decoder promises (string lengths, enums in range,
-//   manifest chunk lengths adding up to the size);
+//   manifest chunk lengths adding up to the size, inline bytes sealing exactly the size);
 // - decoding allocates at most (r + 2) bytes per payload byte plus 4 KiB, where r is the
 //   largest sizeof(item) / (smallest encoding of that item) over the lists the message holds:
 //   a hostile count must not make the decoder reserve more than its input could hold.
@@ -91,11 +91,18 @@ void validate(const manifest& m) {
   FUZZ_CHECK(m.key.size() <= max_key_length);
   FUZZ_CHECK(m.version.node_id.size() <= 64);
   FUZZ_CHECK(m.chunks.size() <= max_chunks_per_manifest);
-  if (!m.deleted) {
+  if (m.deleted) {
+    FUZZ_CHECK(m.inline_data.empty());
+  } else if (m.is_inline()) {
+    // An inline file: its sealed bytes (or none, in a listing), never more than the limit.
+    FUZZ_CHECK(m.size <= max_inline_size);
+    FUZZ_CHECK(m.inline_data.empty() || m.inline_data.size() == m.size + chunk_cipher::overhead);
+  } else {
     uint64_t total = 0;
     for (auto& c : m.chunks)
       total += c.length;
     FUZZ_CHECK(total == m.size);
+    FUZZ_CHECK(m.inline_data.empty());
   }
 }
 void validate(const manifest_msg& m) { validate(m.value); }

@@ -14,7 +14,8 @@
 namespace dfs {
 
 constexpr size_t frame_header_size = 16;
-constexpr uint16_t protocol_version = 1;
+// 2: manifests carry inline files (storage/manifest.hpp).
+constexpr uint16_t protocol_version = 2;
 /// The largest chunk any node may be configured with ([storage] chunk_size).
 constexpr size_t max_chunk_size = 64u << 20;
 /// The largest payload an authenticated connection accepts: a chunk of the largest size plus

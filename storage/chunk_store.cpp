@@ -317,6 +317,15 @@ caf::error chunk_store::put(const chunk_id& id, const byte_buffer& bytes) {
   return batch.commit();
 }
 
+caf::error chunk_store::check_room(uint64_t bytes, const std::string& what) const {
+  auto in_use = used_ + bytes_elsewhere_ + staged_bytes_;
+  if (capacity_ > 0 && in_use + bytes > capacity_)
+    return make_error(errc::no_space, "capacity reached: " + std::to_string(in_use) + " of "
+                                        + std::to_string(capacity_) + " bytes used, " + what
+                                        + " " + std::to_string(bytes) + " bytes does not fit");
+  return caf::none;
+}
+
 caf::error chunk_store::put(const chunk_id& id, const byte_buffer& bytes, write_batch& batch) {
   if (chunk_id::of(bytes.data(), bytes.size()) != id)
     return make_error(errc::bad_request,
@@ -331,11 +340,8 @@ caf::error chunk_store::put(const chunk_id& id, const byte_buffer& bytes, write_
     used_ += static_cast<uint64_t>(st.st_size);
     return caf::none;
   }
-  if (capacity_ > 0 && used_ + staged_bytes_ + bytes.size() > capacity_)
-    return make_error(errc::no_space,
-                      "capacity reached: " + std::to_string(used_ + staged_bytes_) + " of "
-                        + std::to_string(capacity_) + " bytes used, a chunk of "
-                        + std::to_string(bytes.size()) + " bytes does not fit");
+  if (auto err = check_room(bytes.size(), "a chunk of"))
+    return err;
   if (auto err = disk::make_dirs(fs::path{path}.parent_path().string()))
     return err;
   uint64_t size = bytes.size();

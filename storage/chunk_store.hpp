@@ -65,6 +65,14 @@ public:
   uint64_t capacity() const { return capacity_; }
   void set_capacity(uint64_t bytes) { capacity_ = bytes; }
 
+  /// Bytes of this node's files held outside chunks (small files inline in their manifests):
+  /// they count against the capacity too. The store actor keeps this up to date.
+  void set_bytes_elsewhere(uint64_t bytes) { bytes_elsewhere_ = bytes; }
+
+  /// errc::no_space when `bytes` more would take the store past its capacity; `what` names
+  /// them in the message ("a chunk of", "an inline file of").
+  caf::error check_room(uint64_t bytes, const std::string& what) const;
+
   /// How long open() took to walk the tree and build the index, in wall-clock and CPU time.
   std::chrono::milliseconds index_time() const { return index_time_; }
   std::chrono::milliseconds index_cpu_time() const { return index_cpu_time_; }
@@ -88,6 +96,7 @@ private:
   std::map<chunk_id, uint64_t> staged_;
   uint64_t staged_bytes_ = 0;
   uint64_t capacity_ = 0;
+  uint64_t bytes_elsewhere_ = 0;
   std::chrono::milliseconds index_time_{0};
   std::chrono::milliseconds index_cpu_time_{0};
 };

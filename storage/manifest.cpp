@@ -18,6 +18,17 @@ void encode(writer& w, const chunk_id& id) { w.fixed(id.bytes); }
 
 void decode(reader& r, chunk_id& id) { r.fixed(id.bytes); }
 
+manifest without_inline_data(const manifest& m) {
+  manifest out;
+  out.key = m.key;
+  out.size = m.size;
+  out.content_hash = m.content_hash;
+  out.chunks = m.chunks;
+  out.version = m.version;
+  out.deleted = m.deleted;
+  return out;
+}
+
 void encode(writer& w, const manifest& m) {
   w.str(m.key);
   w.u64(m.size);
@@ -30,9 +41,13 @@ void encode(writer& w, const manifest& m) {
     encode(w, c.id);
     w.u32(c.length);
   }
+  w.bytes(m.inline_data);
 }
 
-void decode(reader& r, manifest& m) {
+namespace {
+
+/// Every field but the inline bytes; leaves checking the sizes to the caller.
+void decode_fields(reader& r, manifest& m) {
   m.key = r.str(max_key_length);
   m.size = r.u64();
   r.fixed(m.content_hash);
@@ -47,14 +62,45 @@ void decode(reader& r, manifest& m) {
     return;
   }
   m.chunks.resize(n);
-  uint64_t total = 0;
   for (auto& c : m.chunks) {
     decode(r, c.id);
     c.length = r.u32();
-    total += c.length;
   }
-  if (r.ok() && !m.deleted && total != m.size)
+}
+
+uint64_t chunk_total(const manifest& m) {
+  uint64_t total = 0;
+  for (auto& c : m.chunks)
+    total += c.length;
+  return total;
+}
+
+} // namespace
+
+void decode_without_inline_data(reader& r, manifest& m) {
+  decode_fields(r, m);
+  if (r.ok() && !m.deleted && chunk_total(m) != m.size)
     r.fail(); // the chunk lengths must add up to the file size
+}
+
+void decode(reader& r, manifest& m) {
+  decode_fields(r, m);
+  m.inline_data = r.bytes(max_inline_size + chunk_cipher::overhead);
+  if (!r.ok())
+    return;
+  if (m.deleted) {
+    if (!m.inline_data.empty())
+      r.fail(); // a tombstone holds no file
+    return;
+  }
+  if (m.is_inline()) {
+    // An inline file's bytes seal exactly its size; listings carry none.
+    if (m.size > max_inline_size
+        || (!m.inline_data.empty() && m.inline_data.size() != m.size + chunk_cipher::overhead))
+      r.fail();
+  } else if (chunk_total(m) != m.size || !m.inline_data.empty()) {
+    r.fail(); // the chunk lengths must add up to the file size, and there is nothing inline
+  }
 }
 
 sha256_digest manifest_placement_id(const std::string& key) {

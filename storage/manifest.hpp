@@ -1,6 +1,8 @@
 #pragma once
-// The data model: a key maps to a manifest, which lists the content-addressed chunks of a file.
+// The data model: a key maps to a manifest, which lists the content-addressed chunks of a file,
+// or, for a file of at most max_inline_size bytes, holds the file itself (sealed like a chunk).
 #include "net/codec.hpp"
+#include "storage/chunk_cipher.hpp"
 #include "storage/crypto.hpp"
 
 #include <cstdint>
@@ -46,6 +48,10 @@ struct version {
   std::string to_string() const;
 };
 
+/// Files up to this size live inside their manifest instead of in a chunk: a small put is then
+/// one durable write per replica (the manifest) instead of two rounds (chunk, then manifest).
+constexpr size_t max_inline_size = 64 * 1024;
+
 struct manifest {
   std::string key;
   uint64_t size = 0;
@@ -53,10 +59,21 @@ struct manifest {
   std::vector<chunk_ref> chunks;
   struct version version;
   bool deleted = false; // a tombstone: the key was removed at this version
+  // An inline file's bytes, sealed by chunk_cipher exactly as a chunk would be. Empty for a
+  // chunked file, a tombstone, an empty file, and for an inline file's manifest in listings and
+  // inventories, which carry the metadata only (see without_inline_data).
+  byte_buffer inline_data;
 
   /// True when this manifest should replace `other` on every node.
   bool newer_than(const manifest& other) const { return other.version < version; }
+
+  /// The file's bytes are in the manifest (inline_data), not in chunks. Such a manifest may
+  /// arrive without them (listings, inventories): inline_data is then empty.
+  bool is_inline() const { return !deleted && size > 0 && chunks.empty(); }
 };
+
+/// The manifest as listings carry it: everything but the inline file's bytes.
+manifest without_inline_data(const manifest& m);
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, manifest& x) {
@@ -74,8 +91,11 @@ std::optional<std::string> invalid_key_reason(const std::string& key);
 void encode(writer& w, const chunk_id& id);
 void decode(reader& r, chunk_id& id);
 void encode(writer& w, const manifest& m);
-/// Leaves `r` failed on malformed input.
+/// Leaves `r` failed on malformed input: chunk lengths that do not add up to the size, or
+/// inline bytes that are not the size plus the seal's overhead, or both chunks and inline bytes.
 void decode(reader& r, manifest& m);
+/// The encoding of on-disk format 1, from before inline files: no inline_data field.
+void decode_without_inline_data(reader& r, manifest& m);
 
 /// The id under which a key's manifest is placed: SHA-256 of "manifest:" + key.
 sha256_digest manifest_placement_id(const std::string& key);

@@ -18,7 +18,8 @@ namespace dfs {
 namespace {
 
 constexpr std::array<uint8_t, 4> file_magic{{'D', 'F', 'S', 'M'}};
-constexpr uint16_t file_format_version = 1;
+// 2 added inline files (manifest::inline_data); files of format 1 are still read.
+constexpr uint16_t file_format_version = 2;
 constexpr size_t header_size = 4 + 2 + 32; // magic, version, SHA-256 of the payload
 constexpr const char* tmp_prefix = "manifest";
 
@@ -49,8 +50,9 @@ caf::expected<manifest> parse_manifest_file(const byte_buffer& bytes) {
   r.fixed(magic);
   if (magic != file_magic)
     return damaged("the file does not start with DFSM");
-  if (auto v = r.u16(); v != file_format_version)
-    return damaged("unknown format version " + std::to_string(v));
+  auto format = r.u16();
+  if (format != file_format_version && format != 1)
+    return damaged("unknown format version " + std::to_string(format));
   sha256_digest sum{};
   r.fixed(sum);
   const char* payload = bytes.data() + header_size;
@@ -59,9 +61,15 @@ caf::expected<manifest> parse_manifest_file(const byte_buffer& bytes) {
     return damaged("the contents do not match their checksum");
   reader pr{payload, payload_size};
   manifest m;
-  decode(pr, m);
+  if (format == 1)
+    decode_without_inline_data(pr, m); // written before inline files existed
+  else
+    decode(pr, m);
   if (!pr.done())
     return damaged("the manifest does not decode");
+  // A listing's form of an inline file's manifest, without the bytes, is never written.
+  if (m.is_inline() && m.inline_data.empty())
+    return damaged("the manifest of an inline file lacks its bytes");
   // put() never writes an invalid key (empty, or with a NUL): a file holding one is not ours.
   if (auto why = invalid_key_reason(m.key))
     return damaged("the manifest's key is invalid: " + *why);
@@ -97,9 +105,9 @@ caf::expected<manifest_store> manifest_store::open(const std::string& data_dir) 
       DFS_WARN("store", "skipping manifest file " << path << ": " << describe(m.error()));
       continue;
     }
-    auto [pos, inserted] = st.index_.emplace(m->key, *m);
-    if (!inserted && m->newer_than(pos->second))
-      pos->second = std::move(*m);
+    auto held = st.index_.find(m->key);
+    if (held == st.index_.end() || m->newer_than(held->second.value))
+      st.hold(*m);
   }
   if (ec)
     return disk::from_errno(ec.value(), "cannot list directory", root);
@@ -119,11 +127,24 @@ caf::error manifest_store::put(const manifest& m) {
   return batch.commit();
 }
 
+void manifest_store::hold(const manifest& m) {
+  auto i = index_.find(m.key);
+  if (i != index_.end())
+    inline_bytes_ -= i->second.stored_inline_size;
+  auto& held = index_[m.key];
+  held.value = without_inline_data(m);
+  held.stored_inline_size = m.inline_data.size();
+  inline_bytes_ += held.stored_inline_size;
+}
+
 caf::error manifest_store::put(const manifest& m, write_batch& batch) {
   if (auto why = invalid_key_reason(m.key))
     return make_error(errc::bad_request, "invalid manifest key: " + *why);
+  if (m.is_inline() && m.inline_data.empty())
+    return make_error(errc::bad_request, "the manifest for key " + m.key
+                                           + " lacks the bytes of its inline file");
   auto held = index_.find(m.key);
-  if (held != index_.end() && !m.newer_than(held->second))
+  if (held != index_.end() && !m.newer_than(held->second.value))
     return caf::none; // what we hold is as new or newer
   auto staged = staged_.find(m.key);
   if (staged != staged_.end() && !m.newer_than(staged->second))
@@ -147,34 +168,57 @@ caf::error manifest_store::put(const manifest& m, write_batch& batch) {
   auto on_durable = [this, m, unstage] {
     unstage();
     auto i = index_.find(m.key);
-    if (i == index_.end())
-      index_.emplace(m.key, m);
-    else if (m.newer_than(i->second))
-      i->second = m;
+    if (i == index_.end() || m.newer_than(i->second.value))
+      hold(m);
   };
   if (auto err = batch.stage(data_dir_ + "/tmp", tmp_prefix, path, bytes.data(), bytes.size(),
                              std::move(on_durable), std::move(unstage)))
     return err;
-  staged_[m.key] = m;
+  staged_[m.key] = without_inline_data(m);
   return caf::none;
 }
 
 caf::error manifest_store::remove(const std::string& key, const version& held_version) {
   auto i = index_.find(key);
-  if (i == index_.end() || !(i->second.version == held_version))
+  if (i == index_.end() || !(i->second.value.version == held_version))
     return caf::none;
   auto path = path_of(key);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT)
     return disk::from_errno(errno, "cannot remove", path);
-  index_.erase(i);
+  forget(i);
   return caf::none;
 }
 
-caf::expected<manifest> manifest_store::get(const std::string& key) const {
+void manifest_store::forget(std::map<std::string, held_manifest>::iterator i) {
+  inline_bytes_ -= i->second.stored_inline_size;
+  index_.erase(i);
+}
+
+caf::expected<manifest> manifest_store::get(const std::string& key) {
   auto i = index_.find(key);
   if (i == index_.end())
     return make_error(errc::not_found, "no manifest for key " + key);
-  return i->second;
+  if (!i->second.value.is_inline())
+    return i->second.value;
+  // An inline file's bytes stay on disk, not in memory: read them back from its file.
+  auto path = path_of(key);
+  auto bytes = disk::read_whole(path);
+  auto m = bytes ? parse_manifest_file(*bytes) : caf::expected<manifest>{bytes.error()};
+  if (m && m->key != key)
+    m = make_error(errc::corrupt, "the file holds the manifest of another key");
+  if (!m) {
+    // Forgotten, so that this node counts as lacking the key: anti-entropy copies it back
+    // from a replica, and that put overwrites the damaged file.
+    DFS_WARN("store", "manifest file " << path << " is damaged: " << describe(m.error())
+                                       << "; forgetting it until a replica restores it");
+    forget(i);
+    return make_error(errc::corrupt, "the manifest of " + key + " is damaged on this node");
+  }
+  // Another version than the one held only if a failed batch renamed it into place: the file
+  // is the truth, as it would be after a restart.
+  if (!(m->version == i->second.value.version))
+    hold(*m);
+  return m;
 }
 
 std::vector<manifest> manifest_store::list(const std::string& prefix) const {
@@ -182,7 +226,7 @@ std::vector<manifest> manifest_store::list(const std::string& prefix) const {
   // std::map orders keys byte by byte, so all keys with the prefix form one run.
   for (auto i = index_.lower_bound(prefix);
        i != index_.end() && i->first.compare(0, prefix.size(), prefix) == 0; ++i)
-    out.push_back(i->second);
+    out.push_back(i->second.value);
   return out;
 }
 

@@ -2,8 +2,9 @@
 // Manifests on disk, one file per key: data_dir/manifests/<aa>/<hex of SHA-256(key)>, where aa
 // is the first byte of that hash. A file is "DFSM", a u16 format version, the SHA-256 of the
 // payload, then the payload (encode(manifest)), so that a damaged or foreign file is recognised
-// and skipped rather than believed. All manifests are also held in memory, sorted by key: list
-// by prefix and get never touch the disk.
+// and skipped rather than believed. All manifests are also held in memory, sorted by key, but
+// without the bytes of inline files: list by prefix never touches the disk, and get only to read
+// an inline file back (memory does not grow with the bytes of small files).
 #include "storage/manifest.hpp"
 #include "storage/write_batch.hpp"
 
@@ -34,11 +35,17 @@ public:
   /// batch.commit() succeeds.
   caf::error put(const manifest& m, write_batch& batch);
 
-  /// The manifest held for `key`, tombstones included; errc::not_found if none.
-  caf::expected<manifest> get(const std::string& key) const;
+  /// The manifest held for `key`, tombstones included, with the bytes of an inline file;
+  /// errc::not_found if none. errc::corrupt when an inline file's manifest file is damaged:
+  /// the key is then forgotten, so that anti-entropy restores it from a replica.
+  caf::expected<manifest> get(const std::string& key);
 
-  /// Every manifest whose key starts with `prefix` (all of them for ""), sorted by key.
+  /// Every manifest whose key starts with `prefix` (all of them for ""), sorted by key, without
+  /// the bytes of inline files.
   std::vector<manifest> list(const std::string& prefix) const;
+
+  /// Sealed bytes of the inline files held: they count against the node's capacity.
+  uint64_t inline_bytes() const { return inline_bytes_; }
 
   /// Removes the key's manifest if the version held is `held_version` (a newer write that
   /// arrived in between stays); removing what is not held is no error.
@@ -53,9 +60,19 @@ public:
 private:
   explicit manifest_store(std::string data_dir) : data_dir_(std::move(data_dir)) {}
 
+  struct held_manifest {
+    manifest value;                // without inline bytes
+    size_t stored_inline_size = 0; // the inline bytes its file holds
+  };
+
+  /// Makes `m` the manifest held for its key (the caller checked it is newer).
+  void hold(const manifest& m);
+  void forget(std::map<std::string, held_manifest>::iterator i);
+
   std::string data_dir_;
-  std::map<std::string, manifest> index_;  // key -> newest manifest
-  std::map<std::string, manifest> staged_; // key -> newest manifest staged in a write batch
+  std::map<std::string, held_manifest> index_; // key -> newest manifest
+  std::map<std::string, manifest> staged_;     // key -> newest manifest staged in a write batch
+  uint64_t inline_bytes_ = 0;
 };
 
 /// The bytes of a manifest file, and back. parse_manifest_file answers errc::corrupt with the

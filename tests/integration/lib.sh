@@ -313,6 +313,15 @@ assert_contains() {
   grep -qiF -- "$text" "$file" || fail "$what does not contain '$text': $(head -c 2000 "$file")"
 }
 
+# flip_byte FILE OFFSET: flips the lowest bit of the byte at OFFSET, in place, as a failing
+# disk would.
+flip_byte() {
+  local file=$1 offset=$2 byte
+  byte=$(od -An -tu1 -j "$offset" -N1 "$file" | tr -d ' ')
+  # shellcheck disable=SC2059
+  printf "$(printf '\\%03o' $((byte ^ 1)))" | dd of="$file" bs=1 seek="$offset" conv=notrunc status=none
+}
+
 make_random_file() {
   head -c "$2" /dev/urandom >"$1"
   [[ $(stat -c %s "$1") == "$2" ]] || fail "could not write $2 random bytes to $1"

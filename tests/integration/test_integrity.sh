@@ -16,13 +16,6 @@ chunk_files() { find "$(data_of "$1")/chunks" -type f | sort; }
 quarantined() { find "$(data_of "$1")/quarantine" -type f | wc -l; }
 # A chunk file is good when its bytes hash to its name.
 chunk_ok() { [[ -f $1 && $(sha256sum "$1" | cut -c1-64) == "$(basename "$1")" ]]; }
-# Flips the lowest bit of the byte at offset $2 of file $1, in place.
-flip_byte() {
-  local file=$1 offset=$2 byte
-  byte=$(od -An -tu1 -j "$offset" -N1 "$file" | tr -d ' ')
-  # shellcheck disable=SC2059
-  printf "$(printf '\\%03o' $((byte ^ 1)))" | dd of="$file" bs=1 seek="$offset" conv=notrunc status=none
-}
 
 make_random_file "$TEST_DIR/file.bin" $((4 * 65536 - 100))
 run_capture dfs_at 1 put "$TEST_DIR/file.bin" integrity/file.bin

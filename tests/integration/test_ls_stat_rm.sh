@@ -63,7 +63,13 @@ wait_until 15 copies_are 3 ||
   fail "stat docs/a.bin never shows copies=3 with R=3 on 3 nodes: $(stat_json 2 docs/a.bin 2>&1)"
 run_capture stat_json 3 docs/b.txt
 assert_eq 10 "$(json_field size <"$OUT")" "size of docs/b.txt in stat --json"
-assert_eq 1 "$(json_field chunks <"$OUT")" "chunks of a 10-byte file"
+# Files up to 64 KiB live inside their manifest: no chunks, and copies count the manifests.
+assert_eq 0 "$(json_field chunks <"$OUT")" "chunks of a 10-byte file (inline)"
+inline_copies_are() { [[ $(stat_json 1 docs/b.txt | json_field copies) == "$1" ]]; }
+wait_until 15 inline_copies_are 3 ||
+  fail "stat docs/b.txt never shows copies=3 with R=3 on 3 nodes: $(stat_json 1 docs/b.txt 2>&1)"
+run_capture dfs_at 1 stat docs/b.txt
+assert_contains "$OUT" "chunks: 0 (stored inline)" "stat docs/b.txt"
 
 run_capture dfs_at 3 stat docs/a.bin
 ((RC == 0)) || fail "stat docs/a.bin (text): $(last_run)"

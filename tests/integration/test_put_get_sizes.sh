@@ -19,6 +19,14 @@ for size in 0 1 $((chunk - 1)) $chunk $((chunk + 1)) $((3 * chunk + 17)); do
   log "$size bytes: put via node 1, got via node 3, identical"
 done
 
+# Files up to 64 KiB live inside their manifest (no chunks); one byte more is chunked.
+for pair in "1 0" "$chunk 0" "$((chunk + 1)) 2"; do
+  read -r size chunks <<<"$pair"
+  run_capture dfs_at 2 stat "sizes/$size.bin" --json
+  ((RC == 0)) || fail "stat of the $size-byte file: $(last_run)"
+  assert_eq "$chunks" "$(json_field chunks <"$OUT")" "chunks of a $size-byte file"
+done
+
 # The same key read through the other nodes gives the same bytes.
 size=$((3 * chunk + 17))
 for i in 1 2; do

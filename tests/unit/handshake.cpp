@@ -164,7 +164,8 @@ CAF_TEST(a wrong cluster name fails and names both clusters) {
 }
 
 CAF_TEST(a wrong protocol version fails with wrong_version) {
-  for (uint16_t v : {uint16_t{0}, uint16_t{2}, uint16_t{99}, uint16_t{0xFFFF}}) {
+  for (uint16_t v : {uint16_t{0}, uint16_t(protocol_version - 1), uint16_t(protocol_version + 1),
+                     uint16_t{99}, uint16_t{0xFFFF}}) {
     handshake hs{node(id_a, "node-a"), false};
     hs.start();
     auto h = valid_hello(id_b);

@@ -58,6 +58,16 @@ manifest tombstone(const std::string& key) {
   return m;
 }
 
+manifest inline_manifest(const std::string& key, size_t size) {
+  manifest m;
+  m.key = key;
+  m.size = size;
+  m.content_hash = pattern(9);
+  m.version = version{5, node_a};
+  m.inline_data = byte_buffer(size + chunk_cipher::overhead, 'x');
+  return m;
+}
+
 roster_msg sample_roster() {
   roster_msg r;
   r.entries.push_back({node_a, "node-a", "127.0.0.1:7001", 1700000000123ull, admin_state::active, 0});
@@ -68,7 +78,8 @@ roster_msg sample_roster() {
 
 bool same(const manifest& a, const manifest& b) {
   if (a.key != b.key || a.size != b.size || a.content_hash != b.content_hash
-      || !(a.version == b.version) || a.deleted != b.deleted || a.chunks.size() != b.chunks.size())
+      || !(a.version == b.version) || a.deleted != b.deleted || a.chunks.size() != b.chunks.size()
+      || a.inline_data != b.inline_data)
     return false;
   for (size_t i = 0; i < a.chunks.size(); ++i)
     if (a.chunks[i].id != b.chunks[i].id || a.chunks[i].length != b.chunks[i].length)
@@ -115,6 +126,7 @@ bool decodes_as(const std::string& name, const byte_buffer& p) {
   if (name == "has_chunks") return decodes<has_chunks_msg>(p);
   if (name == "has_chunks_result") return decodes<has_chunks_result_msg>(p);
   if (name == "manifest") return decodes<manifest_msg>(p);
+  if (name == "manifest_inline") return decodes<manifest_msg>(p);
   if (name == "manifest_list") return decodes<manifest_list_msg>(p);
   if (name == "inventory_result") return decodes<inventory_result_msg>(p);
   if (name == "roster") return decodes<roster_msg>(p);
@@ -149,6 +161,7 @@ std::vector<std::pair<std::string, std::function<byte_buffer()>>> samples() {
     {"has_chunks", [] { return to_payload(has_chunks_msg{{cid(1), cid(2)}}); }},
     {"has_chunks_result", [] { return to_payload(has_chunks_result_msg{{true, false, true}}); }},
     {"manifest", [] { return to_payload(manifest_msg{sample_manifest("k", 1)}); }},
+    {"manifest_inline", [] { return to_payload(manifest_msg{inline_manifest("small", 300)}); }},
     {"manifest_list",
      [] {
        return to_payload(manifest_list_msg{{sample_manifest("a", 1), tombstone("b")}});
@@ -372,7 +385,7 @@ CAF_TEST(hostile list counts are refused without allocating) {
   // A manifest announcing more chunks than fit (or than allowed) is refused too.
   manifest m = sample_manifest("k", 1);
   auto good = to_payload(manifest_msg{m});
-  auto count_at = good.size() - 3 * 36 - 4;
+  auto count_at = good.size() - 4 - 3 * 36 - 4; // the count, three chunks, the inline length
   for (uint32_t count : {0xFFFFFFFFu, static_cast<uint32_t>(max_chunks_per_manifest + 1), 4u}) {
     auto bad = good;
     auto c = u32_le(count);
@@ -431,9 +444,10 @@ CAF_TEST(a manifest whose chunk lengths do not add up to its size is refused) {
   auto smaller = m;
   smaller.size -= 1;
   CAF_CHECK(!from_payload<manifest_msg>(to_payload(manifest_msg{smaller})));
+  // Without chunks, a manifest of a non-empty file is an inline file's, in a listing.
   auto no_chunks = m;
   no_chunks.chunks.clear();
-  CAF_CHECK(!from_payload<manifest_msg>(to_payload(manifest_msg{no_chunks})));
+  CAF_CHECK(from_payload<manifest_msg>(to_payload(manifest_msg{no_chunks})));
   // Lengths whose u32 sum would wrap around are still summed exactly.
   manifest wrap;
   wrap.key = "wrap";
@@ -446,6 +460,40 @@ CAF_TEST(a manifest whose chunk lengths do not add up to its size is refused) {
   // In a list, one bad manifest spoils the whole list.
   CAF_CHECK(!from_payload<manifest_list_msg>(to_payload(manifest_list_msg{{m, bigger}})));
   CAF_CHECK(from_payload<manifest_list_msg>(to_payload(manifest_list_msg{{m, m}})));
+}
+
+CAF_TEST(an inline file round trips and its bytes must seal exactly its size) {
+  for (size_t size : {size_t{1}, size_t{4096}, max_inline_size}) {
+    auto m = inline_manifest("small", size);
+    CAF_CHECK(same(round_trip(manifest_msg{m}).value, m));
+    // A listing carries it without the bytes.
+    auto listed = without_inline_data(m);
+    CAF_CHECK(listed.is_inline() && listed.inline_data.empty());
+    CAF_CHECK(same(round_trip(manifest_msg{listed}).value, listed));
+  }
+  auto too_short = inline_manifest("k", 100);
+  too_short.inline_data.pop_back();
+  CAF_CHECK(!from_payload<manifest_msg>(to_payload(manifest_msg{too_short})));
+  auto too_long = inline_manifest("k", 100);
+  too_long.inline_data.push_back('x');
+  CAF_CHECK(!from_payload<manifest_msg>(to_payload(manifest_msg{too_long})));
+  // Larger than an inline file may be, even without its bytes.
+  auto too_big = inline_manifest("k", max_inline_size + 1);
+  CAF_CHECK(!from_payload<manifest_msg>(to_payload(manifest_msg{too_big})));
+  CAF_CHECK(!from_payload<manifest_msg>(to_payload(manifest_msg{without_inline_data(too_big)})));
+  // Inline bytes beside chunks, or in a tombstone, are refused.
+  auto both = sample_manifest("k", 1);
+  both.inline_data = byte_buffer(both.size + chunk_cipher::overhead, 'x');
+  CAF_CHECK(!from_payload<manifest_msg>(to_payload(manifest_msg{both})));
+  auto dead = tombstone("k");
+  dead.inline_data = byte_buffer(chunk_cipher::overhead, 'x');
+  CAF_CHECK(!from_payload<manifest_msg>(to_payload(manifest_msg{dead})));
+  // An empty file is neither chunked nor inline.
+  auto empty = inline_manifest("k", 0);
+  CAF_CHECK(!empty.is_inline());
+  CAF_CHECK(!from_payload<manifest_msg>(to_payload(manifest_msg{empty})));
+  empty.inline_data.clear();
+  CAF_CHECK(from_payload<manifest_msg>(to_payload(manifest_msg{empty})));
 }
 
 CAF_TEST(a hello with an invalid role byte is refused) {
@@ -467,7 +515,7 @@ CAF_TEST(other out of range values are refused) {
   CAF_CHECK(!from_payload<has_chunks_result_msg>(concat(u32_le(1), byte_buffer{2})));
   auto t = tombstone("k");
   auto payload = to_payload(manifest_msg{t});
-  auto deleted_at = payload.size() - 4 - 1; // the flag, then the (empty) chunk count
+  auto deleted_at = payload.size() - 4 - 4 - 1; // the flag, the (empty) chunk count and inline bytes
   CAF_REQUIRE_EQUAL(payload[deleted_at], 1);
   payload[deleted_at] = 2;
   CAF_CHECK(!from_payload<manifest_msg>(payload));

@@ -3,6 +3,7 @@
 
 #include "actors/store.hpp"
 #include "common/error.hpp"
+#include "storage/node_usage.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -185,6 +186,41 @@ CAF_TEST(a store that cannot open its directory quits with the error) {
     },
     caf::after(std::chrono::seconds(10)) >> [] {});
   CAF_CHECK(down);
+}
+
+CAF_TEST(inline files count against the capacity and are read back whole) {
+  // The store's capacity message goes through its default handler: send it untyped.
+  caf::actor untyped = caf::actor_cast<caf::actor>(st);
+  bool set = false;
+  self->request(untyped, std::chrono::seconds(10), capacity_atom::value, uint64_t{1000})
+    .receive([&](caf::ok_atom) { set = true; }, [](caf::error&) {});
+  CAF_REQUIRE(set);
+  auto inline_file = [](const std::string& key, size_t size) {
+    manifest m;
+    m.key = key;
+    m.size = size;
+    m.version = version{1, "node-a"};
+    m.inline_data = byte_buffer(size + chunk_cipher::overhead, 'i');
+    return m;
+  };
+  auto first = inline_file("a", 900);
+  CAF_REQUIRE(ask<caf::ok_atom>(put_manifest_atom::value, first));
+  auto got = ask<manifest>(get_manifest_atom::value, std::string{"a"});
+  CAF_REQUIRE(got);
+  CAF_CHECK(got->inline_data == first.inline_data);
+  // 928 of 1000 bytes are used: neither another inline file nor a chunk of 100 bytes fits.
+  auto second = ask<caf::ok_atom>(put_manifest_atom::value, inline_file("b", 100));
+  CAF_REQUIRE(!second);
+  CAF_CHECK(code_of(second.error()) == errc::no_space);
+  auto b = byte_buffer(100, 'c');
+  auto chunk = ask<caf::ok_atom>(put_chunk_atom::value, id_of(b), b);
+  CAF_REQUIRE(!chunk);
+  CAF_CHECK(code_of(chunk.error()) == errc::no_space);
+  auto usage = ask<manifest>(get_manifest_atom::value, node_usage_key());
+  CAF_REQUIRE(usage);
+  auto parsed = parse_node_usage(*usage);
+  CAF_REQUIRE(parsed);
+  CAF_CHECK_EQUAL(parsed->used, 900u + chunk_cipher::overhead);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
