@@ -4,12 +4,14 @@
 #include "common/log.hpp"
 
 #include <algorithm>
+#include <functional>
 
 namespace dfs {
 
 scrub_counters& scrub_counters::operator+=(const scrub_counters& other) {
   passes += other.passes;
   verified += other.verified;
+  inline_verified += other.inline_verified;
   bytes += other.bytes;
   quarantined += other.quarantined;
   replaced += other.replaced;
@@ -66,11 +68,13 @@ void end_pass(self_ptr self) {
   st.pass.passes = 1;
   st.total += st.pass;
   std::vector<chunk_id>{}.swap(st.queue);
+  std::vector<std::string>{}.swap(st.inline_keys);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(scrubber_state::clock::now()
                                                                   - st.pass_started)
               .count();
   auto& p = st.pass;
-  auto line = "scrub pass: " + std::to_string(p.verified) + " chunks (" + std::to_string(p.bytes)
+  auto line = "scrub pass: " + std::to_string(p.verified) + " chunks and "
+              + std::to_string(p.inline_verified) + " inline files (" + std::to_string(p.bytes)
               + " bytes) verified, " + std::to_string(p.quarantined) + " quarantined, "
               + std::to_string(p.replaced) + " replaced, " + std::to_string(p.vanished)
               + " vanished, " + std::to_string(p.errors) + " errors in " + std::to_string(ms)
@@ -96,8 +100,12 @@ void start_pass(self_ptr self) {
   st.pass_started = scrubber_state::clock::now();
   self->request(st.ctx->store, st.ctx->request_timeout, inventory_atom::value)
     .then(
-      [self](std::vector<chunk_id>& ids, std::vector<manifest>&, uint64_t) {
+      [self](std::vector<chunk_id>& ids, std::vector<manifest>& manifests, uint64_t) {
         self->state.queue = std::move(ids);
+        self->state.inline_keys.clear();
+        for (auto& m : manifests)
+          if (m.is_inline())
+            self->state.inline_keys.push_back(std::move(m.key));
         self->state.next = 0;
         scrub_next(self);
       },
@@ -142,10 +150,85 @@ void restore(self_ptr self, const chunk_id& id) {
       });
 }
 
+/// Counts a read the store refused, starts the repair of a copy that failed its check (`what`
+/// names the item in the log), and moves on.
+void count_failed_read(self_ptr self, const caf::error& err, const std::string& what,
+                       const std::function<void()>& restore_it) {
+  auto& st = self->state;
+  switch (judge_scrub_read(err)) {
+    case scrub_verdict::quarantined:
+      ++st.pass.quarantined;
+      DFS_WARN("scrubber", what << " failed its check and was set aside: " << describe(err));
+      restore_it();
+      break;
+    case scrub_verdict::vanished:
+      ++st.pass.vanished;
+      break;
+    default:
+      ++st.pass.errors;
+      DFS_WARN("scrubber", "cannot read " << what << ": " << describe(err));
+      break;
+  }
+  schedule_next(self, st.pacer.after_read(scrubber_state::clock::now(), 0));
+}
+
+/// An inline file failed its check here and the store forgot it: put the newest manifest of the
+/// key, from the replicas, back into this node's store.
+void restore_inline(self_ptr self, const std::string& key) {
+  auto ctx = self->state.ctx;
+  self->request(ctx->membership, ctx->request_timeout, members_atom::value)
+    .then(
+      [self, ctx, key](std::vector<member_view>& members) {
+        find_newest_manifest(
+          self, *ctx, readable_members(members), key,
+          [self, ctx, key](std::optional<manifest> newest, size_t) {
+            if (!newest) {
+              DFS_WARN("scrubber", "no good copy of the inline file '"
+                                     << key << "' to replace the bad one; anti-entropy will try again");
+              return;
+            }
+            self->request(ctx->store, ctx->request_timeout, put_manifest_atom::value, *newest)
+              .then(
+                [self, key](caf::ok_atom) {
+                  auto& st = self->state;
+                  ++(st.running ? st.pass : st.total).replaced;
+                  DFS_INFO("scrubber", "replaced the inline file '" << key
+                                                                    << "' with a good copy from a replica");
+                },
+                [key](caf::error& err) {
+                  DFS_WARN("scrubber", "cannot store the good copy of the inline file '"
+                                         << key << "': " << describe(err));
+                });
+          });
+      },
+      [key](caf::error& err) {
+        DFS_WARN("scrubber", "cannot restore the inline file '" << key << "': " << describe(err));
+      });
+}
+
+void scrub_inline(self_ptr self, const std::string& key) {
+  auto& st = self->state;
+  self->request(st.ctx->store, st.ctx->request_timeout, get_manifest_atom::value, key)
+    .then(
+      [self](manifest& m) {
+        auto& st = self->state;
+        if (m.is_inline()) // else replaced by a chunked version or a tombstone since the listing
+          ++st.pass.inline_verified;
+        st.pass.bytes += m.inline_data.size();
+        schedule_next(self, st.pacer.after_read(scrubber_state::clock::now(), m.inline_data.size()));
+      },
+      [self, key](caf::error& err) {
+        count_failed_read(self, err, "the inline file '" + key + "'",
+                          [self, key] { restore_inline(self, key); });
+      });
+}
+
 void scrub_next(self_ptr self) {
   auto& st = self->state;
-  if (st.next >= st.queue.size())
+  if (st.next >= st.queue.size() + st.inline_keys.size())
     return end_pass(self);
+  if (st.next >= st.queue.size())
+    return scrub_inline(self, st.inline_keys[st.next++ - st.queue.size()]);
   auto id = st.queue[st.next++];
   self->request(st.ctx->store, st.ctx->request_timeout, get_chunk_atom::value, id)
     .then(
@@ -156,23 +239,7 @@ void scrub_next(self_ptr self) {
         schedule_next(self, st.pacer.after_read(scrubber_state::clock::now(), bytes.size()));
       },
       [self, id](caf::error& err) {
-        auto& st = self->state;
-        switch (judge_scrub_read(err)) {
-          case scrub_verdict::quarantined:
-            ++st.pass.quarantined;
-            DFS_WARN("scrubber", "chunk " << id.hex() << " failed its check and was quarantined: "
-                                          << describe(err));
-            restore(self, id);
-            break;
-          case scrub_verdict::vanished:
-            ++st.pass.vanished;
-            break;
-          default:
-            ++st.pass.errors;
-            DFS_WARN("scrubber", "cannot read chunk " << id.hex() << ": " << describe(err));
-            break;
-        }
-        schedule_next(self, st.pacer.after_read(scrubber_state::clock::now(), 0));
+        count_failed_read(self, err, "chunk " + id.hex(), [self, id] { restore(self, id); });
       });
 }
 

@@ -14,6 +14,11 @@
 // The SHA-256 check is all a scrub needs: the id is the hash of the stored (encrypted) bytes, so
 // a copy that matches it is exactly what the writer stored, and its GCM tag verifies if it did
 // then.
+//
+// After the chunks, the pass reads back every inline file (a small file inside its manifest,
+// storage/manifest.hpp) through get_manifest: the store checks the manifest file's checksum and
+// forgets a damaged one, and the scrubber then puts the newest manifest of the key, fetched from
+// the replicas, back into this node's store.
 #include "actors/node_context.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -29,10 +34,11 @@ using scrub_done_atom = caf::atom_constant<caf::atom("scrubdone")>;
 
 struct scrub_counters {
   uint64_t passes = 0;
-  uint64_t verified = 0;    // chunks read back intact
-  uint64_t bytes = 0;       // bytes those chunks hold
-  uint64_t quarantined = 0; // chunks that failed their check and were moved aside
-  uint64_t replaced = 0;    // of those, chunks fetched again from a replica and stored again
+  uint64_t verified = 0;        // chunks read back intact
+  uint64_t inline_verified = 0; // inline files read back intact
+  uint64_t bytes = 0;           // bytes those chunks and inline files hold
+  uint64_t quarantined = 0; // chunks (and inline files) that failed their check and were set aside
+  uint64_t replaced = 0;    // of those, fetched again from a replica and stored again
   uint64_t vanished = 0;    // listed at the start of the pass, gone by their turn (GC, drop)
   uint64_t errors = 0;      // reads that failed otherwise (I/O errors, timeouts)
 
@@ -65,8 +71,9 @@ struct scrubber_state {
 
   node_context_ptr ctx;
   caf::actor observer;
-  std::vector<chunk_id> queue; // this pass's chunks
-  size_t next = 0;
+  std::vector<chunk_id> queue;         // this pass's chunks
+  std::vector<std::string> inline_keys; // then its inline files, by key
+  size_t next = 0;                      // into queue, then on into inline_keys
   bool running = false;
   scrub_pacer pacer;
   scrub_counters pass;  // the pass under way

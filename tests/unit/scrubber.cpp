@@ -94,6 +94,33 @@ struct fixture {
     return good;
   }
 
+  void put_manifest(store_actor& st, const manifest& m) {
+    bool ok = false;
+    self->request(st, 10s, put_manifest_atom::value, m)
+      .receive([&](caf::ok_atom) { ok = true; },
+               [&](caf::error& err) { CAF_FAIL("put_manifest failed: " << describe(err)); });
+    CAF_REQUIRE(ok);
+  }
+
+  bool holds_inline_file(store_actor& st, const manifest& m) {
+    bool good = false;
+    self->request(st, 10s, get_manifest_atom::value, m.key)
+      .receive([&](manifest& got) { good = got.inline_data == m.inline_data; },
+               [&](caf::error&) {});
+    return good;
+  }
+
+  /// Polls `done` until it holds or 5 s pass (the replacement is asynchronous).
+  template <class Predicate>
+  bool within_5s(Predicate done) {
+    for (int i = 0; i < 100; ++i) {
+      if (done())
+        return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return done();
+  }
+
   /// Asks for a pass and waits for its report.
   scrub_counters run_pass() {
     self->send(scrub, tick_atom::value);
@@ -166,13 +193,7 @@ CAF_TEST(a bad copy is quarantined and replaced from a replica) {
                                 fs::directory_iterator{}),
                   1);
   // The replacement comes from B once the pass has found the damage.
-  bool replaced = false;
-  for (int i = 0; i < 100 && !replaced; ++i) {
-    replaced = holds_good_copy(store_a, good);
-    if (!replaced)
-      std::this_thread::sleep_for(50ms);
-  }
-  CAF_CHECK(replaced);
+  CAF_CHECK(within_5s([&] { return holds_good_copy(store_a, good); }));
   c = run_pass();
   CAF_CHECK_EQUAL(c.replaced, 1u);
   CAF_CHECK_EQUAL(c.quarantined, 1u); // nothing new
@@ -191,6 +212,30 @@ CAF_TEST(a bad copy with no good one elsewhere stays quarantined and is counted)
   c = run_pass();
   CAF_CHECK_EQUAL(c.replaced, 0u);
   CAF_CHECK_EQUAL(c.quarantined, 1u); // not counted again: it is no longer listed
+}
+
+CAF_TEST(a damaged inline file is found and restored from a replica) {
+  manifest small;
+  small.key = "small.txt";
+  small.size = 100;
+  small.version = version{7, "cccccccccccccccccccccccccccccccc"};
+  small.inline_data = byte_buffer(100 + chunk_cipher::overhead, 's');
+  put_manifest(store_a, small);
+  put_manifest(store_b, small); // the replica's copy
+  put(store_a, bytes_of("a chunk"));
+  auto c = run_pass();
+  CAF_CHECK_EQUAL(c.verified, 1u);
+  CAF_CHECK_EQUAL(c.inline_verified, 1u);
+  CAF_CHECK_EQUAL(c.bytes, 7u + 128u);
+  auto hex = to_hex(sha256(small.key.data(), small.key.size()));
+  flip_first_byte((dir_a.path / "manifests" / hex.substr(0, 2) / hex).string());
+  c = run_pass();
+  CAF_CHECK_EQUAL(c.quarantined, 1u);
+  CAF_CHECK_EQUAL(c.inline_verified, 1u); // only the first pass's
+  CAF_CHECK(within_5s([&] { return holds_inline_file(store_a, small); }));
+  c = run_pass();
+  CAF_CHECK_EQUAL(c.replaced, 1u);
+  CAF_CHECK_EQUAL(c.inline_verified, 2u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
