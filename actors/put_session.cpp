@@ -164,14 +164,30 @@ void grant_credit(put_actor* self) {
   st.credit_owed = 0;
 }
 
+static_assert(max_early_put_size <= max_inline_size,
+              "a file sent before put_ready must fit in its manifest");
+
+/// The whole file in one frame, small enough to live in its manifest (whatever the chunk size).
+bool whole_inline_file(const put_session_state& st, const byte_buffer& bytes, bool final) {
+  return final && st.received == 0 && !bytes.empty() && bytes.size() <= max_inline_size;
+}
+
 void on_chunk(put_actor* self, byte_buffer& bytes, bool final) {
   auto& st = self->state;
   auto chunk_size = st.ctx->config.chunk_size;
-  if (!st.ready)
+  if (!st.ready) {
+    // Only the whole of a small file of the declared size may come early.
+    if (!st.early_data && whole_inline_file(st, bytes, final)
+        && bytes.size() <= max_early_put_size && bytes.size() == st.declared_size) {
+      st.early_data = std::move(bytes);
+      return;
+    }
     return fail(self, errc::bad_request, "data before put_ready");
+  }
   if (st.all_received)
     return fail(self, errc::bad_request, "data after the final frame");
-  if (bytes.size() > chunk_size || (!final && bytes.size() != chunk_size))
+  if (!whole_inline_file(st, bytes, final)
+      && (bytes.size() > chunk_size || (!final && bytes.size() != chunk_size)))
     return fail(self, errc::bad_request,
                 "data frames must be exactly the chunk size (" + std::to_string(chunk_size)
                   + " bytes) but for the last");
@@ -290,6 +306,11 @@ caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_con
         st.ready = true;
         send_frame(self, frame_type::put_ready,
                    to_payload(put_ready_msg{st.ctx->config.chunk_size, put_window}));
+        if (st.early_data) {
+          auto bytes = std::move(*st.early_data);
+          st.early_data.reset();
+          on_chunk(self, bytes, true);
+        }
       },
       [=](caf::error& err) { fail(self, errc::unavailable, describe(err)); });
   return {

@@ -14,6 +14,8 @@
 //
 // A file of at most max_inline_size bytes that arrives in one frame is not chunked: its sealed
 // bytes go inside the manifest (manifest::inline_data), and the put is one round to R replicas.
+// Such a frame may come before put_ready, right after put_begin (net/frame.hpp,
+// max_early_put_size); the session keeps it until it knows the placement targets.
 #include "actors/node_context.hpp"
 #include "storage/chunk_cipher.hpp"
 
@@ -40,6 +42,8 @@ struct put_session_state {
   uint64_t declared_size = 0;
   uint64_t received = 0;
   bool ready = false; // put_ready was sent: the client may send data
+  // The whole of a small file, sent with put_begin (max_early_put_size), until membership answers.
+  std::optional<byte_buffer> early_data;
   bool all_received = false;
   bool failed = false;
   std::vector<member_view> live; // the members that were up when the put began

@@ -26,6 +26,10 @@ constexpr size_t max_frame_payload = max_chunk_size + (64u << 10);
 constexpr size_t max_handshake_payload = 4096;
 /// On put_data: the last data frame of a put (it may be shorter than a chunk, or empty).
 constexpr uint16_t flag_final = 1;
+/// A put of a known size of 1 to this many bytes may send all its data as one final put_data
+/// right after put_begin, without waiting for put_ready (whatever the node's chunk size): such
+/// a file is stored inline in its manifest, and the put saves a round trip.
+constexpr size_t max_early_put_size = 64u << 10;
 
 enum class frame_type : uint16_t {
   // handshake and errors, both directions

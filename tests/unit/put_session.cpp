@@ -1,0 +1,151 @@
+#define CAF_SUITE put_session
+#include "tests/unit/test_helpers.hpp"
+
+#include "actors/put_session.hpp"
+#include "actors/store.hpp"
+#include "common/error.hpp"
+#include "net/frame.hpp"
+#include "net/messages.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <chrono>
+
+using namespace dfs;
+using namespace std::chrono_literals;
+
+namespace {
+
+// One put session against a real store (R = W = 1), with the test standing in for the client
+// connection (it receives the session's frames) and for membership (it answers when told), so
+// that data can reach the session before put_ready.
+struct fixture {
+  test::temp_dir dir;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor client{sys};
+  caf::scoped_actor membership{sys};
+  store_actor st = sys.spawn<caf::detached>(store, dir.path.string());
+  node_context_ptr ctx;
+  caf::actor session;
+
+  const std::string node_id = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+  fixture() {
+    auto c = std::make_shared<node_context>();
+    c->node_id = node_id;
+    c->config.replicas = 1;
+    c->config.write_quorum = 1;
+    c->config.chunk_size = 4096;
+    c->config.secret = std::string(32, 's');
+    c->store = st;
+    c->membership = caf::actor_cast<membership_actor>(caf::actor{membership});
+    ctx = c;
+  }
+
+  ~fixture() {
+    for (auto a : {caf::actor_cast<caf::actor>(st), session})
+      if (a)
+        client->send_exit(a, caf::exit_reason::user_shutdown);
+  }
+
+  void begin(uint64_t size) {
+    session = sys.spawn(put_session, ctx, caf::actor{client}, uint64_t{1}, std::string{"k"}, size);
+  }
+
+  void send_data(byte_buffer bytes, bool final) {
+    client->send(session, data_atom::value, std::move(bytes), final);
+  }
+
+  /// Answers the session's question for the members: this node alone, up.
+  void answer_membership() {
+    bool asked = false;
+    membership->receive(
+      [&](members_atom) {
+        asked = true;
+        return std::vector<member_view>{
+          {node_id, "a", "127.0.0.1:1", member_state::up, caf::actor_cast<caf::actor>(st)}};
+      },
+      caf::after(10s) >> [] {});
+    CAF_REQUIRE(asked);
+  }
+
+  /// The next frame the session sends the client.
+  std::pair<frame_type, byte_buffer> next_frame() {
+    std::pair<frame_type, byte_buffer> out{frame_type::error, {}};
+    bool got = false;
+    client->receive(
+      [&](frame_atom, uint16_t type, uint64_t, byte_buffer& payload) {
+        out = {static_cast<frame_type>(type), std::move(payload)};
+        got = true;
+      },
+      caf::after(10s) >> [] {});
+    CAF_REQUIRE(got);
+    return out;
+  }
+
+  std::string error_message(const byte_buffer& payload) {
+    auto err = from_payload<error_msg>(payload);
+    return err ? err->message : "(malformed)";
+  }
+
+  caf::expected<manifest> stored() {
+    caf::expected<manifest> out{caf::sec::unexpected_response};
+    client->request(st, 10s, get_manifest_atom::value, std::string{"k"})
+      .receive([&](manifest& m) { out = std::move(m); }, [&](caf::error& e) { out = std::move(e); });
+    return out;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(put_session_tests, fixture)
+
+CAF_TEST(a small file sent before put_ready is stored inline whatever the chunk size) {
+  // 10,000 bytes: more than the 4 KiB chunk size, under max_early_put_size.
+  byte_buffer file(10000, 'f');
+  begin(file.size());
+  send_data(file, true); // before membership has answered
+  answer_membership();
+  CAF_CHECK(next_frame().first == frame_type::put_ready);
+  auto done = next_frame();
+  CAF_REQUIRE(done.first == frame_type::put_done);
+  auto m = stored();
+  CAF_REQUIRE(m);
+  CAF_CHECK(m->is_inline());
+  CAF_CHECK_EQUAL(m->size, 10000u);
+  CAF_CHECK_EQUAL(m->inline_data.size(), 10000u + chunk_cipher::overhead);
+}
+
+CAF_TEST(early data is refused unless it is the whole of a small file) {
+  struct early_case {
+    uint64_t declared;
+    size_t sent;
+    bool final;
+  };
+  for (auto c : {early_case{max_early_put_size + 1, 4096, false}, // a large put's first chunk
+                 early_case{100, 50, true},                        // not the declared size
+                 early_case{8192, 4096, false}}) {                 // not the final frame
+    begin(c.declared);
+    send_data(byte_buffer(c.sent, 'x'), c.final);
+    auto f = next_frame();
+    CAF_REQUIRE(f.first == frame_type::error);
+    CAF_CHECK_EQUAL(error_message(f.second), "data before put_ready");
+  }
+  CAF_CHECK(!stored());
+}
+
+CAF_TEST(a small file sent after put_ready is stored inline as well) {
+  begin(300);
+  answer_membership();
+  CAF_REQUIRE(next_frame().first == frame_type::put_ready);
+  send_data(byte_buffer(300, 'p'), true);
+  CAF_REQUIRE(next_frame().first == frame_type::put_done);
+  auto m = stored();
+  CAF_REQUIRE(m);
+  CAF_CHECK(m->is_inline());
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
