@@ -44,28 +44,39 @@ void run_next_task(self_ptr self) {
   task([self] { run_next_task(self); });
 }
 
+/// False when a copy now would go over repair_rate: `task` then goes back to the head of the
+/// queue, and the queue resumes once the rate allows.
+bool within_repair_rate(self_ptr self, std::function<void(std::function<void()>)> task) {
+  auto& st = self->state;
+  auto now = clock::now();
+  if (now >= st.next_copy_allowed)
+    return true;
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(st.next_copy_allowed - now);
+  st.tasks.push_front(std::move(task));
+  self->delayed_send(self, wait + std::chrono::milliseconds{1}, resume_atom::value);
+  return false;
+}
+
+/// Counts `bytes` copied against repair_rate.
+void charge_repair_rate(self_ptr self, uint64_t bytes) {
+  auto& st = self->state;
+  if (st.ctx->config.repair_rate > 0)
+    st.next_copy_allowed = std::max(clock::now(), st.next_copy_allowed)
+                           + std::chrono::microseconds{bytes * 1000000 / st.ctx->config.repair_rate};
+}
+
 /// Copies one chunk from the local store to a target, paced by repair_rate.
 void copy_chunk(self_ptr self, chunk_id id, member_view target, std::function<void()> next) {
   auto& st = self->state;
-  auto now = clock::now();
-  if (now < st.next_copy_allowed) {
-    // Over the repair rate: put this copy back at the head of the queue and resume later.
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(st.next_copy_allowed - now);
-    st.tasks.push_front([self, id, target](std::function<void()> next) {
-      copy_chunk(self, id, target, std::move(next));
-    });
-    self->delayed_send(self, wait + std::chrono::milliseconds{1}, resume_atom::value);
+  if (!within_repair_rate(self, [self, id, target](std::function<void()> next) {
+        copy_chunk(self, id, target, std::move(next));
+      }))
     return;
-  }
   auto timeout = st.ctx->request_timeout;
   self->request(st.ctx->store, timeout, get_chunk_atom::value, id)
     .then(
       [=](byte_buffer& bytes) {
-        auto& st = self->state;
-        if (st.ctx->config.repair_rate > 0)
-          st.next_copy_allowed =
-            std::max(clock::now(), st.next_copy_allowed)
-            + std::chrono::microseconds{bytes.size() * 1000000 / st.ctx->config.repair_rate};
+        charge_repair_rate(self, bytes.size());
         auto size = bytes.size();
         self->request(target.replica, timeout, put_chunk_atom::value, id, std::move(bytes))
           .then(
@@ -100,15 +111,21 @@ void send_manifest(self_ptr self, const manifest& m, const member_view& dest,
 }
 
 /// Inventories carry an inline file's manifest without its bytes: the copy is read back from
-/// this node's store, which holds that version (only holders copy).
+/// this node's store, which holds that version (only holders copy). Paced by repair_rate like
+/// a chunk: a joining node may be owed many small files.
 void copy_inline_manifest(self_ptr self, const manifest& listed, const member_view& dest,
                           std::function<void()> next) {
+  if (!within_repair_rate(self, [self, listed, dest](std::function<void()> next) {
+        copy_inline_manifest(self, listed, dest, std::move(next));
+      }))
+    return;
   self->request(self->state.ctx->store, self->state.ctx->request_timeout, get_manifest_atom::value,
                 listed.key)
     .then(
       [=](manifest& m) {
         if (!(m.version == listed.version))
           return next(); // replaced since the inventory: the next pass copies the new one
+        charge_repair_rate(self, m.inline_data.size());
         send_manifest(self, m, dest, next);
       },
       [=](caf::error& err) {
