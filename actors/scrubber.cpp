@@ -151,14 +151,14 @@ void restore(self_ptr self, const chunk_id& id) {
 }
 
 /// Counts a read the store refused, starts the repair of a copy that failed its check (`what`
-/// names the item in the log), and moves on.
+/// names the item in the log, `fate` says what the store did with the bad copy), and moves on.
 void count_failed_read(self_ptr self, const caf::error& err, const std::string& what,
-                       const std::function<void()>& restore_it) {
+                       const char* fate, const std::function<void()>& restore_it) {
   auto& st = self->state;
   switch (judge_scrub_read(err)) {
     case scrub_verdict::quarantined:
       ++st.pass.quarantined;
-      DFS_WARN("scrubber", what << " failed its check and was set aside: " << describe(err));
+      DFS_WARN("scrubber", what << " failed its check and " << fate << ": " << describe(err));
       restore_it();
       break;
     case scrub_verdict::vanished:
@@ -219,6 +219,7 @@ void scrub_inline(self_ptr self, const std::string& key) {
       },
       [self, key](caf::error& err) {
         count_failed_read(self, err, "the inline file '" + key + "'",
+                          "is forgotten until a good copy replaces it",
                           [self, key] { restore_inline(self, key); });
       });
 }
@@ -239,7 +240,8 @@ void scrub_next(self_ptr self) {
         schedule_next(self, st.pacer.after_read(scrubber_state::clock::now(), bytes.size()));
       },
       [self, id](caf::error& err) {
-        count_failed_read(self, err, "chunk " + id.hex(), [self, id] { restore(self, id); });
+        count_failed_read(self, err, "chunk " + id.hex(), "was quarantined",
+                          [self, id] { restore(self, id); });
       });
 }
 

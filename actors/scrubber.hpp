@@ -37,7 +37,8 @@ struct scrub_counters {
   uint64_t verified = 0;        // chunks read back intact
   uint64_t inline_verified = 0; // inline files read back intact
   uint64_t bytes = 0;           // bytes those chunks and inline files hold
-  uint64_t quarantined = 0; // chunks (and inline files) that failed their check and were set aside
+  uint64_t quarantined = 0; // chunks that failed their check and were quarantined, and inline
+                            // files that failed theirs and were forgotten (manifest_store::get)
   uint64_t replaced = 0;    // of those, fetched again from a replica and stored again
   uint64_t vanished = 0;    // listed at the start of the pass, gone by their turn (GC, drop)
   uint64_t errors = 0;      // reads that failed otherwise (I/O errors, timeouts)

@@ -29,7 +29,9 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
   auto& st = self->state;
   // Inline files count against the capacity like chunks (and show in the bytes used).
   auto used_bytes = [&st] { return st.chunks->used() + st.manifests->inline_bytes(); };
-  auto sync_inline_bytes = [&st] { st.chunks->set_bytes_elsewhere(st.manifests->inline_bytes()); };
+  auto sync_inline_bytes = [&st] {
+    st.chunks->set_bytes_elsewhere(st.manifests->inline_bytes() + st.manifests->staged_inline_bytes());
+  };
   sync_inline_bytes();
   // Answers a put once the batch it joined is durable (at once if nothing is pending).
   auto after_commit = [self, &st]() -> caf::result<caf::ok_atom> {
@@ -70,11 +72,12 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
         held.push_back(st.chunks->has(id));
       return held;
     },
-    [&st, after_commit](put_manifest_atom, const manifest& m) -> caf::result<caf::ok_atom> {
-      if (m.is_inline())
-        if (auto err = st.chunks->check_room(m.inline_data.size(), "an inline file of"))
-          return err;
-      if (auto err = st.manifests->put(m, *st.batch))
+    [&st, after_commit, sync_inline_bytes](put_manifest_atom,
+                                           const manifest& m) -> caf::result<caf::ok_atom> {
+      auto room = [&st](uint64_t bytes) { return st.chunks->check_room(bytes, "an inline file of"); };
+      auto err = st.manifests->put(m, *st.batch, room);
+      sync_inline_bytes(); // staged inline bytes count at once
+      if (err)
         return err;
       return after_commit();
     },

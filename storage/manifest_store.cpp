@@ -120,9 +120,9 @@ std::string manifest_store::path_of(const std::string& key) const {
   return data_dir_ + "/manifests/" + hex.substr(0, 2) + "/" + hex;
 }
 
-caf::error manifest_store::put(const manifest& m) {
+caf::error manifest_store::put(const manifest& m, const room_check& room) {
   write_batch batch{data_dir_};
-  if (auto err = put(m, batch))
+  if (auto err = put(m, batch, room))
     return err;
   return batch.commit();
 }
@@ -137,7 +137,7 @@ void manifest_store::hold(const manifest& m) {
   inline_bytes_ += held.stored_inline_size;
 }
 
-caf::error manifest_store::put(const manifest& m, write_batch& batch) {
+caf::error manifest_store::put(const manifest& m, write_batch& batch, const room_check& room) {
   if (auto why = invalid_key_reason(m.key))
     return make_error(errc::bad_request, "invalid manifest key: " + *why);
   if (m.is_inline() && m.inline_data.empty())
@@ -149,6 +149,11 @@ caf::error manifest_store::put(const manifest& m, write_batch& batch) {
   auto staged = staged_.find(m.key);
   if (staged != staged_.end() && !m.newer_than(staged->second))
     return caf::none; // what is about to be held is as new or newer
+  // Only what the write adds needs room: a new version replaces the bytes of the one held.
+  uint64_t replaced = held != index_.end() ? held->second.stored_inline_size : 0;
+  if (room && m.inline_data.size() > replaced)
+    if (auto err = room(m.inline_data.size() - replaced))
+      return err;
   auto bytes = manifest_file_bytes(m);
   // Never write what open() could not read back (an over-long node id, chunk lengths that do
   // not add up to the size): check with the very parser that will read it.
@@ -160,7 +165,9 @@ caf::error manifest_store::put(const manifest& m, write_batch& batch) {
     return err;
   // Files of one batch are renamed in the order they were staged, and these callbacks run in
   // that order too, so the newest staged manifest of a key is the one left on disk and held.
-  auto unstage = [this, key = m.key, v = m.version] {
+  // Runs once for every staged write, from on_durable or when the batch fails.
+  auto unstage = [this, key = m.key, v = m.version, size = m.inline_data.size()] {
+    staged_inline_bytes_ -= size;
     auto i = staged_.find(key);
     if (i != staged_.end() && i->second.version == v)
       staged_.erase(i);
@@ -175,6 +182,7 @@ caf::error manifest_store::put(const manifest& m, write_batch& batch) {
                              std::move(on_durable), std::move(unstage)))
     return err;
   staged_[m.key] = without_inline_data(m);
+  staged_inline_bytes_ += m.inline_data.size();
   return caf::none;
 }
 
@@ -203,12 +211,14 @@ caf::expected<manifest> manifest_store::get(const std::string& key) {
   // An inline file's bytes stay on disk, not in memory: read them back from its file.
   auto path = path_of(key);
   auto bytes = disk::read_whole(path);
+  if (!bytes && code_of(bytes.error()) != errc::not_found)
+    return bytes.error(); // the disk refused (EIO, EMFILE...): the file may well be fine
   auto m = bytes ? parse_manifest_file(*bytes) : caf::expected<manifest>{bytes.error()};
   if (m && m->key != key)
     m = make_error(errc::corrupt, "the file holds the manifest of another key");
   if (!m) {
-    // Forgotten, so that this node counts as lacking the key: anti-entropy copies it back
-    // from a replica, and that put overwrites the damaged file.
+    // Damaged or gone. Forgotten, so that this node counts as lacking the key: anti-entropy
+    // (or the scrubber) copies it back from a replica, and that put overwrites the bad file.
     DFS_WARN("store", "manifest file " << path << " is damaged: " << describe(m.error())
                                        << "; forgetting it until a replica restores it");
     forget(i);

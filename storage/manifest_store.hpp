@@ -11,6 +11,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,20 +25,27 @@ public:
   /// and loads every manifest. A damaged file is logged and skipped. Errors: errc::io_error.
   static caf::expected<manifest_store> open(const std::string& data_dir);
 
+  /// Asked, before a write that adds the bytes of an inline file, whether `bytes` more fit
+  /// (errc::no_space if not). Not asked for a write that does not happen (not newer), nor for
+  /// the bytes of the version it replaces.
+  using room_check = std::function<caf::error(uint64_t bytes)>;
+
   /// Keeps `m` if it is newer than the manifest held for its key (newest wins; on an equal
   /// version the one held stays) and answers success either way, once `m` is durable.
-  /// errc::bad_request for an invalid key or a manifest that does not encode consistently;
-  /// errc::no_space, errc::io_error if the disk refuses.
-  caf::error put(const manifest& m);
+  /// errc::bad_request for an invalid key, a manifest that does not encode consistently, or an
+  /// inline file's manifest without its bytes; whatever `room` answers; errc::no_space,
+  /// errc::io_error if the disk refuses.
+  caf::error put(const manifest& m, const room_check& room = {});
 
   /// The same, but `m` is only staged in `batch`: get() and list() see it once the batch
   /// commits. Newest wins across staged manifests too. Callers answer "stored" only after
   /// batch.commit() succeeds.
-  caf::error put(const manifest& m, write_batch& batch);
+  caf::error put(const manifest& m, write_batch& batch, const room_check& room = {});
 
   /// The manifest held for `key`, tombstones included, with the bytes of an inline file;
-  /// errc::not_found if none. errc::corrupt when an inline file's manifest file is damaged:
-  /// the key is then forgotten, so that anti-entropy restores it from a replica.
+  /// errc::not_found if none. errc::corrupt when an inline file's manifest file is damaged or
+  /// gone: the key is then forgotten, so that anti-entropy restores it from a replica.
+  /// errc::io_error when the disk refuses the read: the key stays.
   caf::expected<manifest> get(const std::string& key);
 
   /// Every manifest whose key starts with `prefix` (all of them for ""), sorted by key, without
@@ -46,6 +54,9 @@ public:
 
   /// Sealed bytes of the inline files held: they count against the node's capacity.
   uint64_t inline_bytes() const { return inline_bytes_; }
+  /// Sealed bytes of inline files staged in a batch that has not committed yet: they count
+  /// against the capacity too, or one batch could overshoot it.
+  uint64_t staged_inline_bytes() const { return staged_inline_bytes_; }
 
   /// Removes the key's manifest if the version held is `held_version` (a newer write that
   /// arrived in between stays); removing what is not held is no error.
@@ -73,6 +84,7 @@ private:
   std::map<std::string, held_manifest> index_; // key -> newest manifest
   std::map<std::string, manifest> staged_;     // key -> newest manifest staged in a write batch
   uint64_t inline_bytes_ = 0;
+  uint64_t staged_inline_bytes_ = 0;
 };
 
 /// The bytes of a manifest file, and back. parse_manifest_file answers errc::corrupt with the

@@ -484,6 +484,51 @@ CAF_TEST(a damaged inline file is forgotten until a replica restores it) {
   CAF_CHECK(got->inline_data == m.inline_data);
 }
 
+CAF_TEST(a read the disk refuses keeps the inline file) {
+  // Found in review: any read error made get() forget the key, and anti-entropy could then
+  // copy an older version from another replica over the good file.
+  auto m = make_inline_manifest("k", 1, 100);
+  auto ms = open_manifests();
+  CAF_REQUIRE(!ms.put(m));
+  auto path = fs::path{ms.path_of("k")};
+  fs::rename(path, path.string() + ".aside");
+  fs::create_directory(path); // read() of a directory fails with EISDIR
+  auto got = ms.get("k");
+  CAF_REQUIRE(!got);
+  CAF_CHECK(code_of(got.error()) == errc::io_error);
+  CAF_CHECK_EQUAL(ms.keys(), (std::vector<std::string>{"k"}));
+  CAF_CHECK_EQUAL(ms.inline_bytes(), 100u + chunk_cipher::overhead);
+  fs::remove(path);
+  fs::rename(path.string() + ".aside", path);
+  got = ms.get("k");
+  CAF_REQUIRE(got);
+  CAF_CHECK(got->inline_data == m.inline_data);
+  // A file that is gone is forgotten, like a damaged one.
+  fs::remove(path);
+  got = ms.get("k");
+  CAF_REQUIRE(!got);
+  CAF_CHECK(code_of(got.error()) == errc::corrupt);
+  CAF_CHECK(ms.keys().empty());
+}
+
+CAF_TEST(only the bytes an inline file adds need room) {
+  auto ms = open_manifests();
+  std::vector<uint64_t> asked;
+  auto room = [&](uint64_t bytes) -> caf::error {
+    asked.push_back(bytes);
+    return bytes > 500 ? make_error(errc::no_space, "full") : caf::error{};
+  };
+  CAF_REQUIRE(!ms.put(make_inline_manifest("k", 1, 400), room));
+  // A newer version of the same size adds nothing; one 50 bytes larger adds 50.
+  CAF_REQUIRE(!ms.put(make_inline_manifest("k", 2, 400), room));
+  CAF_REQUIRE(!ms.put(make_inline_manifest("k", 3, 450), room));
+  // An older version is not written and not asked about; a too large one is refused.
+  CAF_REQUIRE(!ms.put(make_inline_manifest("k", 1, 10000), room));
+  CAF_CHECK(code_of(ms.put(make_inline_manifest("other", 1, 600), room)) == errc::no_space);
+  CAF_CHECK_EQUAL(asked, (std::vector<uint64_t>{428, 50, 628}));
+  CAF_CHECK_EQUAL(ms.keys(), (std::vector<std::string>{"k"}));
+}
+
 CAF_TEST(manifest files of format 1 are still read) {
   // Format 1, from before inline files: the same payload without the inline bytes' length.
   auto m = make_manifest("old/file", 4, "from format 1");

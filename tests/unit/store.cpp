@@ -221,6 +221,34 @@ CAF_TEST(inline files count against the capacity and are read back whole) {
   auto parsed = parse_node_usage(*usage);
   CAF_REQUIRE(parsed);
   CAF_CHECK_EQUAL(parsed->used, 900u + chunk_cipher::overhead);
+  // A newer version of the same size replaces the bytes and needs no more room.
+  auto newer = first;
+  newer.version = version{2, "node-a"};
+  CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, newer));
+}
+
+CAF_TEST(inline files of one batch count against the capacity together) {
+  // Found in review: staged inline files were not counted, so two puts that arrived together
+  // both fit a capacity that holds one.
+  caf::actor untyped = caf::actor_cast<caf::actor>(st);
+  self->request(untyped, std::chrono::seconds(10), capacity_atom::value, uint64_t{1000})
+    .receive([](caf::ok_atom) {}, [](caf::error& err) { CAF_FAIL(describe(err)); });
+  std::vector<caf::error> answers;
+  for (auto key : {"a", "b"}) {
+    manifest m;
+    m.key = key;
+    m.size = 900;
+    m.version = version{1, "node-a"};
+    m.inline_data = byte_buffer(900 + chunk_cipher::overhead, 'i');
+    self->send(st, put_manifest_atom::value, m); // both before either is answered
+  }
+  int ok = 0, full = 0;
+  for (int i = 0; i < 2; ++i)
+    self->receive([&](caf::ok_atom) { ++ok; },
+                  [&](caf::error& err) { full += code_of(err) == errc::no_space ? 1 : 0; },
+                  caf::after(std::chrono::seconds(10)) >> [] { CAF_FAIL("no answer"); });
+  CAF_CHECK_EQUAL(ok, 1);
+  CAF_CHECK_EQUAL(full, 1);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
