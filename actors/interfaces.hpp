@@ -22,7 +22,6 @@ namespace dfs {
 // -- atoms (at most 10 characters of text) -----------------------------------
 
 using put_chunk_atom = caf::atom_constant<caf::atom("putchunk")>;
-using put_replica_atom = caf::atom_constant<caf::atom("putreplica")>;
 using get_chunk_atom = caf::atom_constant<caf::atom("getchunk")>;
 using has_chunks_atom = caf::atom_constant<caf::atom("haschunks")>;
 using put_manifest_atom = caf::atom_constant<caf::atom("putmanif")>;
@@ -62,9 +61,6 @@ using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using store_actor = caf::typed_actor<
   // Stores a chunk; its SHA-256 must equal the id.
   caf::replies_to<put_chunk_atom, chunk_id, byte_buffer>::with<caf::ok_atom>,
-  // The same for a chunk a peer sent (a replica's copy): once durable, its pages leave the page
-  // cache ("drop-behind"), since it is read only if the node that took the put fails.
-  caf::replies_to<put_replica_atom, chunk_id, byte_buffer>::with<caf::ok_atom>,
   // Reads a chunk and verifies its hash before answering.
   caf::replies_to<get_chunk_atom, chunk_id>::with<byte_buffer>,
   // For each id, whether this store holds it.

@@ -62,12 +62,6 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
         return err;
       return after_commit();
     },
-    [&st, after_commit](put_replica_atom, const chunk_id& id,
-                        const byte_buffer& bytes) -> caf::result<caf::ok_atom> {
-      if (auto err = st.chunks->put(id, bytes, *st.batch, after_write::drop_from_cache))
-        return err;
-      return after_commit();
-    },
     [&st](get_chunk_atom, const chunk_id& id) -> caf::result<byte_buffer> {
       return st.chunks->get(id);
     },

@@ -375,7 +375,7 @@ void on_peer_request(peer_connection_broker* self, byte_buffer& payload) {
       chunk_id cid;
       std::memcpy(cid.bytes.data(), payload.data() + payload.size() - 32, 32);
       payload.resize(payload.size() - 32);
-      self->request(store, timeout, put_replica_atom::value, cid, std::move(payload))
+      self->request(store, timeout, put_chunk_atom::value, cid, std::move(payload))
         .then([=](caf::ok_atom) { write_frame(self, frame_type::ok, id, nullptr, 0); }, reply_error);
       return;
     }

@@ -108,12 +108,6 @@ caf::error write_durably(const std::string& tmp_dir, const std::string& tmp_pref
   return fsync_dir(parent_of(target));
 }
 
-void drop_from_page_cache(const std::string& path) {
-  fd_guard f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (f.fd >= 0)
-    ::posix_fadvise(f.fd, 0, 0, POSIX_FADV_DONTNEED);
-}
-
 caf::expected<byte_buffer> read_whole(const std::string& path) {
   fd_guard f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0) {
@@ -332,8 +326,7 @@ caf::error chunk_store::check_room(uint64_t bytes, const std::string& what) cons
   return caf::none;
 }
 
-caf::error chunk_store::put(const chunk_id& id, const byte_buffer& bytes, write_batch& batch,
-                            after_write cache) {
+caf::error chunk_store::put(const chunk_id& id, const byte_buffer& bytes, write_batch& batch) {
   if (chunk_id::of(bytes.data(), bytes.size()) != id)
     return make_error(errc::bad_request,
                       "the chunk's bytes do not hash to its id " + id.hex());
@@ -356,12 +349,10 @@ caf::error chunk_store::put(const chunk_id& id, const byte_buffer& bytes, write_
     if (staged_.erase(id) != 0)
       staged_bytes_ -= size;
   };
-  auto on_durable = [this, id, size, unstage, path, cache] {
+  auto on_durable = [this, id, size, unstage] {
     unstage();
     if (index_.insert(id))
       used_ += size;
-    if (cache == after_write::drop_from_cache)
-      disk::drop_from_page_cache(path);
   };
   if (auto err = batch.stage(data_dir_ + "/tmp", tmp_prefix, path, bytes.data(), bytes.size(),
                              on_durable, unstage))

@@ -23,12 +23,6 @@
 
 namespace dfs {
 
-/// What happens to a chunk's pages in the page cache once it is durable.
-enum class after_write {
-  keep_cached,     // the kernel's default: likely read soon (the node that took the put)
-  drop_from_cache, // a replica's copy, read only if another node fails: see drop_from_page_cache
-};
-
 /// Not thread-safe: one owner (the store actor) calls it from one thread.
 class chunk_store {
 public:
@@ -46,8 +40,7 @@ public:
   /// list(), used()) once the batch commits, and forgotten if it fails. Its bytes count against
   /// the capacity from now on, and a second put of the same id before the commit stages
   /// nothing. Callers answer "stored" only after batch.commit() succeeds.
-  caf::error put(const chunk_id& id, const byte_buffer& bytes, write_batch& batch,
-                 after_write cache = after_write::keep_cached);
+  caf::error put(const chunk_id& id, const byte_buffer& bytes, write_batch& batch);
 
   /// The chunk's bytes, verified against `id`. errc::not_found, errc::corrupt (the file was
   /// quarantined), errc::io_error.
@@ -129,13 +122,6 @@ caf::expected<std::string> write_temporary(const std::string& tmp_dir,
 
 /// A whole file. errc::not_found if it does not exist, errc::io_error otherwise.
 caf::expected<byte_buffer> read_whole(const std::string& path);
-
-/// Asks the kernel to drop a durable (clean) file's pages from the page cache
-/// (POSIX_FADV_DONTNEED), so that the next writes reuse them. Advisory: failures are ignored.
-/// On the VMs we measure on, a page the guest has not touched lately costs a trap to the host:
-/// 2 GiB written in 4 MiB files took 6.3 s of system time when kept and 0.85 s when dropped
-/// (docs/PERFORMANCE.md, "Page cache").
-void drop_from_page_cache(const std::string& path);
 
 /// mkdir -p, and fsync of each parent that gained an entry, so the new directories (and the
 /// files later renamed into them) survive a crash.

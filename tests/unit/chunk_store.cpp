@@ -7,9 +7,6 @@
 #include "storage/node_identity.hpp"
 
 #include <filesystem>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -269,41 +266,6 @@ CAF_TEST(open fails with a sentence when the data dir is unusable) {
   CAF_REQUIRE(!cs);
   CAF_CHECK(code_of(cs.error()) == errc::io_error);
   CAF_MESSAGE(describe(cs.error()));
-}
-
-/// How many of the file's pages are in the page cache (mincore over a mapping of it).
-size_t resident_pages(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return ~size_t{0};
-  auto size = static_cast<size_t>(::lseek(fd, 0, SEEK_END));
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
-  ::close(fd);
-  if (map == MAP_FAILED)
-    return ~size_t{0};
-  auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  std::vector<unsigned char> in_core((size + page - 1) / page);
-  size_t resident = 0;
-  if (::mincore(map, size, in_core.data()) == 0)
-    for (auto c : in_core)
-      resident += c & 1;
-  ::munmap(map, size);
-  return resident;
-}
-
-CAF_TEST(the copy of a replica leaves the page cache once durable) {
-  auto cs = open_chunks();
-  byte_buffer big(1 << 20);
-  for (size_t i = 0; i < big.size(); ++i)
-    big[i] = static_cast<char>(i * 7 + i / 4096);
-  auto id = id_of(big);
-  write_batch batch{data_dir};
-  CAF_REQUIRE(!cs.put(id, big, batch, after_write::drop_from_cache));
-  CAF_REQUIRE(!batch.commit());
-  CAF_CHECK_EQUAL(resident_pages(cs.path_of(id)), 0u);
-  auto back = cs.get(id); // still there, of course
-  CAF_REQUIRE(back);
-  CAF_CHECK(*back == big);
 }
 
 // -- manifest_store ------------------------------------------------------------

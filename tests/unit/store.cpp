@@ -61,15 +61,6 @@ CAF_TEST(chunks round trip through the actor) {
   auto got = ask<byte_buffer>(get_chunk_atom::value, id);
   CAF_REQUIRE(got);
   CAF_CHECK_EQUAL(*got, b);
-  // A replica's copy (from a peer) is stored and checked the same way.
-  auto r = bytes_of("a replica's copy");
-  CAF_CHECK(ask<caf::ok_atom>(put_replica_atom::value, id_of(r), r));
-  auto got_r = ask<byte_buffer>(get_chunk_atom::value, id_of(r));
-  CAF_REQUIRE(got_r);
-  CAF_CHECK(*got_r == r);
-  auto wrong = ask<caf::ok_atom>(put_replica_atom::value, id, r);
-  CAF_REQUIRE(!wrong);
-  CAF_CHECK(code_of(wrong.error()) == errc::bad_request);
 }
 
 CAF_TEST(puts that arrive together are all answered once durable) {
