@@ -96,7 +96,7 @@ void decode(reader& r, manifest& m) {
   if (m.is_inline()) {
     // An inline file's bytes seal exactly its size; listings carry none.
     if (m.size > max_inline_size
-        || (!m.inline_data.empty() && m.inline_data.size() != m.size + chunk_cipher::overhead))
+        || (!m.inline_data.empty() && m.inline_data.size() != sealed_inline_size(m)))
       r.fail();
   } else if (chunk_total(m) != m.size || !m.inline_data.empty()) {
     r.fail(); // the chunk lengths must add up to the file size, and there is nothing inline

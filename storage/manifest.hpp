@@ -75,6 +75,12 @@ struct manifest {
 /// The manifest as listings carry it: everything but the inline file's bytes.
 manifest without_inline_data(const manifest& m);
 
+/// How many bytes an inline file's sealed bytes take (0 for any other manifest), known from
+/// its size even where the manifest comes without them.
+inline uint64_t sealed_inline_size(const manifest& m) {
+  return m.is_inline() ? m.size + chunk_cipher::overhead : 0;
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, manifest& x) {
   return f(x.key, x.size, x.version.hlc, x.version.node_id, x.deleted);

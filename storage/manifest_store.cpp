@@ -106,7 +106,7 @@ caf::expected<manifest_store> manifest_store::open(const std::string& data_dir) 
       continue;
     }
     auto held = st.index_.find(m->key);
-    if (held == st.index_.end() || m->newer_than(held->second.value))
+    if (held == st.index_.end() || m->newer_than(held->second))
       st.hold(*m);
   }
   if (ec)
@@ -130,11 +130,9 @@ caf::error manifest_store::put(const manifest& m, const room_check& room) {
 void manifest_store::hold(const manifest& m) {
   auto i = index_.find(m.key);
   if (i != index_.end())
-    inline_bytes_ -= i->second.stored_inline_size;
-  auto& held = index_[m.key];
-  held.value = without_inline_data(m);
-  held.stored_inline_size = m.inline_data.size();
-  inline_bytes_ += held.stored_inline_size;
+    inline_bytes_ -= sealed_inline_size(i->second);
+  index_[m.key] = without_inline_data(m);
+  inline_bytes_ += sealed_inline_size(m);
 }
 
 caf::error manifest_store::put(const manifest& m, write_batch& batch, const room_check& room) {
@@ -144,13 +142,13 @@ caf::error manifest_store::put(const manifest& m, write_batch& batch, const room
     return make_error(errc::bad_request, "the manifest for key " + m.key
                                            + " lacks the bytes of its inline file");
   auto held = index_.find(m.key);
-  if (held != index_.end() && !m.newer_than(held->second.value))
+  if (held != index_.end() && !m.newer_than(held->second))
     return caf::none; // what we hold is as new or newer
   auto staged = staged_.find(m.key);
   if (staged != staged_.end() && !m.newer_than(staged->second))
     return caf::none; // what is about to be held is as new or newer
   // Only what the write adds needs room: a new version replaces the bytes of the one held.
-  uint64_t replaced = held != index_.end() ? held->second.stored_inline_size : 0;
+  uint64_t replaced = held != index_.end() ? sealed_inline_size(held->second) : 0;
   if (room && m.inline_data.size() > replaced)
     if (auto err = room(m.inline_data.size() - replaced))
       return err;
@@ -175,7 +173,7 @@ caf::error manifest_store::put(const manifest& m, write_batch& batch, const room
   auto on_durable = [this, m, unstage] {
     unstage();
     auto i = index_.find(m.key);
-    if (i == index_.end() || m.newer_than(i->second.value))
+    if (i == index_.end() || m.newer_than(i->second))
       hold(m);
   };
   if (auto err = batch.stage(data_dir_ + "/tmp", tmp_prefix, path, bytes.data(), bytes.size(),
@@ -188,7 +186,7 @@ caf::error manifest_store::put(const manifest& m, write_batch& batch, const room
 
 caf::error manifest_store::remove(const std::string& key, const version& held_version) {
   auto i = index_.find(key);
-  if (i == index_.end() || !(i->second.value.version == held_version))
+  if (i == index_.end() || !(i->second.version == held_version))
     return caf::none;
   auto path = path_of(key);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT)
@@ -197,8 +195,8 @@ caf::error manifest_store::remove(const std::string& key, const version& held_ve
   return caf::none;
 }
 
-void manifest_store::forget(std::map<std::string, held_manifest>::iterator i) {
-  inline_bytes_ -= i->second.stored_inline_size;
+void manifest_store::forget(std::map<std::string, manifest>::iterator i) {
+  inline_bytes_ -= sealed_inline_size(i->second);
   index_.erase(i);
 }
 
@@ -206,8 +204,8 @@ caf::expected<manifest> manifest_store::get(const std::string& key) {
   auto i = index_.find(key);
   if (i == index_.end())
     return make_error(errc::not_found, "no manifest for key " + key);
-  if (!i->second.value.is_inline())
-    return i->second.value;
+  if (!i->second.is_inline())
+    return i->second;
   // An inline file's bytes stay on disk, not in memory: read them back from its file.
   auto path = path_of(key);
   auto bytes = disk::read_whole(path);
@@ -226,7 +224,7 @@ caf::expected<manifest> manifest_store::get(const std::string& key) {
   }
   // Another version than the one held only if a failed batch renamed it into place: the file
   // is the truth, as it would be after a restart.
-  if (!(m->version == i->second.value.version))
+  if (!(m->version == i->second.version))
     hold(*m);
   return m;
 }
@@ -236,7 +234,7 @@ std::vector<manifest> manifest_store::list(const std::string& prefix) const {
   // std::map orders keys byte by byte, so all keys with the prefix form one run.
   for (auto i = index_.lower_bound(prefix);
        i != index_.end() && i->first.compare(0, prefix.size(), prefix) == 0; ++i)
-    out.push_back(i->second.value);
+    out.push_back(i->second);
   return out;
 }
 

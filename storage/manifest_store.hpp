@@ -71,18 +71,13 @@ public:
 private:
   explicit manifest_store(std::string data_dir) : data_dir_(std::move(data_dir)) {}
 
-  struct held_manifest {
-    manifest value;                // without inline bytes
-    size_t stored_inline_size = 0; // the inline bytes its file holds
-  };
-
   /// Makes `m` the manifest held for its key (the caller checked it is newer).
   void hold(const manifest& m);
-  void forget(std::map<std::string, held_manifest>::iterator i);
+  void forget(std::map<std::string, manifest>::iterator i);
 
   std::string data_dir_;
-  std::map<std::string, held_manifest> index_; // key -> newest manifest
-  std::map<std::string, manifest> staged_;     // key -> newest manifest staged in a write batch
+  std::map<std::string, manifest> index_;  // key -> newest manifest, without inline bytes
+  std::map<std::string, manifest> staged_; // key -> newest manifest staged in a write batch
   uint64_t inline_bytes_ = 0;
   uint64_t staged_inline_bytes_ = 0;
 };
