@@ -29,10 +29,8 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
   auto& st = self->state;
   // Inline files count against the capacity like chunks (and show in the bytes used).
   auto used_bytes = [&st] { return st.chunks->used() + st.manifests->inline_bytes(); };
-  auto sync_inline_bytes = [&st] {
-    st.chunks->set_bytes_elsewhere(st.manifests->inline_bytes() + st.manifests->staged_inline_bytes());
-  };
-  sync_inline_bytes();
+  st.chunks->count_bytes_elsewhere(
+    [&st] { return st.manifests->inline_bytes() + st.manifests->staged_inline_bytes(); });
   // Answers a put once the batch it joined is durable (at once if nothing is pending).
   auto after_commit = [self, &st]() -> caf::result<caf::ok_atom> {
     if (st.batch->empty())
@@ -72,20 +70,16 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
         held.push_back(st.chunks->has(id));
       return held;
     },
-    [&st, after_commit, sync_inline_bytes](put_manifest_atom,
-                                           const manifest& m) -> caf::result<caf::ok_atom> {
+    [&st, after_commit](put_manifest_atom, const manifest& m) -> caf::result<caf::ok_atom> {
       auto room = [&st](uint64_t bytes) { return st.chunks->check_room(bytes, "an inline file of"); };
-      auto err = st.manifests->put(m, *st.batch, room);
-      sync_inline_bytes(); // staged inline bytes count at once
-      if (err)
+      if (auto err = st.manifests->put(m, *st.batch, room))
         return err;
       return after_commit();
     },
-    [&st, sync_inline_bytes](commit_atom) {
+    [&st](commit_atom) {
       st.commit_scheduled = false;
       auto files = st.batch->size();
       auto err = st.batch->commit();
-      sync_inline_bytes();
       if (err)
         DFS_ERROR("store", "a batch of " << files << " writes failed: " << describe(err));
       auto waiting = std::move(st.waiting);
@@ -97,13 +91,10 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
           promise.deliver(caf::ok_atom::value);
       }
     },
-    [&st, used_bytes, sync_inline_bytes](get_manifest_atom,
-                                         const std::string& key) -> caf::result<manifest> {
+    [&st, used_bytes](get_manifest_atom, const std::string& key) -> caf::result<manifest> {
       if (key == node_usage_key())
         return node_usage_manifest({used_bytes(), st.chunks->capacity(), st.chunks->count()});
-      auto m = st.manifests->get(key);
-      sync_inline_bytes(); // a damaged inline file is forgotten
-      return m;
+      return st.manifests->get(key);
     },
     [&st](list_manifests_atom, const std::string& prefix) {
       return st.manifests->list(prefix);
@@ -120,11 +111,9 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
         return err;
       return caf::ok_atom::value;
     },
-    [&st, sync_inline_bytes](delete_manifest_atom, const std::string& key,
-                             const version& held) -> caf::result<caf::ok_atom> {
-      auto err = st.manifests->remove(key, held);
-      sync_inline_bytes();
-      if (err)
+    [&st](delete_manifest_atom, const std::string& key,
+          const version& held) -> caf::result<caf::ok_atom> {
+      if (auto err = st.manifests->remove(key, held))
         return err;
       return caf::ok_atom::value;
     },

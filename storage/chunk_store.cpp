@@ -318,7 +318,7 @@ caf::error chunk_store::put(const chunk_id& id, const byte_buffer& bytes) {
 }
 
 caf::error chunk_store::check_room(uint64_t bytes, const std::string& what) const {
-  auto in_use = used_ + bytes_elsewhere_ + staged_bytes_;
+  auto in_use = used_ + (bytes_elsewhere_ ? bytes_elsewhere_() : 0) + staged_bytes_;
   if (capacity_ > 0 && in_use + bytes > capacity_)
     return make_error(errc::no_space, "capacity reached: " + std::to_string(in_use) + " of "
                                         + std::to_string(capacity_) + " bytes used, " + what

@@ -17,6 +17,7 @@
 #include <caf/expected.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -65,9 +66,9 @@ public:
   uint64_t capacity() const { return capacity_; }
   void set_capacity(uint64_t bytes) { capacity_ = bytes; }
 
-  /// Bytes of this node's files held outside chunks (small files inline in their manifests):
-  /// they count against the capacity too. The store actor keeps this up to date.
-  void set_bytes_elsewhere(uint64_t bytes) { bytes_elsewhere_ = bytes; }
+  /// Where to learn the bytes of this node's files held outside chunks (small files inline in
+  /// their manifests, staged ones included): they count against the capacity too.
+  void count_bytes_elsewhere(std::function<uint64_t()> bytes) { bytes_elsewhere_ = std::move(bytes); }
 
   /// errc::no_space when `bytes` more would take the store past its capacity; `what` names
   /// them in the message ("a chunk of", "an inline file of").
@@ -96,7 +97,7 @@ private:
   std::map<chunk_id, uint64_t> staged_;
   uint64_t staged_bytes_ = 0;
   uint64_t capacity_ = 0;
-  uint64_t bytes_elsewhere_ = 0;
+  std::function<uint64_t()> bytes_elsewhere_;
   std::chrono::milliseconds index_time_{0};
   std::chrono::milliseconds index_cpu_time_{0};
 };
