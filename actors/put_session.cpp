@@ -175,9 +175,10 @@ bool whole_inline_file(const put_session_state& st, const byte_buffer& bytes, bo
 void on_chunk(put_actor* self, byte_buffer& bytes, bool final) {
   auto& st = self->state;
   auto chunk_size = st.ctx->config.chunk_size;
+  const bool inline_file = whole_inline_file(st, bytes, final);
   if (!st.ready) {
     // Only the whole of a small file of the declared size may come early.
-    if (!st.early_data && whole_inline_file(st, bytes, final)
+    if (!st.early_data && inline_file
         && bytes.size() <= max_early_put_size && bytes.size() == st.declared_size) {
       st.early_data = std::move(bytes);
       return;
@@ -186,8 +187,7 @@ void on_chunk(put_actor* self, byte_buffer& bytes, bool final) {
   }
   if (st.all_received)
     return fail(self, errc::bad_request, "data after the final frame");
-  if (!whole_inline_file(st, bytes, final)
-      && (bytes.size() > chunk_size || (!final && bytes.size() != chunk_size)))
+  if (!inline_file && (bytes.size() > chunk_size || (!final && bytes.size() != chunk_size)))
     return fail(self, errc::bad_request,
                 "data frames must be exactly the chunk size (" + std::to_string(chunk_size)
                   + " bytes) but for the last");
@@ -204,7 +204,7 @@ void on_chunk(put_actor* self, byte_buffer& bytes, bool final) {
   if (bytes.empty())
     return maybe_finish(self);
   st.content_hash->update(bytes.data(), bytes.size());
-  if (final && st.result.chunks.empty() && bytes.size() <= max_inline_size) {
+  if (inline_file) {
     // The whole file in one small frame: it goes inside the manifest, sealed like a chunk, so
     // the put is one durable round on R replicas instead of two (chunk, then manifest).
     st.result.inline_data = st.cipher->seal(bytes.data(), bytes.size());
