@@ -421,18 +421,8 @@ CAF_TEST(the file format round trips and detects damage) {
   CAF_CHECK(!parse_manifest_file(bytes));
 }
 
-/// A manifest of an inline file of `size` bytes (the store does not open the sealed bytes).
-manifest make_inline_manifest(const std::string& key, uint64_t hlc, size_t size) {
-  manifest m;
-  m.key = key;
-  m.size = size;
-  m.version = version{hlc, "node-a"};
-  m.inline_data = byte_buffer(size + chunk_cipher::overhead, 's');
-  return m;
-}
-
 CAF_TEST(the bytes of an inline file stay on disk and get reads them back) {
-  auto m = make_inline_manifest("small", 1, 4096);
+  auto m = test::inline_file_manifest("small", 4096, 1);
   {
     auto ms = open_manifests();
     CAF_REQUIRE(!ms.put(m));
@@ -453,7 +443,7 @@ CAF_TEST(the bytes of an inline file stay on disk and get reads them back) {
   // A newer, chunked version and then a removal give the bytes back.
   CAF_REQUIRE(!ms.put(make_manifest("small", 2, "now in a chunk")));
   CAF_CHECK_EQUAL(ms.inline_bytes(), 0u);
-  CAF_REQUIRE(!ms.put(make_inline_manifest("small", 3, 10)));
+  CAF_REQUIRE(!ms.put(test::inline_file_manifest("small", 10, 3)));
   CAF_CHECK_EQUAL(ms.inline_bytes(), 10u + chunk_cipher::overhead);
   CAF_REQUIRE(!ms.remove("small", version{3, "node-a"}));
   CAF_CHECK_EQUAL(ms.inline_bytes(), 0u);
@@ -461,13 +451,13 @@ CAF_TEST(the bytes of an inline file stay on disk and get reads them back) {
 
 CAF_TEST(the manifest of an inline file without its bytes is refused) {
   auto ms = open_manifests();
-  auto err = ms.put(without_inline_data(make_inline_manifest("k", 1, 100)));
+  auto err = ms.put(without_inline_data(test::inline_file_manifest("k", 100, 1)));
   CAF_CHECK(code_of(err) == errc::bad_request);
   CAF_CHECK(ms.keys().empty());
 }
 
 CAF_TEST(a damaged inline file is forgotten until a replica restores it) {
-  auto m = make_inline_manifest("k", 1, 100);
+  auto m = test::inline_file_manifest("k", 100, 1);
   auto ms = open_manifests();
   CAF_REQUIRE(!ms.put(m));
   flip_byte(ms.path_of("k"), 100);
@@ -487,7 +477,7 @@ CAF_TEST(a damaged inline file is forgotten until a replica restores it) {
 CAF_TEST(a read the disk refuses keeps the inline file) {
   // Found in review: any read error made get() forget the key, and anti-entropy could then
   // copy an older version from another replica over the good file.
-  auto m = make_inline_manifest("k", 1, 100);
+  auto m = test::inline_file_manifest("k", 100, 1);
   auto ms = open_manifests();
   CAF_REQUIRE(!ms.put(m));
   auto path = fs::path{ms.path_of("k")};
@@ -518,13 +508,13 @@ CAF_TEST(only the bytes an inline file adds need room) {
     asked.push_back(bytes);
     return bytes > 500 ? make_error(errc::no_space, "full") : caf::error{};
   };
-  CAF_REQUIRE(!ms.put(make_inline_manifest("k", 1, 400), room));
+  CAF_REQUIRE(!ms.put(test::inline_file_manifest("k", 400, 1), room));
   // A newer version of the same size adds nothing; one 50 bytes larger adds 50.
-  CAF_REQUIRE(!ms.put(make_inline_manifest("k", 2, 400), room));
-  CAF_REQUIRE(!ms.put(make_inline_manifest("k", 3, 450), room));
+  CAF_REQUIRE(!ms.put(test::inline_file_manifest("k", 400, 2), room));
+  CAF_REQUIRE(!ms.put(test::inline_file_manifest("k", 450, 3), room));
   // An older version is not written and not asked about; a too large one is refused.
-  CAF_REQUIRE(!ms.put(make_inline_manifest("k", 1, 10000), room));
-  CAF_CHECK(code_of(ms.put(make_inline_manifest("other", 1, 600), room)) == errc::no_space);
+  CAF_REQUIRE(!ms.put(test::inline_file_manifest("k", 10000, 1), room));
+  CAF_CHECK(code_of(ms.put(test::inline_file_manifest("other", 600, 1), room)) == errc::no_space);
   CAF_CHECK_EQUAL(asked, (std::vector<uint64_t>{428, 50, 628}));
   CAF_CHECK_EQUAL(ms.keys(), (std::vector<std::string>{"k"}));
 }

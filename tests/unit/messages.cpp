@@ -59,12 +59,8 @@ manifest tombstone(const std::string& key) {
 }
 
 manifest inline_manifest(const std::string& key, size_t size) {
-  manifest m;
-  m.key = key;
-  m.size = size;
+  auto m = test::inline_file_manifest(key, size, 5, node_a);
   m.content_hash = pattern(9);
-  m.version = version{5, node_a};
-  m.inline_data = byte_buffer(size + chunk_cipher::overhead, 'x');
   return m;
 }
 

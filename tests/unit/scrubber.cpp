@@ -215,11 +215,7 @@ CAF_TEST(a bad copy with no good one elsewhere stays quarantined and is counted)
 }
 
 CAF_TEST(a damaged inline file is found and restored from a replica) {
-  manifest small;
-  small.key = "small.txt";
-  small.size = 100;
-  small.version = version{7, "cccccccccccccccccccccccccccccccc"};
-  small.inline_data = byte_buffer(100 + chunk_cipher::overhead, 's');
+  auto small = test::inline_file_manifest("small.txt", 100, 7, "cccccccccccccccccccccccccccccccc");
   put_manifest(store_a, small);
   put_manifest(store_b, small); // the replica's copy
   put(store_a, bytes_of("a chunk"));

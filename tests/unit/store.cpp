@@ -195,21 +195,13 @@ CAF_TEST(inline files count against the capacity and are read back whole) {
   self->request(untyped, std::chrono::seconds(10), capacity_atom::value, uint64_t{1000})
     .receive([&](caf::ok_atom) { set = true; }, [](caf::error&) {});
   CAF_REQUIRE(set);
-  auto inline_file = [](const std::string& key, size_t size) {
-    manifest m;
-    m.key = key;
-    m.size = size;
-    m.version = version{1, "node-a"};
-    m.inline_data = byte_buffer(size + chunk_cipher::overhead, 'i');
-    return m;
-  };
-  auto first = inline_file("a", 900);
+  auto first = test::inline_file_manifest("a", 900);
   CAF_REQUIRE(ask<caf::ok_atom>(put_manifest_atom::value, first));
   auto got = ask<manifest>(get_manifest_atom::value, std::string{"a"});
   CAF_REQUIRE(got);
   CAF_CHECK(got->inline_data == first.inline_data);
   // 928 of 1000 bytes are used: neither another inline file nor a chunk of 100 bytes fits.
-  auto second = ask<caf::ok_atom>(put_manifest_atom::value, inline_file("b", 100));
+  auto second = ask<caf::ok_atom>(put_manifest_atom::value, test::inline_file_manifest("b", 100));
   CAF_REQUIRE(!second);
   CAF_CHECK(code_of(second.error()) == errc::no_space);
   auto b = byte_buffer(100, 'c');
@@ -233,15 +225,8 @@ CAF_TEST(inline files of one batch count against the capacity together) {
   caf::actor untyped = caf::actor_cast<caf::actor>(st);
   self->request(untyped, std::chrono::seconds(10), capacity_atom::value, uint64_t{1000})
     .receive([](caf::ok_atom) {}, [](caf::error& err) { CAF_FAIL(describe(err)); });
-  std::vector<caf::error> answers;
-  for (auto key : {"a", "b"}) {
-    manifest m;
-    m.key = key;
-    m.size = 900;
-    m.version = version{1, "node-a"};
-    m.inline_data = byte_buffer(900 + chunk_cipher::overhead, 'i');
-    self->send(st, put_manifest_atom::value, m); // both before either is answered
-  }
+  for (auto key : {"a", "b"}) // both before either is answered
+    self->send(st, put_manifest_atom::value, test::inline_file_manifest(key, 900));
   int ok = 0, full = 0;
   for (int i = 0; i < 2; ++i)
     self->receive([&](caf::ok_atom) { ++ok; },

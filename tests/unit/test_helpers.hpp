@@ -3,6 +3,8 @@
 #define FAIL(msg) CAF_FAIL(msg)
 #include <caf/test/dsl.hpp>
 
+#include "storage/manifest.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -21,5 +23,17 @@ struct temp_dir {
     std::filesystem::remove_all(path, ec);
   }
 };
+
+/// The manifest of an inline file of `size` bytes, as a put session stores a small file, with
+/// stand-in sealed bytes of the right length (nothing in these tests opens them).
+inline manifest inline_file_manifest(const std::string& key, size_t size, uint64_t hlc = 1,
+                                     const std::string& node_id = "node-a") {
+  manifest m;
+  m.key = key;
+  m.size = size;
+  m.version = version{hlc, node_id};
+  m.inline_data = byte_buffer(size + chunk_cipher::overhead, 'i');
+  return m;
+}
 
 } // namespace dfs::test
