@@ -2,6 +2,7 @@
 // The byte codec for every payload we put on the wire or on disk: little-endian integers,
 // length-prefixed strings and byte runs. The reader never reads past its input and never
 // allocates more than its input could hold, so a hostile length costs nothing.
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -11,6 +12,13 @@
 namespace dfs {
 
 using byte_buffer = std::vector<char>;
+
+/// Makes room for `size` bytes in all, growing at least twofold: a buffer appended to again and
+/// again (records queued for a slow socket) is then copied a bounded number of times.
+inline void reserve_growing(byte_buffer& b, size_t size) {
+  if (size > b.capacity())
+    b.reserve(std::max(size, 2 * b.capacity()));
+}
 
 class writer {
 public:

@@ -159,9 +159,7 @@ void send_frame_parts(peer_connection_broker* self,
     for (auto& part : parts)
       need += tls_ciphertext_bound(part.second);
     auto& buf = self->wr_buf(st.hdl);
-    need += buf.size();
-    if (need > buf.capacity())
-      buf.reserve(std::max(need, 2 * buf.capacity()));
+    reserve_growing(buf, buf.size() + need);
     for (auto& [data, size] : parts)
       st.tls->write_plaintext(data, size);
     return flush_tls(self);

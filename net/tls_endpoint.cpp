@@ -759,9 +759,7 @@ size_t tls_endpoint::read_plaintext(byte_buffer& out, size_t max_bytes) {
     return 0;
   // The plaintext is no longer than the ciphertext held: one reservation, not a doubling
   // per record (libssl may also hold a record it read already: one more record's room).
-  size_t need = out.size() + std::min(d.input_held(), max_bytes) + max_record_plaintext;
-  if (need > out.capacity())
-    out.reserve(std::max(need, 2 * out.capacity()));
+  reserve_growing(out, out.size() + std::min(d.input_held(), max_bytes) + max_record_plaintext);
   size_t appended = 0;
   while (appended < max_bytes) {
     size_t old = out.size();
