@@ -23,6 +23,7 @@ namespace dfs {
 
 using put_chunk_atom = caf::atom_constant<caf::atom("putchunk")>;
 using get_chunk_atom = caf::atom_constant<caf::atom("getchunk")>;
+using check_chunk_atom = caf::atom_constant<caf::atom("checkchunk")>;
 using has_chunks_atom = caf::atom_constant<caf::atom("haschunks")>;
 using put_manifest_atom = caf::atom_constant<caf::atom("putmanif")>;
 using get_manifest_atom = caf::atom_constant<caf::atom("getmanif")>;
@@ -77,6 +78,9 @@ using store_actor = caf::typed_actor<
   // version held is still the given one (a newer write in between is kept).
   caf::replies_to<delete_chunk_atom, chunk_id>::with<caf::ok_atom>,
   caf::replies_to<delete_manifest_atom, std::string, version>::with<caf::ok_atom>,
+  // Local: get_chunk on the store's own thread, for a chunk reader whose read failed (see
+  // actors/chunk_reader.hpp): a missing chunk is forgotten, a damaged one quarantined.
+  caf::replies_to<check_chunk_atom, chunk_id>::with<byte_buffer>,
   // The store's own reminder to make its pending writes durable (it sends this to itself).
   caf::reacts_to<commit_atom>>;
 

@@ -1,5 +1,6 @@
 #include "actors/store.hpp"
 
+#include "actors/chunk_reader.hpp"
 #include "common/log.hpp"
 #include "storage/buffer_memory.hpp"
 #include "storage/node_usage.hpp"
@@ -27,6 +28,14 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
   self->state.batch.emplace(data_dir);
   DFS_INFO("store", "serving " << data_dir);
   auto& st = self->state;
+  for (size_t i = 0; i < chunk_readers; ++i)
+    st.readers.push_back(self->spawn<caf::detached>(chunk_reader, self));
+  // The readers hold a handle to the store: they must end with it, however it ends (a link
+  // would not end them when the store quits normally).
+  self->attach_functor([readers = st.readers] {
+    for (auto& reader : readers)
+      caf::anon_send_exit(reader, caf::exit_reason::user_shutdown);
+  });
   // Inline files count against the capacity like chunks (and show in the bytes used).
   auto used_bytes = [&st] { return st.chunks->used() + st.manifests->inline_bytes(); };
   st.chunks->count_bytes_elsewhere(
@@ -60,7 +69,11 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
         return err;
       return after_commit();
     },
-    [&st](get_chunk_atom, const chunk_id& id) -> caf::result<byte_buffer> {
+    [self, &st](get_chunk_atom, const chunk_id& id) -> caf::result<byte_buffer> {
+      auto& reader = st.readers[st.next_reader++ % st.readers.size()];
+      return self->delegate(reader, read_chunk_atom::value, id, st.chunks->path_of(id));
+    },
+    [&st](check_chunk_atom, const chunk_id& id) -> caf::result<byte_buffer> {
       return st.chunks->get(id);
     },
     [&st](has_chunks_atom, const std::vector<chunk_id>& ids) {

@@ -1,7 +1,8 @@
 #pragma once
 // The store actor: one node's chunks and manifests behind the store_actor interface. Its
 // handlers only dispatch to chunk_store and manifest_store (puts through a write batch, see
-// store_state); it runs detached,
+// store_state), except get_chunk, which goes to one of its chunk readers
+// (actors/chunk_reader.hpp); it runs detached,
 //   system.spawn<caf::detached>(dfs::store, data_dir)
 // so that fsync and friends block a thread of its own, never the scheduler.
 //
@@ -18,6 +19,7 @@
 // the typed store_actor interface, in the actor's default handler; send it to
 // caf::actor_cast<caf::actor>(store). The coordinator sends it when it starts, before any
 // connection exists.
+#include "actors/chunk_reader.hpp"
 #include "actors/interfaces.hpp"
 #include "storage/chunk_store.hpp"
 #include "storage/manifest_store.hpp"
@@ -34,6 +36,10 @@ namespace dfs {
 /// (capacity_atom, uint64_t bytes) -> ok: see above.
 using capacity_atom = caf::atom_constant<caf::atom("capacity")>;
 
+/// Threads that read and verify chunks for gets, repairs and scrubs (actors/chunk_reader.hpp):
+/// two keep the disk busy while one of them hashes.
+inline constexpr size_t chunk_readers = 2;
+
 struct store_state {
   static inline const char* name = "store";
   // Empty until the actor opens them (CAF default-constructs the state).
@@ -46,6 +52,8 @@ struct store_state {
   std::optional<write_batch> batch;
   std::vector<caf::typed_response_promise<caf::ok_atom>> waiting;
   bool commit_scheduled = false;
+  std::vector<chunk_reader_actor> readers;
+  size_t next_reader = 0;
 };
 
 store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self,

@@ -1,9 +1,9 @@
 #include "storage/chunk_store.hpp"
 
 #include "common/buffer_pool.hpp"
-
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "storage/uncached_io.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -62,9 +62,10 @@ caf::error from_errno(int code, const std::string& what, const std::string& path
 caf::expected<std::string> write_temporary(const std::string& tmp_dir,
                                            const std::string& tmp_prefix,
                                            const std::string& target, const char* data,
-                                           size_t size) {
+                                           size_t size, page_cache cache) {
   std::string tmp = tmp_dir + "/" + tmp_prefix + ".XXXXXX";
-  fd_guard f{::mkostemp(tmp.data(), O_CLOEXEC)};
+  fd_guard f{cache == page_cache::bypass ? uncached::make_temporary(tmp)
+                                         : ::mkostemp(tmp.data(), O_CLOEXEC)};
   if (f.fd < 0)
     return from_errno(errno, "cannot create a temporary file in", tmp_dir);
   // Every failure leaves only the temporary file to clean up.
@@ -72,14 +73,8 @@ caf::expected<std::string> write_temporary(const std::string& tmp_dir,
     ::unlink(tmp.c_str());
     return from_errno(code, what, target);
   };
-  for (size_t done = 0; done < size;) {
-    auto n = ::write(f.fd, data + done, size - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return fail(errno, "cannot write");
-    done += static_cast<size_t>(n);
-  }
+  if (auto code = uncached::write_all(f.fd, data, size))
+    return fail(code, "cannot write");
   // close() can report a deferred write error (NFS, quotas): check it rather than let the guard
   // swallow it.
   auto rc = ::close(f.fd);
@@ -91,7 +86,7 @@ caf::expected<std::string> write_temporary(const std::string& tmp_dir,
 
 caf::error write_durably(const std::string& tmp_dir, const std::string& tmp_prefix,
                          const std::string& target, const char* data, size_t size) {
-  auto tmp = write_temporary(tmp_dir, tmp_prefix, target, data, size);
+  auto tmp = write_temporary(tmp_dir, tmp_prefix, target, data, size, page_cache::use);
   if (!tmp)
     return tmp.error();
   auto fail = [&](int code, const std::string& what) {
@@ -108,8 +103,9 @@ caf::error write_durably(const std::string& tmp_dir, const std::string& tmp_pref
   return fsync_dir(parent_of(target));
 }
 
-caf::expected<byte_buffer> read_whole(const std::string& path) {
-  fd_guard f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+caf::expected<byte_buffer> read_whole(const std::string& path, page_cache cache) {
+  fd_guard f{cache == page_cache::bypass ? uncached::open_for_reading(path)
+                                         : ::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0) {
     if (errno == ENOENT)
       return make_error(errc::not_found, path + " does not exist");
@@ -122,18 +118,10 @@ caf::expected<byte_buffer> read_whole(const std::string& path) {
   auto size = static_cast<size_t>(st.st_size);
   byte_buffer buf = take_buffer(size);
   buf.resize(size);
-  size_t done = 0;
-  while (done < buf.size()) {
-    auto n = ::read(f.fd, buf.data() + done, buf.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return from_errno(errno, "cannot read", path);
-    if (n == 0)
-      break; // the file shrank under us: what we got is what it holds
-    done += static_cast<size_t>(n);
-  }
-  buf.resize(done);
+  auto got = uncached::read_all(f.fd, buf.data(), buf.size());
+  if (got < 0)
+    return from_errno(static_cast<int>(-got), "cannot read", path);
+  buf.resize(static_cast<size_t>(got)); // shorter if the file shrank under us
   return buf;
 }
 
@@ -355,7 +343,7 @@ caf::error chunk_store::put(const chunk_id& id, const byte_buffer& bytes, write_
       used_ += size;
   };
   if (auto err = batch.stage(data_dir_ + "/tmp", tmp_prefix, path, bytes.data(), bytes.size(),
-                             on_durable, unstage))
+                             page_cache::bypass, on_durable, unstage))
     return err;
   staged_.emplace(id, size);
   staged_bytes_ += size;
@@ -367,24 +355,34 @@ void chunk_store::forget(const chunk_id& id, uint64_t size) {
     used_ -= std::min(used_, size);
 }
 
+caf::expected<byte_buffer> chunk_store::read_verified(const std::string& path,
+                                                      const chunk_id& id) {
+  auto bytes = disk::read_whole(path, page_cache::bypass);
+  if (!bytes)
+    return bytes.error();
+  if (chunk_id::of(bytes->data(), bytes->size()) != id)
+    return make_error(errc::corrupt, "chunk " + id.hex() + " is damaged on disk at " + path);
+  return bytes;
+}
+
 caf::expected<byte_buffer> chunk_store::get(const chunk_id& id) {
   auto path = path_of(id);
-  auto bytes = disk::read_whole(path);
-  if (!bytes) {
-    if (code_of(bytes.error()) == errc::not_found) {
-      // Gone behind our back: its size is unknown now, so the used count keeps it until the
-      // next start rebuilds the index.
-      index_.erase(id);
-      return make_error(errc::not_found, "chunk " + id.hex() + " is not stored here");
-    }
-    return bytes.error();
-  }
-  if (chunk_id::of(bytes->data(), bytes->size()) == id)
+  auto bytes = read_verified(path, id);
+  if (bytes)
     return bytes;
+  if (code_of(bytes.error()) == errc::not_found) {
+    // Gone behind our back: its size is unknown now, so the used count keeps it until the
+    // next start rebuilds the index.
+    index_.erase(id);
+    return make_error(errc::not_found, "chunk " + id.hex() + " is not stored here");
+  }
+  if (code_of(bytes.error()) != errc::corrupt)
+    return bytes.error();
+  auto size = size_of(id);
   auto moved = disk::quarantine(path, data_dir_ + "/quarantine");
   auto where = moved ? "moved to " + *moved : "could not be moved aside: " + describe(moved.error());
   if (moved)
-    forget(id, bytes->size());
+    forget(id, size);
   DFS_WARN("store", "chunk file " << path << " does not match its hash; " << where);
   return make_error(errc::corrupt, "chunk " + id.hex() + " is damaged on disk at " + path
                                      + "; " + where);

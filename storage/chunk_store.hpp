@@ -11,6 +11,7 @@
 #include "net/codec.hpp"
 #include "storage/chunk_index.hpp"
 #include "storage/manifest.hpp"
+#include "storage/uncached_io.hpp"
 #include "storage/write_batch.hpp"
 
 #include <caf/error.hpp>
@@ -46,6 +47,11 @@ public:
   /// The chunk's bytes, verified against `id`. errc::not_found, errc::corrupt (the file was
   /// quarantined), errc::io_error.
   caf::expected<byte_buffer> get(const chunk_id& id);
+
+  /// The bytes of the chunk file at `path`, verified against `id`, without touching any
+  /// store's state (so any thread may call it): errc::not_found, errc::corrupt (the file is
+  /// left where it is; get() quarantines it), errc::io_error.
+  static caf::expected<byte_buffer> read_verified(const std::string& path, const chunk_id& id);
 
   bool has(const chunk_id& id) const { return index_.contains(id); }
 
@@ -119,10 +125,10 @@ caf::error write_durably(const std::string& tmp_dir, const std::string& tmp_pref
 caf::expected<std::string> write_temporary(const std::string& tmp_dir,
                                            const std::string& tmp_prefix,
                                            const std::string& target, const char* data,
-                                           size_t size);
+                                           size_t size, page_cache cache);
 
 /// A whole file. errc::not_found if it does not exist, errc::io_error otherwise.
-caf::expected<byte_buffer> read_whole(const std::string& path);
+caf::expected<byte_buffer> read_whole(const std::string& path, page_cache cache = page_cache::use);
 
 /// mkdir -p, and fsync of each parent that gained an entry, so the new directories (and the
 /// files later renamed into them) survive a crash.

@@ -177,7 +177,7 @@ caf::error manifest_store::put(const manifest& m, write_batch& batch, const room
       hold(m);
   };
   if (auto err = batch.stage(data_dir_ + "/tmp", tmp_prefix, path, bytes.data(), bytes.size(),
-                             std::move(on_durable), std::move(unstage)))
+                             page_cache::use, std::move(on_durable), std::move(unstage)))
     return err;
   staged_[m.key] = without_inline_data(m);
   staged_inline_bytes_ += m.inline_data.size();

@@ -29,9 +29,9 @@ caf::error sync_file_system(const std::string& path) {
 
 caf::error write_batch::stage(const std::string& tmp_dir, const std::string& tmp_prefix,
                               const std::string& target, const char* data, size_t size,
-                              std::function<void()> on_durable,
+                              page_cache cache, std::function<void()> on_durable,
                               std::function<void()> on_failed) {
-  auto tmp = disk::write_temporary(tmp_dir, tmp_prefix, target, data, size);
+  auto tmp = disk::write_temporary(tmp_dir, tmp_prefix, target, data, size, cache);
   if (!tmp)
     return tmp.error();
   staged_.push_back({std::move(*tmp), target, std::move(on_durable), std::move(on_failed)});

@@ -17,6 +17,8 @@
 //
 // Callers register what to do once a file is durable (update an index) and what to do if the
 // batch fails (forget a reservation). Not thread-safe: the store actor owns one.
+#include "storage/uncached_io.hpp"
+
 #include <caf/error.hpp>
 
 #include <cstddef>
@@ -35,12 +37,13 @@ public:
   ~write_batch() { abort(); }
 
   /// Writes `data` to a new temporary file `tmp_dir/tmp_prefix.XXXXXX` (same file system as
-  /// `target`), to be renamed over `target` at commit. `on_durable` runs after a successful
+  /// `target`), through the page cache or past it (`cache`), to be renamed over `target` at
+  /// commit. `on_durable` runs after a successful
   /// commit, `on_failed` if the batch fails or is aborted. A write error is returned at once
   /// (errc::no_space, errc::io_error naming `target`) and nothing of this file stays behind.
   caf::error stage(const std::string& tmp_dir, const std::string& tmp_prefix,
                    const std::string& target, const char* data, size_t size,
-                   std::function<void()> on_durable, std::function<void()> on_failed);
+                   page_cache cache, std::function<void()> on_durable, std::function<void()> on_failed);
 
   /// Makes every staged file durable under its target name (see above), runs the callbacks,
   /// and empties the batch. On error (errc::io_error, errc::no_space) no file of the batch

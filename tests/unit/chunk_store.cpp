@@ -13,6 +13,8 @@
 
 namespace fs = std::filesystem;
 using namespace dfs;
+using test::files_in;
+using test::flip_byte;
 
 namespace {
 
@@ -20,23 +22,9 @@ byte_buffer bytes_of(const std::string& text) { return byte_buffer(text.begin(),
 
 chunk_id id_of(const byte_buffer& b) { return chunk_id::of(b.data(), b.size()); }
 
-size_t files_in(const fs::path& dir) {
-  return static_cast<size_t>(std::distance(fs::directory_iterator{dir}, fs::directory_iterator{}));
-}
-
 void write_file(const fs::path& p, const std::string& text) {
   std::ofstream out{p, std::ios::binary | std::ios::trunc};
   out << text;
-}
-
-/// Flips one bit of the byte at `offset` in a file, as a failing disk would.
-void flip_byte(const fs::path& p, std::streamoff offset) {
-  std::fstream f{p, std::ios::in | std::ios::out | std::ios::binary};
-  f.seekg(offset);
-  char c = 0;
-  f.get(c);
-  f.seekp(offset);
-  f.put(static_cast<char>(c ^ 0x01));
 }
 
 /// A manifest of one chunk holding `text`.

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 using namespace dfs;
 
@@ -99,6 +100,52 @@ CAF_TEST(errors reach the requester with their code) {
   CAF_REQUIRE(!no_manifest);
   CAF_CHECK(code_of(no_manifest.error()) == errc::not_found);
   CAF_MESSAGE(describe(no_manifest.error()));
+}
+
+CAF_TEST(gets sent together are all answered by the chunk readers) {
+  std::vector<byte_buffer> chunks;
+  for (int i = 0; i < 20; ++i) {
+    chunks.push_back(bytes_of("read concurrently " + std::to_string(i)));
+    CAF_REQUIRE(ask<caf::ok_atom>(put_chunk_atom::value, id_of(chunks.back()), chunks.back()));
+  }
+  for (auto& b : chunks)
+    self->send(st, get_chunk_atom::value, id_of(b));
+  // Answers may come in any order (two readers): match each to the chunk it holds.
+  std::set<chunk_id> answered;
+  for (size_t i = 0; i < chunks.size(); ++i)
+    self->receive([&](byte_buffer& got) { answered.insert(id_of(got)); },
+                  [&](caf::error& err) { CAF_FAIL("a get failed: " << describe(err)); },
+                  caf::after(std::chrono::seconds(10)) >> [] { CAF_FAIL("a get was not answered"); });
+  for (auto& b : chunks)
+    CAF_CHECK(answered.count(id_of(b)) == 1);
+}
+
+CAF_TEST(a chunk a reader finds damaged or missing is set aside so that a repair can store it) {
+  auto b = bytes_of("read by a chunk reader, then damaged");
+  auto id = id_of(b);
+  auto hex = id.hex();
+  auto file = dir.path / "chunks" / hex.substr(0, 2) / hex.substr(2, 2) / hex;
+  CAF_REQUIRE(ask<caf::ok_atom>(put_chunk_atom::value, id, b));
+  test::flip_byte(file, 5);
+  auto damaged = ask<byte_buffer>(get_chunk_atom::value, id);
+  CAF_REQUIRE(!damaged);
+  CAF_CHECK(code_of(damaged.error()) == errc::corrupt);
+  CAF_MESSAGE(describe(damaged.error()));
+  CAF_CHECK_EQUAL(test::files_in(dir.path / "quarantine"), 1u);
+  // The store no longer holds it, so the repair (a put of the good bytes) writes it again.
+  CAF_CHECK(ask<caf::ok_atom>(put_chunk_atom::value, id, b));
+  auto repaired = ask<byte_buffer>(get_chunk_atom::value, id);
+  CAF_REQUIRE(repaired);
+  CAF_CHECK_EQUAL(*repaired, b);
+  // The same for a file that vanished.
+  std::filesystem::remove(file);
+  auto missing = ask<byte_buffer>(get_chunk_atom::value, id);
+  CAF_REQUIRE(!missing);
+  CAF_CHECK(code_of(missing.error()) == errc::not_found);
+  CAF_CHECK(ask<caf::ok_atom>(put_chunk_atom::value, id, b));
+  auto restored = ask<byte_buffer>(get_chunk_atom::value, id);
+  CAF_REQUIRE(restored);
+  CAF_CHECK_EQUAL(*restored, b);
 }
 
 CAF_TEST(has_chunks answers per id) {

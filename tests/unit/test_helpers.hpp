@@ -7,6 +7,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 namespace dfs::test {
@@ -23,6 +25,22 @@ struct temp_dir {
     std::filesystem::remove_all(path, ec);
   }
 };
+
+/// How many entries a directory holds.
+inline size_t files_in(const std::filesystem::path& dir) {
+  return static_cast<size_t>(std::distance(std::filesystem::directory_iterator{dir},
+                                           std::filesystem::directory_iterator{}));
+}
+
+/// Flips one bit of the byte at `offset` in a file, as a failing disk would.
+inline void flip_byte(const std::filesystem::path& p, std::streamoff offset) {
+  std::fstream f{p, std::ios::in | std::ios::out | std::ios::binary};
+  f.seekg(offset);
+  char c = 0;
+  f.get(c);
+  f.seekp(offset);
+  f.put(static_cast<char>(c ^ 0x01));
+}
 
 /// The manifest of an inline file of `size` bytes, as a put session stores a small file, with
 /// stand-in sealed bytes of the right length (nothing in these tests opens them).

@@ -1,0 +1,137 @@
+#include "storage/uncached_io.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+namespace dfs::uncached {
+
+namespace {
+
+/// Alignment of addresses, offsets and lengths: a page covers every block size in use (512 B
+/// and 4 KiB sectors).
+constexpr size_t block = 4096;
+
+size_t round_up(size_t n) { return (n + block - 1) / block * block; }
+
+/// This thread's aligned buffer, allocated on first use and kept for the thread's life.
+char* bounce_buffer() {
+  struct aligned_free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  thread_local std::unique_ptr<char, aligned_free> buffer{
+    static_cast<char*>(std::aligned_alloc(block, bounce_size))};
+  return buffer.get();
+}
+
+bool is_direct(int fd) {
+  int flags = ::fcntl(fd, F_GETFL);
+  return flags >= 0 && (flags & O_DIRECT) != 0;
+}
+
+/// From here on the descriptor does ordinary buffered I/O.
+void stop_bypassing(int fd) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0)
+    ::fcntl(fd, F_SETFL, flags & ~O_DIRECT);
+}
+
+} // namespace
+
+int make_temporary(std::string& path_template) {
+  auto pristine = path_template; // mkostemp leaves its last try in the template when it fails
+  int fd = ::mkostemp(path_template.data(), O_CLOEXEC | O_DIRECT);
+  if (fd < 0 && errno == EINVAL) {
+    path_template = pristine;
+    fd = ::mkostemp(path_template.data(), O_CLOEXEC);
+  }
+  return fd;
+}
+
+int open_for_reading(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
+  if (fd < 0 && errno == EINVAL)
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  return fd;
+}
+
+int write_all(int fd, const char* data, size_t size) {
+  size_t done = 0;
+  bool padded = false;
+  char* bounce = is_direct(fd) ? bounce_buffer() : nullptr;
+  while (bounce != nullptr && done < size) {
+    size_t n = std::min(bounce_size, size - done);
+    size_t whole_blocks = round_up(n);
+    std::memcpy(bounce, data + done, n);
+    std::memset(bounce + n, 0, whole_blocks - n);
+    auto written = ::pwrite(fd, bounce, whole_blocks, static_cast<off_t>(done));
+    if (written < 0 && errno == EINTR)
+      continue;
+    if (written < 0 && errno != EINVAL)
+      return errno;
+    if (written < 0 || static_cast<size_t>(written) < whole_blocks) {
+      // EINVAL: this file system wants another alignment. A short write leaves the offset
+      // unaligned. Either way the rest goes through the page cache.
+      if (written > 0)
+        done += std::min(n, static_cast<size_t>(written));
+      stop_bypassing(fd);
+      bounce = nullptr;
+      break;
+    }
+    padded = padded || whole_blocks != n;
+    done += n;
+  }
+  while (done < size) {
+    auto written = ::pwrite(fd, data + done, size - done, static_cast<off_t>(done));
+    if (written < 0 && errno == EINTR)
+      continue;
+    if (written < 0)
+      return errno;
+    done += static_cast<size_t>(written);
+  }
+  // The padding of the last block is not part of the file.
+  if (padded && ::ftruncate(fd, static_cast<off_t>(size)) != 0)
+    return errno;
+  return 0;
+}
+
+ssize_t read_all(int fd, char* out, size_t size) {
+  size_t done = 0;
+  char* bounce = is_direct(fd) ? bounce_buffer() : nullptr;
+  while (bounce != nullptr && done < size) {
+    size_t want = std::min(bounce_size, round_up(size - done));
+    auto got = ::pread(fd, bounce, want, static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0 && errno == EINVAL) {
+      stop_bypassing(fd); // this file system wants another alignment
+      break;
+    }
+    if (got < 0)
+      return -errno;
+    auto useful = std::min(static_cast<size_t>(got), size - done);
+    std::memcpy(out + done, bounce, useful);
+    done += useful;
+    if (static_cast<size_t>(got) < want)
+      return static_cast<ssize_t>(done); // the end of the file
+  }
+  while (done < size) {
+    auto got = ::pread(fd, out + done, size - done, static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0)
+      return -errno;
+    if (got == 0)
+      break;
+    done += static_cast<size_t>(got);
+  }
+  return static_cast<ssize_t>(done);
+}
+
+} // namespace dfs::uncached

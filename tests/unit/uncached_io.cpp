@@ -1,0 +1,114 @@
+#define CAF_SUITE uncached_io
+#include "tests/unit/test_helpers.hpp"
+
+#include "storage/uncached_io.hpp"
+
+#include <cerrno>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace dfs;
+
+namespace {
+
+std::vector<char> pattern(size_t size) {
+  std::vector<char> out(size);
+  for (size_t i = 0; i < size; ++i)
+    out[i] = static_cast<char>((i * 131 + i / 4096) & 0xff);
+  return out;
+}
+
+std::vector<char> read_back(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+/// Pages of the file that are in the page cache (mincore over a mapping of it).
+size_t cached_pages(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  ::fstat(fd, &st);
+  auto size = static_cast<size_t>(st.st_size);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((size + page - 1) / page);
+  ::mincore(map, size, resident.data());
+  ::munmap(map, size);
+  size_t n = 0;
+  for (auto r : resident)
+    n += r & 1;
+  return n;
+}
+
+/// Whether the file system of `dir` takes O_DIRECT (tmpfs before Linux 6.6 does not).
+bool bypass_supported(const std::string& dir) {
+  auto probe = dir + "/probe.XXXXXX";
+  int fd = ::mkostemp(probe.data(), O_DIRECT);
+  if (fd < 0)
+    return false;
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return true;
+}
+
+struct fixture {
+  test::temp_dir dir;
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(uncached_io_tests, fixture)
+
+CAF_TEST(files of every size round trip with their exact length) {
+  // Sizes around the block and the bounce buffer, where padding and the tail are handled.
+  for (size_t size : {size_t{0}, size_t{1}, size_t{4095}, size_t{4096}, size_t{4097},
+                      uncached::bounce_size - 1, uncached::bounce_size, uncached::bounce_size + 1,
+                      3 * uncached::bounce_size + 4096 + 28}) {
+    CAF_MESSAGE("size " << size);
+    auto data = pattern(size);
+    auto path = (dir.path / "file.XXXXXX").string();
+    int fd = uncached::make_temporary(path);
+    CAF_REQUIRE(fd >= 0);
+    CAF_CHECK_EQUAL(uncached::write_all(fd, data.data(), data.size()), 0);
+    ::close(fd);
+    CAF_CHECK(read_back(path) == data);
+    int rd = uncached::open_for_reading(path);
+    CAF_REQUIRE(rd >= 0);
+    std::vector<char> got(size + 100, 'x'); // asks for more than the file holds
+    auto n = uncached::read_all(rd, got.data(), got.size());
+    ::close(rd);
+    CAF_CHECK_EQUAL(n, static_cast<ssize_t>(size));
+    got.resize(size);
+    CAF_CHECK(got == data);
+  }
+}
+
+CAF_TEST(written and read bytes stay out of the page cache) {
+  if (!bypass_supported(dir.path.string())) {
+    CAF_MESSAGE("skipped: the file system of " << dir.path << " does not take O_DIRECT");
+    return;
+  }
+  auto size = 2 * uncached::bounce_size + 100;
+  auto data = pattern(size);
+  auto path = (dir.path / "file.XXXXXX").string();
+  int fd = uncached::make_temporary(path);
+  CAF_REQUIRE(fd >= 0);
+  CAF_REQUIRE_EQUAL(uncached::write_all(fd, data.data(), data.size()), 0);
+  ::close(fd);
+  CAF_CHECK_EQUAL(cached_pages(path), 0u);
+  int rd = uncached::open_for_reading(path);
+  std::vector<char> got(size);
+  CAF_CHECK_EQUAL(uncached::read_all(rd, got.data(), got.size()), static_cast<ssize_t>(size));
+  ::close(rd);
+  CAF_CHECK(got == data);
+  CAF_CHECK_EQUAL(cached_pages(path), 0u);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
