@@ -129,6 +129,11 @@ void settle_if_done(put_actor* self, std::shared_ptr<item_write> w) {
       return fail(self, errc::no_space, no_space_message(w->full, w->acks, w->needed));
     return fail(self, errc::too_few_replicas, quorum_failure_message(w->acks, w->needed));
   }
+  // Every replica has answered, so a chunk's bytes are written (or copied into a connection's
+  // write buffer) everywhere: unless someone still shares the request, its buffer serves the
+  // next chunk sealed on this node instead of going back to the system.
+  if (w->request.match_elements<put_chunk_atom, chunk_id, byte_buffer>() && w->request.cvals()->unique())
+    give_back(std::move(w->request.get_mutable_as<byte_buffer>(2)));
   w->on_settled(w->acks);
 }
 

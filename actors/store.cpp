@@ -1,6 +1,7 @@
 #include "actors/store.hpp"
 
 #include "actors/chunk_reader.hpp"
+#include "common/buffer_pool.hpp"
 #include "common/log.hpp"
 #include "storage/buffer_memory.hpp"
 #include "storage/node_usage.hpp"
@@ -63,9 +64,17 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
     return caf::make_message(caf::ok_atom::value);
   });
   return {
-    [&st, after_commit](put_chunk_atom, const chunk_id& id,
-                        const byte_buffer& bytes) -> caf::result<caf::ok_atom> {
-      if (auto err = st.chunks->put(id, bytes, *st.batch))
+    [self, &st, after_commit](put_chunk_atom, const chunk_id& id,
+                              const byte_buffer& bytes) -> caf::result<caf::ok_atom> {
+      auto err = st.chunks->put(id, bytes, *st.batch);
+      // The bytes are in a file now. A chunk that came from a peer arrives in a message of its
+      // own: its buffer goes back to the pool for the next frame the connection decodes. (A
+      // message that is shared, such as a put session's one request for every replica, is
+      // left alone: the others still read it.)
+      auto* element = self->current_mailbox_element();
+      if (element != nullptr && !static_cast<const caf::mailbox_element*>(element)->content().shared())
+        give_back(std::move(const_cast<byte_buffer&>(bytes)));
+      if (err)
         return err;
       return after_commit();
     },

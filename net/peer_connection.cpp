@@ -383,8 +383,12 @@ void on_peer_request(peer_connection_broker* self, byte_buffer& payload) {
       chunk_id cid;
       std::memcpy(cid.bytes.data(), payload.data(), 32);
       self->request(store, timeout, get_chunk_atom::value, cid)
-        .then([=](byte_buffer& bytes) { write_frame(self, frame_type::chunk_data, id, bytes); },
-              reply_error);
+        .then(
+          [=](byte_buffer& bytes) {
+            write_frame(self, frame_type::chunk_data, id, bytes);
+            give_back(std::move(bytes)); // copied into the write buffer: the next read's buffer
+          },
+          reply_error);
       return;
     }
     case frame_type::has_chunks: {

@@ -2,6 +2,7 @@
 #include "tests/unit/test_helpers.hpp"
 
 #include "actors/store.hpp"
+#include "common/buffer_pool.hpp"
 #include "common/error.hpp"
 #include "storage/node_usage.hpp"
 
@@ -100,6 +101,32 @@ CAF_TEST(errors reach the requester with their code) {
   CAF_REQUIRE(!no_manifest);
   CAF_CHECK(code_of(no_manifest.error()) == errc::not_found);
   CAF_MESSAGE(describe(no_manifest.error()));
+}
+
+CAF_TEST(a chunk buffer goes back to the pool only when nobody else holds its message) {
+  // A put session sends one message to every replica: the store must not take its bytes.
+  byte_buffer big(2u << 20, 's');
+  auto id = id_of(big);
+  auto shared = caf::make_message(put_chunk_atom::value, id, big);
+  auto pooled_before = pooled_bytes();
+  for (int i = 0; i < 2; ++i) {
+    bool stored = false;
+    self->request(caf::actor_cast<caf::actor>(st), std::chrono::seconds(10), shared)
+      .receive([&](caf::ok_atom) { stored = true; },
+               [&](caf::error& err) { CAF_FAIL("put failed: " << describe(err)); });
+    CAF_CHECK(stored);
+  }
+  CAF_CHECK(shared.get_as<byte_buffer>(2) == big);
+  CAF_CHECK_EQUAL(pooled_bytes(), pooled_before);
+  // A chunk that arrives in a message of its own (from a peer connection) leaves its buffer.
+  byte_buffer other(2u << 20, 'o');
+  auto other_id = id_of(other);
+  CAF_CHECK(ask<caf::ok_atom>(put_chunk_atom::value, other_id, std::move(other)));
+  if (pooled_before + (2u << 20) <= buffer_pool_budget)
+    CAF_CHECK(pooled_bytes() > pooled_before);
+  auto got = ask<byte_buffer>(get_chunk_atom::value, id);
+  CAF_REQUIRE(got);
+  CAF_CHECK(*got == big);
 }
 
 CAF_TEST(gets sent together are all answered by the chunk readers) {
