@@ -53,6 +53,9 @@ using left_atom = caf::atom_constant<caf::atom("left")>;
 using changed_atom = caf::atom_constant<caf::atom("changed")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
+/// Membership to a peer connection: a parallel connection to the same peer won; close, but
+/// linger like any closed peer link, since others may still hold this one's handle.
+using superseded_atom = caf::atom_constant<caf::atom("superseded")>;
 
 // -- the replica interface: what one node's storage answers ------------------
 

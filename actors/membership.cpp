@@ -140,7 +140,11 @@ bool on_peer_up(self_ptr self, const peer_info& info, const caf::actor& connecti
     bool prefer_new = outbound == (st.ctx->node_id < info.node_id);
     if (!prefer_new)
       return false;
-    self->send_exit(m.connection, caf::exit_reason::user_shutdown);
+    // Not an exit: a broker told to exit terminates at once, and a replication pass or a put
+    // session that already holds its handle would wait out the request timeout (CAF 0.17
+    // neither answers nor bounces a request to a terminated broker). Superseded, it lingers
+    // and fails such requests at once.
+    caf::anon_send(m.connection, superseded_atom::value);
   }
   if (m.entry.node_id.empty()) {
     m.entry.node_id = info.node_id;

@@ -858,6 +858,11 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
                        true, &eviction_lines);
     },
     [=](linger_end_atom) { self->quit(); },
+    // From membership: a parallel connection to the same peer won (see on_peer_up there).
+    [=](superseded_atom) {
+      close_connection(self, errc::none, "duplicate connection to " + self->state.peer.node_name,
+                       false);
+    },
     [=](idle_check_atom) {
       auto& st = self->state;
       auto limit = st.ctx->config.idle_timeout;

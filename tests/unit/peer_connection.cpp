@@ -787,6 +787,22 @@ CAF_TEST(a closed peer link answers late requests at once and terminates after l
   CAF_CHECK(terminated);
 }
 
+CAF_TEST(a link superseded by a parallel one lingers and answers late requests at once) {
+  // Membership keeps one of two connections to the same peer. A replication pass may still
+  // hold the other's handle: an exit would end that broker at once and leave the pass waiting
+  // out its request timeout.
+  authenticate(false);
+  take_output();
+  caf::anon_send(broker, superseded_atom::value);
+  drain();
+  CAF_CHECK(broker_down()); // membership was told
+  CAF_CHECK(std::find(seen->down.begin(), seen->down.end(), broker.address()) == seen->down.end());
+  track(sys.spawn(requester, broker, chunk_id::of("late", 4), seen));
+  drain();
+  CAF_REQUIRE_EQUAL(seen->errors.size(), 1u);
+  CAF_CHECK(code_of(seen->errors[0]) == errc::unavailable);
+}
+
 CAF_TEST(a peer that sends nothing for down_after is closed and its requests fail at once) {
   // A peer killed while we were writing to it can leave the socket open here without an
   // error: its silence is what tells, as it does for the failure detector.
