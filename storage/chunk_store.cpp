@@ -117,11 +117,9 @@ caf::expected<byte_buffer> read_whole(const std::string& path, page_cache cache)
   // A chunk-sized buffer comes from the pool (common/buffer_pool.hpp), already faulted in.
   auto size = static_cast<size_t>(st.st_size);
   byte_buffer buf = take_buffer(size);
-  buf.resize(size);
-  auto got = uncached::read_all(f.fd, buf.data(), buf.size());
+  auto got = uncached::read_all(f.fd, buf, size); // fewer bytes if the file shrank under us
   if (got < 0)
     return from_errno(static_cast<int>(-got), "cannot read", path);
-  buf.resize(static_cast<size_t>(got)); // shorter if the file shrank under us
   return buf;
 }
 

@@ -101,7 +101,7 @@ int write_all(int fd, const char* data, size_t size) {
   return 0;
 }
 
-ssize_t read_all(int fd, char* out, size_t size) {
+ssize_t read_all(int fd, std::vector<char>& out, size_t size) {
   size_t done = 0;
   char* bounce = is_direct(fd) ? bounce_buffer() : nullptr;
   while (bounce != nullptr && done < size) {
@@ -116,21 +116,26 @@ ssize_t read_all(int fd, char* out, size_t size) {
     if (got < 0)
       return -errno;
     auto useful = std::min(static_cast<size_t>(got), size - done);
-    std::memcpy(out + done, bounce, useful);
+    out.insert(out.end(), bounce, bounce + useful);
     done += useful;
     if (static_cast<size_t>(got) < want)
       return static_cast<ssize_t>(done); // the end of the file
   }
+  auto start = out.size() - done;
+  out.resize(start + size);
   while (done < size) {
-    auto got = ::pread(fd, out + done, size - done, static_cast<off_t>(done));
+    auto got = ::pread(fd, out.data() + start + done, size - done, static_cast<off_t>(done));
     if (got < 0 && errno == EINTR)
       continue;
-    if (got < 0)
+    if (got < 0) {
+      out.resize(start + done);
       return -errno;
+    }
     if (got == 0)
       break;
     done += static_cast<size_t>(got);
   }
+  out.resize(start + done);
   return static_cast<ssize_t>(done);
 }
 

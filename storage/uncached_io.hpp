@@ -19,6 +19,7 @@
 // the functions then fall back to ordinary buffered I/O, so nothing breaks, it is only slower.
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -46,8 +47,9 @@ int open_for_reading(const std::string& path);
 /// file exactly `size` bytes long. 0, or the errno of the failed call.
 int write_all(int fd, const char* data, size_t size);
 
-/// Reads up to `size` bytes from the start of a file opened by open_for_reading into `out`.
-/// The number of bytes read (fewer if the file is shorter), or -errno.
-ssize_t read_all(int fd, char* out, size_t size);
+/// Reads up to `size` bytes from the start of a file opened by open_for_reading, appended to
+/// `out` (appended rather than read into a resized vector, which would first zero every
+/// byte). The number of bytes read (fewer if the file is shorter), or -errno.
+ssize_t read_all(int fd, std::vector<char>& out, size_t size);
 
 } // namespace dfs::uncached
