@@ -25,8 +25,9 @@ using read_chunk_atom = caf::atom_constant<caf::atom("readchunk")>;
 using chunk_reader_actor =
   caf::typed_actor<caf::replies_to<read_chunk_atom, chunk_id, std::string>::with<byte_buffer>>;
 
-/// Spawned detached by the store, which ends them when it ends.
+/// Spawned detached by the store, which ends them when it ends (and replaces one that ends
+/// first). A weak handle to the store: a reader must not keep its store alive.
 chunk_reader_actor::behavior_type chunk_reader(chunk_reader_actor::pointer self,
-                                               store_actor store);
+                                               caf::weak_actor_ptr store);
 
 } // namespace dfs

@@ -29,12 +29,28 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
   self->state.batch.emplace(data_dir);
   DFS_INFO("store", "serving " << data_dir);
   auto& st = self->state;
+  auto spawn_reader = [self] {
+    auto reader = self->spawn<caf::detached + caf::monitored>(
+      chunk_reader, caf::actor_cast<caf::weak_actor_ptr>(self));
+    return reader;
+  };
+  st.readers = std::make_shared<std::vector<chunk_reader_actor>>();
   for (size_t i = 0; i < chunk_readers; ++i)
-    st.readers.push_back(self->spawn<caf::detached>(chunk_reader, self));
-  // The readers hold a handle to the store: they must end with it, however it ends (a link
-  // would not end them when the store quits normally).
+    st.readers->push_back(spawn_reader());
+  // A reader that ends on its own (an exception) is replaced: otherwise every other get would
+  // go to a dead actor, which CAF answers with request_receiver_down.
+  self->set_down_handler([readers = st.readers, spawn_reader](caf::down_msg& msg) {
+    for (auto& reader : *readers)
+      if (reader.address() == msg.source) {
+        DFS_ERROR("store", "a chunk reader stopped (" << to_string(msg.reason)
+                                                      << "); starting another");
+        reader = spawn_reader();
+      }
+  });
+  // The readers must end with the store, however it ends (a link would not end them when the
+  // store quits normally). The list is shared: the state is gone by the time this runs.
   self->attach_functor([readers = st.readers] {
-    for (auto& reader : readers)
+    for (auto& reader : *readers)
       caf::anon_send_exit(reader, caf::exit_reason::user_shutdown);
   });
   // Inline files count against the capacity like chunks (and show in the bytes used).
@@ -79,7 +95,7 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
       return after_commit();
     },
     [self, &st](get_chunk_atom, const chunk_id& id) -> caf::result<byte_buffer> {
-      auto& reader = st.readers[st.next_reader++ % st.readers.size()];
+      auto& reader = (*st.readers)[st.next_reader++ % st.readers->size()];
       return self->delegate(reader, read_chunk_atom::value, id, st.chunks->path_of(id));
     },
     [&st](check_chunk_atom, const chunk_id& id) -> caf::result<byte_buffer> {

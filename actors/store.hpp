@@ -28,6 +28,7 @@
 #include <caf/typed_response_promise.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -52,7 +53,7 @@ struct store_state {
   std::optional<write_batch> batch;
   std::vector<caf::typed_response_promise<caf::ok_atom>> waiting;
   bool commit_scheduled = false;
-  std::vector<chunk_reader_actor> readers;
+  std::shared_ptr<std::vector<chunk_reader_actor>> readers; // shared with the cleanup
   size_t next_reader = 0;
 };
 

@@ -1,6 +1,9 @@
 #include "storage/uncached_io.hpp"
 
+#include "common/log.hpp"
+
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -30,6 +33,15 @@ char* bounce_buffer() {
   return buffer.get();
 }
 
+/// Says once per process that a file system refused O_DIRECT: the node still works, only
+/// slower, and whoever wonders why should find it in the log.
+void note_fallback(const std::string& path) {
+  static std::atomic<bool> noted{false};
+  if (!noted.exchange(true))
+    DFS_WARN("store", "the file system of " << path << " refuses O_DIRECT: chunk files go "
+                                                       "through the page cache instead");
+}
+
 bool is_direct(int fd) {
   int flags = ::fcntl(fd, F_GETFL);
   return flags >= 0 && (flags & O_DIRECT) != 0;
@@ -42,12 +54,25 @@ void stop_bypassing(int fd) {
     ::fcntl(fd, F_SETFL, flags & ~O_DIRECT);
 }
 
+/// The aligned buffer for a descriptor opened with O_DIRECT; nullptr for any other, or when
+/// the buffer cannot be had (out of memory), in which case the descriptor stops bypassing the
+/// cache so that ordinary unaligned I/O works on it.
+char* direct_buffer_for(int fd) {
+  if (!is_direct(fd))
+    return nullptr;
+  char* bounce = bounce_buffer();
+  if (bounce == nullptr)
+    stop_bypassing(fd);
+  return bounce;
+}
+
 } // namespace
 
 int make_temporary(std::string& path_template) {
   auto pristine = path_template; // mkostemp leaves its last try in the template when it fails
   int fd = ::mkostemp(path_template.data(), O_CLOEXEC | O_DIRECT);
   if (fd < 0 && errno == EINVAL) {
+    note_fallback(pristine);
     path_template = pristine;
     fd = ::mkostemp(path_template.data(), O_CLOEXEC);
   }
@@ -56,15 +81,17 @@ int make_temporary(std::string& path_template) {
 
 int open_for_reading(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
-  if (fd < 0 && errno == EINVAL)
+  if (fd < 0 && errno == EINVAL) {
+    note_fallback(path);
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  }
   return fd;
 }
 
 int write_all(int fd, const char* data, size_t size) {
   size_t done = 0;
   bool padded = false;
-  char* bounce = is_direct(fd) ? bounce_buffer() : nullptr;
+  char* bounce = direct_buffer_for(fd);
   while (bounce != nullptr && done < size) {
     size_t n = std::min(bounce_size, size - done);
     size_t whole_blocks = round_up(n);
@@ -75,6 +102,7 @@ int write_all(int fd, const char* data, size_t size) {
       continue;
     if (written < 0 && errno != EINVAL)
       return errno;
+    padded = padded || whole_blocks != n;
     if (written < 0 || static_cast<size_t>(written) < whole_blocks) {
       // EINVAL: this file system wants another alignment. A short write leaves the offset
       // unaligned. Either way the rest goes through the page cache.
@@ -84,7 +112,6 @@ int write_all(int fd, const char* data, size_t size) {
       bounce = nullptr;
       break;
     }
-    padded = padded || whole_blocks != n;
     done += n;
   }
   while (done < size) {
@@ -103,7 +130,7 @@ int write_all(int fd, const char* data, size_t size) {
 
 ssize_t read_all(int fd, std::vector<char>& out, size_t size) {
   size_t done = 0;
-  char* bounce = is_direct(fd) ? bounce_buffer() : nullptr;
+  char* bounce = direct_buffer_for(fd);
   while (bounce != nullptr && done < size) {
     size_t want = std::min(bounce_size, round_up(size - done));
     auto got = ::pread(fd, bounce, want, static_cast<off_t>(done));
@@ -118,8 +145,10 @@ ssize_t read_all(int fd, std::vector<char>& out, size_t size) {
     auto useful = std::min(static_cast<size_t>(got), size - done);
     out.insert(out.end(), bounce, bounce + useful);
     done += useful;
-    if (static_cast<size_t>(got) < want)
-      return static_cast<ssize_t>(done); // the end of the file
+    // A read that ends inside a block ended at the end of the file. One that stopped short
+    // on a block boundary may have been cut short: only a read of nothing says the end.
+    if (got == 0 || static_cast<size_t>(got) % block != 0)
+      return static_cast<ssize_t>(done);
   }
   auto start = out.size() - done;
   out.resize(start + size);
