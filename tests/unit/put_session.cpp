@@ -3,6 +3,7 @@
 
 #include "actors/put_session.hpp"
 #include "actors/store.hpp"
+#include "common/buffer_pool.hpp"
 #include "common/error.hpp"
 #include "net/frame.hpp"
 #include "net/messages.hpp"
@@ -146,6 +147,29 @@ CAF_TEST(a small file sent after put_ready is stored inline as well) {
   auto m = stored();
   CAF_REQUIRE(m);
   CAF_CHECK(m->is_inline());
+}
+
+CAF_TEST(sealed chunks go back to the buffer pool once every replica holds them) {
+  // Chunks of the pool's smallest size, so that their buffers are worth keeping.
+  const size_t chunk = buffer_pool_min_capacity;
+  auto big_chunks = std::make_shared<node_context>(*ctx);
+  big_chunks->config.chunk_size = chunk;
+  ctx = big_chunks;
+  while (pooled_bytes() > 0) // the pool is the process's: start from empty
+    take_buffer(buffer_pool_min_capacity);
+  begin(2 * chunk + 10);
+  answer_membership();
+  CAF_REQUIRE(next_frame().first == frame_type::put_ready);
+  send_data(byte_buffer(chunk, 'a'), false);
+  send_data(byte_buffer(chunk, 'b'), false);
+  send_data(byte_buffer(10, 'c'), true);
+  auto f = next_frame();
+  while (f.first == frame_type::put_credit)
+    f = next_frame();
+  CAF_REQUIRE(f.first == frame_type::put_done);
+  // The two plaintext frames went back as they were sealed (2 chunks' worth); a sealed chunk
+  // is 28 bytes larger and only goes back once the store has answered for it.
+  CAF_CHECK(pooled_bytes() > 3 * chunk);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
