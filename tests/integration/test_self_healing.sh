@@ -22,8 +22,11 @@ under_replicated_is() { [[ $(under_replicated "$1") == "$2" ]]; }
 over_replicated_is() { [[ $(over_replicated "$1") == "$2" ]]; }
 copies_of() { dfs_at "$1" stat "$2" --json | jq -e '.copies'; }
 
-# Files of several sizes: empty, one partial chunk, exactly one chunk, many chunks.
-sizes=(0 1000 65536 200000 700001)
+# Files of several sizes: empty, one partial chunk, exactly one chunk, many chunks. The last
+# one gives the check of the sixth node's share (below) about 110 full chunks to average over:
+# with only the first five (14 full-size items), a node's share fell under 0.05 by chance in
+# about one run of 150 (a CI run saw 0.040).
+sizes=(0 1000 65536 200000 700001 6000000)
 for i in "${!sizes[@]}"; do
   make_random_file "$TEST_DIR/f$i" "${sizes[$i]}"
   run_capture dfs_at 1 put "$TEST_DIR/f$i" "heal/f$i"
