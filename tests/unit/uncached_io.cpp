@@ -67,6 +67,16 @@ bool bypass_supported(const std::string& dir) {
 
 struct fixture {
   test::temp_dir dir;
+
+  /// Writes `data` to a new file the way chunk files are written; returns its path.
+  std::string write_new_file(const std::vector<char>& data) {
+    auto path = (dir.path / "file.XXXXXX").string();
+    int fd = uncached::make_temporary(path);
+    CAF_REQUIRE(fd >= 0);
+    CAF_REQUIRE_EQUAL(uncached::write_all(fd, data.data(), data.size()), 0);
+    ::close(fd);
+    return path;
+  }
 };
 
 } // namespace
@@ -80,11 +90,7 @@ CAF_TEST(files of every size round trip with their exact length) {
                       3 * uncached::bounce_size + 4096 + 28}) {
     CAF_MESSAGE("size " << size);
     auto data = pattern(size);
-    auto path = (dir.path / "file.XXXXXX").string();
-    int fd = uncached::make_temporary(path);
-    CAF_REQUIRE(fd >= 0);
-    CAF_CHECK_EQUAL(uncached::write_all(fd, data.data(), data.size()), 0);
-    ::close(fd);
+    auto path = write_new_file(data);
     CAF_CHECK(read_back(path) == data);
     int rd = uncached::open_for_reading(path);
     CAF_REQUIRE(rd >= 0);
@@ -121,11 +127,7 @@ CAF_TEST(written and read bytes stay out of the page cache) {
   }
   auto size = 2 * uncached::bounce_size + 100;
   auto data = pattern(size);
-  auto path = (dir.path / "file.XXXXXX").string();
-  int fd = uncached::make_temporary(path);
-  CAF_REQUIRE(fd >= 0);
-  CAF_REQUIRE_EQUAL(uncached::write_all(fd, data.data(), data.size()), 0);
-  ::close(fd);
+  auto path = write_new_file(data);
   CAF_CHECK_EQUAL(cached_pages(path), 0u);
   int rd = uncached::open_for_reading(path);
   std::vector<char> got;
