@@ -30,9 +30,8 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
   DFS_INFO("store", "serving " << data_dir);
   auto& st = self->state;
   auto spawn_reader = [self] {
-    auto reader = self->spawn<caf::detached + caf::monitored>(
-      chunk_reader, caf::actor_cast<caf::weak_actor_ptr>(self));
-    return reader;
+    return self->spawn<caf::detached + caf::monitored>(chunk_reader,
+                                                       caf::actor_cast<caf::weak_actor_ptr>(self));
   };
   st.readers = std::make_shared<std::vector<chunk_reader_actor>>();
   for (size_t i = 0; i < chunk_readers; ++i)
