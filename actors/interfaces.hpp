@@ -56,6 +56,9 @@ using commit_atom = caf::atom_constant<caf::atom("commit")>;
 /// Membership to a peer connection: a parallel connection to the same peer won; close, but
 /// linger like any closed peer link, since others may still hold this one's handle.
 using superseded_atom = caf::atom_constant<caf::atom("superseded")>;
+/// Put session to its own node's store, in front of a put_chunk request: this node sealed the
+/// chunk and hashed these very bytes into its id, so the store need not hash them again.
+using sealed_here_atom = caf::atom_constant<caf::atom("sealedhere")>;
 
 // -- the replica interface: what one node's storage answers ------------------
 
@@ -65,6 +68,9 @@ using superseded_atom = caf::atom_constant<caf::atom("superseded")>;
 using store_actor = caf::typed_actor<
   // Stores a chunk; its SHA-256 must equal the id.
   caf::replies_to<put_chunk_atom, chunk_id, byte_buffer>::with<caf::ok_atom>,
+  // Local, never sent over the wire (no decoder makes it): the same, for a chunk this node's
+  // own put session sealed and named, whose id is not checked again (one SHA-256 pass less).
+  caf::replies_to<sealed_here_atom, put_chunk_atom, chunk_id, byte_buffer>::with<caf::ok_atom>,
   // Reads a chunk and verifies its hash before answering.
   caf::replies_to<get_chunk_atom, chunk_id>::with<byte_buffer>,
   // For each id, whether this store holds it.

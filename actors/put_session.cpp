@@ -43,6 +43,9 @@ struct item_write {
   bool quorum_reported = false;
   std::vector<std::pair<std::string, std::string>> full; // (node, what it said)
   caf::message request;
+  // For this node's own store, when the item is a chunk sealed here: sealed_here_atom in front
+  // of `request`, which it refers to rather than copies.
+  caf::message own_store_request;
   std::function<void()> on_quorum;
   std::function<void(size_t copies)> on_settled;
 };
@@ -83,7 +86,9 @@ bool send_to_next(put_actor* self, const std::shared_ptr<item_write>& w) {
       --w->outstanding;
       settle_if_done(self, w);
     });
-    self->request(member.replica, st.ctx->request_timeout, w->request)
+    bool own_store = member.node_id == st.ctx->node_id && !w->own_store_request.empty();
+    self->request(member.replica, st.ctx->request_timeout,
+                  own_store ? w->own_store_request : w->request)
       .then(
         [self, w, answered](caf::ok_atom) {
           if (*answered)
@@ -132,6 +137,7 @@ void settle_if_done(put_actor* self, std::shared_ptr<item_write> w) {
   // Every replica has answered, so a chunk's bytes are written (or copied into a connection's
   // write buffer) everywhere: unless someone still shares the request, its buffer serves the
   // next chunk sealed on this node instead of going back to the system.
+  w->own_store_request = caf::message{}; // it refers to request: let go, or request stays shared
   if (w->request.match_elements<put_chunk_atom, chunk_id, byte_buffer>() && w->request.cvals()->unique())
     give_back(std::move(w->request.get_mutable_as<byte_buffer>(2)));
   w->on_settled(w->acks);
@@ -149,6 +155,9 @@ void replicate(put_actor* self, const sha256_digest& placement_id, caf::message 
   auto replicas = std::min<size_t>(st.ctx->config.replicas, w->ranking.size());
   w->needed = std::min<size_t>(st.ctx->config.write_quorum, replicas);
   w->request = std::move(request);
+  if (w->request.match_elements<put_chunk_atom, chunk_id, byte_buffer>())
+    w->own_store_request =
+      caf::message::concat(caf::make_message(sealed_here_atom::value), w->request);
   w->on_quorum = std::move(on_quorum);
   w->on_settled = std::move(on_settled);
   for (size_t i = 0; i < replicas; ++i)

@@ -93,6 +93,14 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
         return err;
       return after_commit();
     },
+    [&st, after_commit](sealed_here_atom, put_chunk_atom, const chunk_id& id,
+                        const byte_buffer& bytes) -> caf::result<caf::ok_atom> {
+      // The bytes belong to the put session's one request for every replica (this message
+      // only refers to it), so they stay where they are: the session recycles them.
+      if (auto err = st.chunks->put(id, bytes, *st.batch, id_check::computed_here))
+        return err;
+      return after_commit();
+    },
     [self, &st](get_chunk_atom, const chunk_id& id) -> caf::result<byte_buffer> {
       auto& reader = (*st.readers)[st.next_reader++ % st.readers->size()];
       return self->delegate(reader, read_chunk_atom::value, id, st.chunks->path_of(id));

@@ -25,6 +25,12 @@
 
 namespace dfs {
 
+/// Whether put() hashes a chunk's bytes to check them against its id.
+enum class id_check {
+  verify,         // bytes from anywhere else: a peer, a repair, a test
+  computed_here,  // this process hashed exactly these bytes into the id a moment ago
+};
+
 /// Not thread-safe: one owner (the store actor) calls it from one thread.
 class chunk_store {
 public:
@@ -41,8 +47,11 @@ public:
   /// The same checks as put(), but the chunk is only staged in `batch`: it is held (has(),
   /// list(), used()) once the batch commits, and forgotten if it fails. Its bytes count against
   /// the capacity from now on, and a second put of the same id before the commit stages
-  /// nothing. Callers answer "stored" only after batch.commit() succeeds.
-  caf::error put(const chunk_id& id, const byte_buffer& bytes, write_batch& batch);
+  /// nothing. Callers answer "stored" only after batch.commit() succeeds. With
+  /// id_check::computed_here the SHA-256 of the bytes is not computed again (see
+  /// sealed_here_atom in actors/interfaces.hpp).
+  caf::error put(const chunk_id& id, const byte_buffer& bytes, write_batch& batch,
+                 id_check check = id_check::verify);
 
   /// The chunk's bytes, verified against `id`. errc::not_found, errc::corrupt (the file was
   /// quarantined), errc::io_error.

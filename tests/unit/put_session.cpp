@@ -172,4 +172,63 @@ CAF_TEST(sealed chunks go back to the buffer pool once every replica holds them)
   CAF_CHECK(pooled_bytes() > 3 * chunk);
 }
 
+CAF_TEST(the own store is told a chunk was sealed here and peers get a plain put) {
+  // R = W = 2: this node and one peer, each played by the test, so that it sees the requests.
+  auto two = std::make_shared<node_context>(*ctx);
+  two->config.replicas = 2;
+  two->config.write_quorum = 2;
+  ctx = two;
+  caf::scoped_actor own_store{sys};
+  caf::scoped_actor peer{sys};
+  begin(4096 + 10);
+  bool asked = false;
+  membership->receive(
+    [&](members_atom) {
+      asked = true;
+      return std::vector<member_view>{
+        {node_id, "a", "127.0.0.1:1", member_state::up, caf::actor{own_store}},
+        {std::string(32, 'b'), "b", "127.0.0.1:2", member_state::up, caf::actor{peer}}};
+    },
+    caf::after(10s) >> [] {});
+  CAF_REQUIRE(asked);
+  CAF_REQUIRE(next_frame().first == frame_type::put_ready);
+  send_data(byte_buffer(4096, 'a'), false); // more than one frame: chunks, not an inline file
+  send_data(byte_buffer(10, 'b'), true);
+  // Two chunks each. The own store's claim must be true: the bytes hash to the id.
+  for (int i = 0; i < 2; ++i) {
+    bool sealed_here = false;
+    own_store->receive(
+      [&](sealed_here_atom, put_chunk_atom, const chunk_id& id, const byte_buffer& bytes) {
+        sealed_here = chunk_id::of(bytes.data(), bytes.size()) == id;
+        return caf::ok_atom::value;
+      },
+      [&](put_chunk_atom, const chunk_id&, const byte_buffer&) { return caf::ok_atom::value; },
+      caf::after(10s) >> [] {});
+    CAF_CHECK(sealed_here);
+    bool plain = false;
+    peer->receive(
+      [&](put_chunk_atom, const chunk_id& id, const byte_buffer& bytes) {
+        plain = chunk_id::of(bytes.data(), bytes.size()) == id;
+        return caf::ok_atom::value;
+      },
+      caf::after(10s) >> [] {});
+    CAF_CHECK(plain);
+  }
+  // Then the manifest, the same message to both.
+  for (auto* replica : {&own_store, &peer}) {
+    bool got = false;
+    (*replica)->receive(
+      [&](put_manifest_atom, const manifest& m) {
+        got = m.chunks.size() == 2;
+        return caf::ok_atom::value;
+      },
+      caf::after(10s) >> [] {});
+    CAF_CHECK(got);
+  }
+  auto f = next_frame();
+  while (f.first == frame_type::put_credit)
+    f = next_frame();
+  CAF_CHECK(f.first == frame_type::put_done);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -103,6 +103,24 @@ CAF_TEST(errors reach the requester with their code) {
   CAF_MESSAGE(describe(no_manifest.error()));
 }
 
+CAF_TEST(a chunk sealed here is stored and its bytes stay in the request it refers to) {
+  // The put session's own store gets sealed_here in front of the one request for every
+  // replica: a message of its own that refers to the shared one.
+  byte_buffer big(2u << 20, 'h');
+  auto id = id_of(big);
+  auto shared = caf::make_message(put_chunk_atom::value, id, big);
+  auto own = caf::message::concat(caf::make_message(sealed_here_atom::value), shared);
+  bool stored = false;
+  self->request(caf::actor_cast<caf::actor>(st), std::chrono::seconds(10), own)
+    .receive([&](caf::ok_atom) { stored = true; },
+             [&](caf::error& err) { CAF_FAIL("put failed: " << describe(err)); });
+  CAF_CHECK(stored);
+  CAF_CHECK(shared.get_as<byte_buffer>(2) == big);
+  auto got = ask<byte_buffer>(get_chunk_atom::value, id);
+  CAF_REQUIRE(got);
+  CAF_CHECK(*got == big);
+}
+
 CAF_TEST(a chunk buffer goes back to the pool only when nobody else holds its message) {
   // A put session sends one message to every replica: the store must not take its bytes.
   // The pool is the process's: empty it, so that the check below has room to see a gift.
