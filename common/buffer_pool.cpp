@@ -21,6 +21,12 @@ pool& the_pool() {
 } // namespace
 
 std::vector<char> take_buffer(size_t capacity) {
+  auto b = take_scratch_buffer(capacity);
+  b.clear();
+  return b;
+}
+
+std::vector<char> take_scratch_buffer(size_t capacity) {
   if (capacity >= buffer_pool_min_capacity) {
     auto& p = the_pool();
     std::lock_guard<std::mutex> guard{p.mtx};
@@ -58,7 +64,6 @@ void give_back(std::vector<char>&& buffer) {
   {
     std::lock_guard<std::mutex> guard{p.mtx};
     if (p.bytes + cap <= buffer_pool_budget) {
-      b.clear();
       p.bytes += cap;
       p.free.push_back(std::move(b));
       return;

@@ -27,8 +27,12 @@ inline constexpr size_t buffer_pool_headroom = 128u << 10;
 /// large enough, else a new one.
 std::vector<char> take_buffer(size_t capacity);
 
-/// Hands a buffer back for reuse (its contents are dropped). Small buffers, and any beyond the
-/// budget, are freed.
+/// Like take_buffer(), but a recycled buffer keeps the size and the bytes it had when it was
+/// given back (a new one is empty). For a caller that overwrites every byte it uses: resize()
+/// then zero-fills only past the old size, instead of 4 MiB about to be overwritten anyway.
+std::vector<char> take_scratch_buffer(size_t capacity);
+
+/// Hands a buffer back for reuse. Small buffers, and any beyond the budget, are freed.
 void give_back(std::vector<char>&& buffer);
 
 /// Free bytes held right now (for tests).

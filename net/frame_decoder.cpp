@@ -13,8 +13,10 @@ bool frame_decoder::begin_payload() {
     return false;
   header_ = *header;
   have_header_ = true;
+  payload_fill_ = 0;
   if (header_.payload_length >= buffer_pool_min_capacity) {
-    payload_ = take_buffer(header_.payload_length); // a chunk: a recycled buffer if any
+    // A chunk: a recycled buffer if any. Its old bytes are overwritten as the payload arrives.
+    payload_ = take_scratch_buffer(header_.payload_length);
   } else {
     payload_.clear();
     payload_.reserve(header_.payload_length);
@@ -25,6 +27,8 @@ bool frame_decoder::begin_payload() {
 void frame_decoder::finish_frame(const frame_handler& on_frame) {
   have_header_ = false;
   header_fill_ = 0;
+  payload_.resize(header_.payload_length); // a recycled buffer may have been longer
+  payload_fill_ = 0;
   byte_buffer payload;
   payload.swap(payload_);
   on_frame(header_, payload);
@@ -44,8 +48,9 @@ bool frame_decoder::feed(const char* data, size_t size, const frame_handler& on_
 }
 
 bool frame_decoder::feed_from(const byte_source& read, const frame_handler& on_frame) {
-  // Room is made a record's worth at a time: the zero-fill of a resize is then still in the
-  // cache when the bytes overwrite it.
+  // Room past what a recycled buffer already has is made a record's worth at a time: the
+  // zero-fill of a resize is then still in the cache when the bytes overwrite it, and memory
+  // is only touched as bytes arrive.
   constexpr size_t step = 16 * 1024;
   if (!error_.empty())
     return false;
@@ -60,14 +65,15 @@ bool frame_decoder::feed_from(const byte_source& read, const frame_handler& on_f
       if (!begin_payload())
         return false;
     }
-    if (payload_.size() < header_.payload_length) {
-      size_t old = payload_.size();
-      payload_.resize(old + std::min(step, header_.payload_length - old));
-      size_t got = read(payload_.data() + old, payload_.size() - old);
-      payload_.resize(old + got);
+    if (payload_fill_ < header_.payload_length) {
+      if (payload_.size() == payload_fill_)
+        payload_.resize(payload_fill_ + std::min<size_t>(step, header_.payload_length - payload_fill_));
+      size_t room = std::min<size_t>(payload_.size(), header_.payload_length) - payload_fill_;
+      size_t got = read(payload_.data() + payload_fill_, room);
+      payload_fill_ += got;
       if (got == 0)
         return true;
-      if (payload_.size() < header_.payload_length)
+      if (payload_fill_ < header_.payload_length)
         continue;
     }
     finish_frame(on_frame);

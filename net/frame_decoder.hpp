@@ -34,7 +34,7 @@ public:
   void stop() { stopped_ = true; }
   const std::string& error() const { return error_; }
   /// Bytes of an unfinished frame held right now.
-  size_t buffered() const { return header_fill_ + payload_.size(); }
+  size_t buffered() const { return header_fill_ + payload_fill_; }
 
 private:
   /// The header is complete: checks it and makes room for the payload. False if refused.
@@ -47,7 +47,10 @@ private:
   size_t header_fill_ = 0;
   bool have_header_ = false;
   frame_header header_;
+  // A recycled payload buffer may be larger than the bytes received so far: payload_fill_
+  // counts those. Its size only grows past what it held before as bytes arrive.
   byte_buffer payload_;
+  size_t payload_fill_ = 0;
   std::string error_;
   bool stopped_ = false;
 };

@@ -204,7 +204,8 @@ gcm_nonce chunk_cipher::nonce_for(const void* plaintext, size_t size) const {
 byte_buffer chunk_cipher::seal(const void* plaintext, size_t size) const {
   auto nonce = nonce_for(plaintext, size);
   // Sealed straight behind the nonce: one chunk-sized buffer, not a second one and a copy.
-  byte_buffer out = take_buffer(overhead + size);
+  // Every byte is written below: a recycled buffer's old bytes need no zero-fill first.
+  byte_buffer out = take_scratch_buffer(overhead + size);
   out.resize(overhead + size);
   std::memcpy(out.data(), nonce.data(), nonce.size());
   aes256gcm_seal_into(data_key_, nonce, nullptr, 0, plaintext, size,

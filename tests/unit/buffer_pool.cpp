@@ -35,6 +35,20 @@ CAF_TEST(a chunk buffer given back is the next one taken and comes back empty) {
   CAF_CHECK_EQUAL(pooled_bytes(), 0u);
 }
 
+CAF_TEST(a scratch buffer keeps the size it was given back with) {
+  // So that a caller about to overwrite it does not zero-fill it first.
+  drain();
+  auto a = take_buffer(chunk);
+  a.assign(chunk, 'x');
+  const char* where = a.data();
+  give_back(std::move(a));
+  auto b = take_scratch_buffer(chunk);
+  CAF_CHECK_EQUAL(b.data(), where);
+  CAF_CHECK_EQUAL(b.size(), chunk);
+  CAF_CHECK_EQUAL(pooled_bytes(), 0u);
+  CAF_CHECK(take_scratch_buffer(chunk).empty()); // a new one has no old size
+}
+
 CAF_TEST(small buffers are not kept and the pool stays within its budget) {
   drain();
   std::vector<char> small;

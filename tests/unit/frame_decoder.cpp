@@ -1,6 +1,7 @@
 #define CAF_SUITE frame_decoder
 #include "tests/unit/test_helpers.hpp"
 
+#include "common/buffer_pool.hpp"
 #include "net/frame_decoder.hpp"
 
 #include <vector>
@@ -54,6 +55,36 @@ CAF_TEST(frames split at every piece size come out whole and in order) {
     auto last = seen[1].payload.back();
     CAF_CHECK_EQUAL(last, 'y');
     CAF_CHECK_EQUAL(seen[2].payload, "abc");
+  }
+}
+
+CAF_TEST(a chunk decoded into a longer recycled buffer has exactly its own bytes) {
+  // The pool hands the decoder a buffer as it was given back: longer than the next payload and
+  // full of another chunk's bytes. None of them may show through, whatever the piece size.
+  const size_t small = buffer_pool_min_capacity + 10;
+  std::string payload(small, 'n');
+  payload[0] = 'f';
+  payload[small - 1] = 'l';
+  byte_buffer stream;
+  append_frame(stream, frame_type::put_data, 3, payload.data(), payload.size());
+  for (size_t piece : {size_t{1000}, size_t{16384 + 5}, stream.size()}) {
+    while (pooled_bytes() > 0) // the pool is the process's: only the stale buffer in it
+      take_buffer(buffer_pool_min_capacity);
+    give_back(byte_buffer(small + 100000, 's'));
+    frame_decoder decoder{64 << 20};
+    std::string seen;
+    size_t fed = 0;
+    for (size_t i = 0; i < stream.size(); i += piece) {
+      auto n = std::min(piece, stream.size() - i);
+      CAF_REQUIRE(decoder.feed(stream.data() + i, n, [&](const frame_header&, byte_buffer& p) {
+        seen.assign(p.begin(), p.end());
+      }));
+      fed += n;
+      if (fed < stream.size()) // held: the bytes received so far, not the buffer's old size
+        CAF_CHECK_EQUAL(decoder.buffered(), fed);
+    }
+    CAF_CHECK_EQUAL(seen.size(), payload.size());
+    CAF_CHECK(seen == payload);
   }
 }
 
