@@ -329,8 +329,12 @@ caf::error chunk_store::put(const chunk_id& id, const byte_buffer& bytes, write_
   }
   if (auto err = check_room(bytes.size(), "a chunk of"))
     return err;
-  if (auto err = disk::make_dirs(fs::path{path}.parent_path().string()))
-    return err;
+  size_t fanout = size_t{id.bytes[0]} << 8 | id.bytes[1];
+  if (!fanout_made_[fanout]) {
+    if (auto err = disk::make_dirs(fs::path{path}.parent_path().string()))
+      return err;
+    fanout_made_[fanout] = true;
+  }
   uint64_t size = bytes.size();
   auto unstage = [this, id, size] {
     if (staged_.erase(id) != 0)

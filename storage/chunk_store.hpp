@@ -106,6 +106,10 @@ private:
   void forget(const chunk_id& id, uint64_t size);
 
   std::string data_dir_;
+  /// Which fan-out directories (chunks/xx/yy, by the id's first two bytes) this store has made
+  /// or found: a put into one of them needs no mkdir. Should one vanish behind the store's
+  /// back, the batch's rename makes it again (write_batch::commit).
+  std::vector<bool> fanout_made_ = std::vector<bool>(1u << 16);
   chunk_index index_;
   uint64_t used_ = 0;
   /// Staged in a write batch, not yet durable: id -> bytes reserved against the capacity.

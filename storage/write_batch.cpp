@@ -3,6 +3,7 @@
 #include "storage/chunk_store.hpp" // disk::from_errno
 
 #include <cerrno>
+#include <filesystem>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -23,6 +24,19 @@ caf::error sync_file_system(const std::string& path) {
   if (rc != 0)
     return disk::from_errno(code, "cannot sync the file system of", path);
   return caf::none;
+}
+
+/// After a rename failed: if the target's directory is gone (removed behind the store's back
+/// after the store made it, see chunk_store::put), makes it again and renames once more.
+bool renamed_into_new_directory(const std::string& tmp, const std::string& target) {
+  if (errno != ENOENT)
+    return false;
+  int code = errno;
+  if (disk::make_dirs(std::filesystem::path{target}.parent_path().string())) {
+    errno = code; // the rename's error is the one to report
+    return false;
+  }
+  return ::rename(tmp.c_str(), target.c_str()) == 0;
 }
 
 } // namespace
@@ -47,7 +61,7 @@ caf::error write_batch::commit() {
   }
   for (size_t i = 0; i < staged_.size(); ++i) {
     auto& f = staged_[i];
-    if (::rename(f.tmp.c_str(), f.target.c_str()) != 0) {
+    if (::rename(f.tmp.c_str(), f.target.c_str()) != 0 && !renamed_into_new_directory(f.tmp, f.target)) {
       auto err = disk::from_errno(errno, "cannot rename a temporary file to", f.target);
       fail_all(i);
       return err;
