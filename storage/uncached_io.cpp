@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -93,11 +94,20 @@ int write_all(int fd, const char* data, size_t size) {
   bool padded = false;
   char* bounce = direct_buffer_for(fd);
   while (bounce != nullptr && done < size) {
-    size_t n = std::min(bounce_size, size - done);
-    size_t whole_blocks = round_up(n);
-    std::memcpy(bounce, data + done, n);
-    std::memset(bounce + n, 0, whole_blocks - n);
-    auto written = ::pwrite(fd, bounce, whole_blocks, static_cast<off_t>(done));
+    size_t n = 0;             // bytes of data this write covers
+    size_t whole_blocks = 0;  // what it writes: n, or n padded to the next block
+    const char* from = nullptr;
+    if (reinterpret_cast<uintptr_t>(data + done) % block == 0 && size - done >= block) {
+      n = whole_blocks = (size - done) / block * block; // aligned memory: no copy
+      from = data + done;
+    } else {
+      n = std::min(bounce_size, size - done);
+      whole_blocks = round_up(n);
+      std::memcpy(bounce, data + done, n);
+      std::memset(bounce + n, 0, whole_blocks - n);
+      from = bounce;
+    }
+    auto written = ::pwrite(fd, from, whole_blocks, static_cast<off_t>(done));
     if (written < 0 && errno == EINTR)
       continue;
     if (written < 0 && errno != EINVAL)

@@ -11,8 +11,10 @@
 // iflag=direct pays 0.05 s. Manifests, small and read often, keep the page cache.
 //
 // O_DIRECT wants the memory address, the file offset and the length aligned to the device's
-// block. Chunk buffers are plain vectors, so the bytes pass through one aligned buffer per
-// thread (`bounce_size` bytes): a memcpy per byte, far cheaper than the page-cache fault. The
+// block. Chunk buffers are vectors whose memory is 4 KiB-aligned (storage/buffer_memory.hpp),
+// so their whole blocks are written straight from them. Anything else (the last partial
+// block, memory that is not aligned) passes through one aligned buffer per thread
+// (`bounce_size` bytes): a memcpy per byte, still far cheaper than the page-cache fault. The
 // last partial block is written padded and the file is then truncated to its size.
 //
 // A file system without O_DIRECT (tmpfs, some network file systems) refuses it with EINVAL;

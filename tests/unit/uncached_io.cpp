@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <new>
 #include <fstream>
 #include <iterator>
 #include <vector>
@@ -68,15 +70,34 @@ bool bypass_supported(const std::string& dir) {
 struct fixture {
   test::temp_dir dir;
 
-  /// Writes `data` to a new file the way chunk files are written; returns its path.
-  std::string write_new_file(const std::vector<char>& data) {
+  /// Writes `size` bytes to a new file the way chunk files are written; returns its path.
+  std::string write_new_file(const char* data, size_t size) {
     auto path = (dir.path / "file.XXXXXX").string();
     int fd = uncached::make_temporary(path);
     CAF_REQUIRE(fd >= 0);
-    CAF_REQUIRE_EQUAL(uncached::write_all(fd, data.data(), data.size()), 0);
+    CAF_REQUIRE_EQUAL(uncached::write_all(fd, data, size), 0);
     ::close(fd);
     return path;
   }
+  std::string write_new_file(const std::vector<char>& data) {
+    return write_new_file(data.data(), data.size());
+  }
+};
+
+/// A copy of some bytes at a chosen distance past a 4 KiB boundary: 0 is the memory chunk
+/// buffers have (written straight from it), anything else goes through the bounce buffer.
+struct placed_copy {
+  char* base = nullptr;
+  char* data = nullptr;
+  placed_copy(const std::vector<char>& bytes, size_t offset) {
+    if (::posix_memalign(reinterpret_cast<void**>(&base), 4096, bytes.size() + offset + 1) != 0)
+      throw std::bad_alloc{};
+    data = base + offset;
+    std::copy(bytes.begin(), bytes.end(), data);
+  }
+  ~placed_copy() { std::free(base); }
+  placed_copy(const placed_copy&) = delete;
+  placed_copy& operator=(const placed_copy&) = delete;
 };
 
 } // namespace
@@ -90,6 +111,10 @@ CAF_TEST(files of every size round trip with their exact length) {
                       3 * uncached::bounce_size + 4096 + 28}) {
     CAF_MESSAGE("size " << size);
     auto data = pattern(size);
+    for (size_t offset : {size_t{0}, size_t{16}}) { // from aligned memory, and not
+      placed_copy from{data, offset};
+      CAF_CHECK(read_back(write_new_file(from.data, size)) == data);
+    }
     auto path = write_new_file(data);
     CAF_CHECK(read_back(path) == data);
     int rd = uncached::open_for_reading(path);
@@ -102,6 +127,18 @@ CAF_TEST(files of every size round trip with their exact length) {
     CAF_CHECK(got.front() == '>');
     CAF_CHECK(std::equal(data.begin(), data.end(), got.begin() + 1));
   }
+}
+
+CAF_TEST(chunk sized buffers are aligned for direct writes) {
+#if defined(__SANITIZE_ADDRESS__)
+  CAF_MESSAGE("skipped: AddressSanitizer builds keep the library's operator new");
+#else
+  for (size_t size : {size_t{1} << 20, size_t{4} << 20, (size_t{4} << 20) + 28}) {
+    std::vector<char> v;
+    v.reserve(size);
+    CAF_CHECK_EQUAL(reinterpret_cast<uintptr_t>(v.data()) % 4096, 0u);
+  }
+#endif
 }
 
 CAF_TEST(a descriptor without O_DIRECT reads through the page cache and appends too) {
