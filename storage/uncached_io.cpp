@@ -139,43 +139,56 @@ int write_all(int fd, const char* data, size_t size) {
 }
 
 ssize_t read_all(int fd, std::vector<char>& out, size_t size) {
-  size_t done = 0;
   char* bounce = direct_buffer_for(fd);
+  // Direct reads come in whole blocks, so out needs room for the last one. A scratch buffer
+  // already has most of it: resize() zero-fills only what it adds.
+  out.resize(bounce != nullptr ? round_up(size) : size);
+  // Aligned memory (a chunk buffer) takes the blocks straight from the disk.
+  bool straight_into_out =
+    bounce != nullptr && reinterpret_cast<uintptr_t>(out.data()) % block == 0;
+  size_t done = 0;
+  auto finish = [&out, &done] {
+    out.resize(done);
+    return static_cast<ssize_t>(done);
+  };
   while (bounce != nullptr && done < size) {
-    size_t want = std::min(bounce_size, round_up(size - done));
-    auto got = ::pread(fd, bounce, want, static_cast<off_t>(done));
+    char* dst = straight_into_out ? out.data() + done : bounce;
+    size_t want = straight_into_out ? out.size() - done : std::min(bounce_size, round_up(size - done));
+    auto got = ::pread(fd, dst, want, static_cast<off_t>(done));
     if (got < 0 && errno == EINTR)
       continue;
     if (got < 0 && errno == EINVAL) {
       stop_bypassing(fd); // this file system wants another alignment
       break;
     }
-    if (got < 0)
-      return -errno;
+    if (got < 0) {
+      int code = errno;
+      finish();
+      return -code;
+    }
     auto useful = std::min(static_cast<size_t>(got), size - done);
-    out.insert(out.end(), bounce, bounce + useful);
+    if (!straight_into_out)
+      std::memcpy(out.data() + done, bounce, useful);
     done += useful;
     // A read that ends inside a block ended at the end of the file. One that stopped short
     // on a block boundary may have been cut short: only a read of nothing says the end.
     if (got == 0 || static_cast<size_t>(got) % block != 0)
-      return static_cast<ssize_t>(done);
+      return finish();
   }
-  auto start = out.size() - done;
-  out.resize(start + size);
   while (done < size) {
-    auto got = ::pread(fd, out.data() + start + done, size - done, static_cast<off_t>(done));
+    auto got = ::pread(fd, out.data() + done, size - done, static_cast<off_t>(done));
     if (got < 0 && errno == EINTR)
       continue;
     if (got < 0) {
-      out.resize(start + done);
-      return -errno;
+      int code = errno;
+      finish();
+      return -code;
     }
     if (got == 0)
       break;
     done += static_cast<size_t>(got);
   }
-  out.resize(start + done);
-  return static_cast<ssize_t>(done);
+  return finish();
 }
 
 } // namespace dfs::uncached

@@ -49,9 +49,10 @@ int open_for_reading(const std::string& path);
 /// file exactly `size` bytes long. 0, or the errno of the failed call.
 int write_all(int fd, const char* data, size_t size);
 
-/// Reads up to `size` bytes from the start of a file opened by open_for_reading, appended to
-/// `out` (appended rather than read into a resized vector, which would first zero every
-/// byte). The number of bytes read (fewer if the file is shorter), or -errno.
+/// Reads up to `size` bytes from the start of a file opened by open_for_reading into `out`,
+/// which ends up holding exactly the bytes read (whatever it held before is overwritten). Give
+/// it a scratch buffer (take_scratch_buffer): only room past its old size is zero-filled
+/// first. The number of bytes read (fewer if the file is shorter), or -errno.
 ssize_t read_all(int fd, std::vector<char>& out, size_t size);
 
 } // namespace dfs::uncached

@@ -119,13 +119,13 @@ CAF_TEST(files of every size round trip with their exact length) {
     CAF_CHECK(read_back(path) == data);
     int rd = uncached::open_for_reading(path);
     CAF_REQUIRE(rd >= 0);
-    std::vector<char> got{'>'}; // read_all appends after what is there
+    // Into a buffer that holds other bytes, more than the file has (a recycled one).
+    std::vector<char> got(size + 5000, '>');
     auto n = uncached::read_all(rd, got, size + 100); // more than the file holds
     ::close(rd);
     CAF_CHECK_EQUAL(n, static_cast<ssize_t>(size));
-    CAF_REQUIRE_EQUAL(got.size(), size + 1);
-    CAF_CHECK(got.front() == '>');
-    CAF_CHECK(std::equal(data.begin(), data.end(), got.begin() + 1));
+    CAF_CHECK_EQUAL(got.size(), size);
+    CAF_CHECK(got == data);
   }
 }
 
@@ -141,7 +141,7 @@ CAF_TEST(chunk sized buffers are aligned for direct writes) {
 #endif
 }
 
-CAF_TEST(a descriptor without O_DIRECT reads through the page cache and appends too) {
+CAF_TEST(a descriptor without O_DIRECT reads through the page cache) {
   auto size = uncached::bounce_size + 4097;
   auto data = pattern(size);
   auto path = (dir.path / "plain").string();
@@ -152,8 +152,7 @@ CAF_TEST(a descriptor without O_DIRECT reads through the page cache and appends 
   auto n = uncached::read_all(fd, got, size + 10);
   ::close(fd);
   CAF_CHECK_EQUAL(n, static_cast<ssize_t>(size));
-  CAF_REQUIRE_EQUAL(got.size(), size + 2);
-  CAF_CHECK(std::equal(data.begin(), data.end(), got.begin() + 2));
+  CAF_CHECK(got == data);
 }
 
 CAF_TEST(written and read bytes stay out of the page cache) {
