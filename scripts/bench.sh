@@ -531,11 +531,13 @@ aes=$(get limit.aes_256_gcm_mb_per_s)
 # The limits each result is compared with (docs/PERFORMANCE.md explains them). The crypto work
 # per byte is what the node code does as of this writing; update these counts when it changes
 # (or override them: DFS_BENCH_PASSES="put_sha put_aes get_sha get_aes").
-#   put: SHA-256 R+3 times (content hash, deterministic nonce, chunk id, each replica's check);
-#        AES-256-GCM 2R times (client TLS, the at-rest seal, TLS out to and in at R-1 peers).
+#   put: SHA-256 R+2 times (content hash, deterministic nonce, chunk id, the check at each of
+#        the R-1 peers; the entry node's own store takes the id its put session computed);
+#        AES-GCM 2R+1 times (TLS out of the client and into the entry node, the at-rest seal,
+#        TLS out to and in at R-1 peers).
 #   get: SHA-256 once (the store's check; the local copy is not hashed again); AES-256-GCM 3
 #        times (the at-rest open, TLS out, TLS in at the client).
-read -r put_sha put_aes get_sha get_aes <<<"${DFS_BENCH_PASSES:-$((R + 3)) $((2 * R)) 1 3}"
+read -r put_sha put_aes get_sha get_aes <<<"${DFS_BENCH_PASSES:-$((R + 2)) $((2 * R + 1)) 1 3}"
 crypto() { # crypto SHA_PASSES AES_PASSES: MB/s all cores could push through that much crypto
   calc "$cores / ($1 / $sha + $2 / $aes)"
 }
