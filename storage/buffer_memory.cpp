@@ -1,40 +1,6 @@
 #include "storage/buffer_memory.hpp"
 
-#include <cstdlib>
-#include <new>
-
 #include <malloc.h>
-
-#if defined(__SANITIZE_ADDRESS__)
-#define DFS_ADDRESS_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define DFS_ADDRESS_SANITIZER 1
-#endif
-#endif
-
-#ifndef DFS_ADDRESS_SANITIZER
-// The replaceable allocation function (C++17 [new.delete.single]): the library's calls
-// malloc, and every other form (new[], nothrow) calls this one. Memory from posix_memalign is
-// freed by free(), which is what the library's operator delete calls.
-void* operator new(std::size_t size) {
-  for (;;) {
-    void* p = nullptr;
-    if (size >= dfs::aligned_allocation_threshold) {
-      if (::posix_memalign(&p, dfs::large_allocation_alignment, size) != 0)
-        p = nullptr;
-    } else {
-      p = std::malloc(size == 0 ? 1 : size);
-    }
-    if (p != nullptr)
-      return p;
-    auto handler = std::get_new_handler();
-    if (handler == nullptr)
-      throw std::bad_alloc{};
-    handler();
-  }
-}
-#endif
 
 namespace dfs {
 

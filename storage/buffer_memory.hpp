@@ -8,10 +8,11 @@
 // them to the system when freed: measured on a 1 GiB put with R=3 (scripts/measure-memory.sh),
 // the entry node's peak RSS fell from 177 MiB to 87 MiB at the same speed.
 //
-// Chunk-sized allocations are also aligned to 4 KiB (this file replaces the global operator
-// new for them), so that chunk files can be written with O_DIRECT straight from a chunk's
-// vector instead of through a bounce buffer (storage/uncached_io.hpp). Smaller allocations go
-// to malloc as ever; operator delete stays the library's (free), which takes both. Builds with
+// In the node, chunk-sized allocations are also aligned to 4 KiB (storage/aligned_new.cpp
+// replaces the global operator new for them, in dfs-node and dfs-test only), so that chunk
+// files are written and read with O_DIRECT straight from and into a chunk's vector instead of
+// through a bounce buffer (storage/uncached_io.hpp). Smaller allocations go to malloc as
+// ever; operator delete stays the library's (free), which takes both. Builds with
 // AddressSanitizer keep the library's operator new, whose deletes it checks.
 #include <cstddef>
 
