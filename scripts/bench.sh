@@ -532,7 +532,8 @@ aes=$(get limit.aes_256_gcm_mb_per_s)
 # per byte is what the node code does as of this writing; update these counts when it changes
 # (or override them: DFS_BENCH_PASSES="put_sha put_aes get_sha get_aes").
 #   put: SHA-256 R+2 times (content hash, deterministic nonce, chunk id, the check at each of
-#        the R-1 peers; the entry node's own store takes the id its put session computed);
+#        the R-1 peers; the entry node's own store takes the id its put session computed;
+#        this assumes the entry node holds a copy of every chunk, as with N = R nodes);
 #        AES-GCM 2R+1 times (TLS out of the client and into the entry node, the at-rest seal,
 #        TLS out to and in at R-1 peers).
 #   get: SHA-256 once (the store's check; the local copy is not hashed again); AES-256-GCM 3

@@ -11,11 +11,12 @@
 // iflag=direct pays 0.05 s. Manifests, small and read often, keep the page cache.
 //
 // O_DIRECT wants the memory address, the file offset and the length aligned to the device's
-// block. Chunk buffers are vectors whose memory is 4 KiB-aligned (storage/buffer_memory.hpp),
-// so their whole blocks are written straight from them. Anything else (the last partial
-// block, memory that is not aligned) passes through one aligned buffer per thread
-// (`bounce_size` bytes): a memcpy per byte, still far cheaper than the page-cache fault. The
-// last partial block is written padded and the file is then truncated to its size.
+// block. In the node, chunk buffers are vectors whose memory is 4 KiB-aligned
+// (storage/buffer_memory.hpp), so whole blocks are written straight from them and a read
+// fills them straight, last block included (read_all makes room for it). A write's last
+// partial block, and memory that is not aligned, pass through one aligned buffer per thread
+// (`bounce_size` bytes): a memcpy per byte, still far cheaper than the page-cache fault. That
+// last block is written padded and the file is then truncated to its size.
 //
 // A file system without O_DIRECT (tmpfs, some network file systems) refuses it with EINVAL;
 // the functions then fall back to ordinary buffered I/O, so nothing breaks, it is only slower.
