@@ -13,8 +13,9 @@
 # by a third, their CPU per GiB much less (docs/PERFORMANCE.md). Alternating spreads the
 # machine's drift over both builds.
 #
-# Rounds default to 5. The cluster lives in D (default /tmp/dfs-compare-builds; removed at the
-# end), on ports P.. (default 7751). It is stopped on every exit, also on failure.
+# Rows name the builds A and B, in the order given. Rounds default to 5. The cluster lives in
+# D (default /tmp/dfs-compare-builds; removed at the end, so it must not hold anything else),
+# on ports P.. (default 7751). It is stopped on every exit, also on failure.
 set -euo pipefail
 
 readonly PROG=compare-builds.sh
@@ -49,6 +50,9 @@ for b in "${bins[@]}"; do
   [[ -x $b/dfs-node && -x $b/dfs-bench ]] || die "$b has no dfs-node or dfs-bench"
 done
 [[ $tls == on || $tls == off ]] || die "--tls takes on or off"
+if [[ -d $dir && ! -f $dir/cluster.env && -n $(ls -A "$dir") ]]; then
+  die "$dir holds files that are not a cluster of this script's: give another --dir"
+fi
 [[ -x /usr/bin/time ]] || die "/usr/bin/time is needed for the client's CPU (apt-get install time)"
 
 running_bin=""
@@ -92,9 +96,12 @@ phase() {
     'BEGIN { printf "%s %.2f\n", mb, n / hz + c }'
 }
 
-echo "round build        put MB/s  put CPU-s  get MB/s  get CPU-s   (size $size, TLS $tls)"
+echo "A = ${bins[0]}, B = ${bins[1]}; size $size, TLS $tls"
+echo "round build put MB/s  put CPU-s  get MB/s  get CPU-s"
 for ((round = 1; round <= rounds; ++round)); do
-  for b in "${bins[@]}"; do
+  for label in A B; do
+    b=${bins[0]}
+    [[ $label == B ]] && b=${bins[1]}
     rm -rf "$dir"
     tls_setting=required
     [[ $tls == off ]] && tls_setting=off
@@ -105,7 +112,7 @@ for ((round = 1; round <= rounds; ++round)); do
     read -r put_mb put_cpu < <(phase "$b" put)
     read -r get_mb get_cpu < <(phase "$b" get)
     stop_cluster
-    printf '%5d %-13s %8s  %9s  %8s  %9s\n' "$round" "$(basename "$(dirname "$b")")" \
-      "$put_mb" "$put_cpu" "$get_mb" "$get_cpu"
+    printf '%5d %-5s %8s  %9s  %8s  %9s\n' "$round" "$label" "$put_mb" "$put_cpu" "$get_mb" \
+      "$get_cpu"
   done
 done
