@@ -167,6 +167,29 @@ CAF_TEST(gets sent together are all answered by the chunk readers) {
     CAF_CHECK(answered.count(id_of(b)) == 1);
 }
 
+CAF_TEST(a chunk reader that stops is replaced and every get is still answered) {
+  auto b = bytes_of("read after a reader died");
+  CAF_REQUIRE(ask<caf::ok_atom>(put_chunk_atom::value, id_of(b), b));
+  // The reader answers the requester itself (the store delegates): its address is the sender.
+  caf::actor reader;
+  self->request(st, std::chrono::seconds(10), get_chunk_atom::value, id_of(b))
+    .receive([&](byte_buffer&) { reader = caf::actor_cast<caf::actor>(self->current_sender()); },
+             [&](caf::error& err) { CAF_FAIL("get failed: " << describe(err)); });
+  CAF_REQUIRE(reader);
+  self->monitor(reader);
+  self->send_exit(reader, caf::exit_reason::kill);
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; }, caf::after(std::chrono::seconds(10)) >> [] {});
+  CAF_REQUIRE(down);
+  // Readers take turns; a dead one left in the list would fail every other get.
+  for (int i = 0; i < 4; ++i) {
+    auto got = ask<byte_buffer>(get_chunk_atom::value, id_of(b));
+    if (!got)
+      CAF_FAIL("get " << i << " after the reader stopped: " << describe(got.error()));
+    CAF_CHECK(*got == b);
+  }
+}
+
 CAF_TEST(a chunk a reader finds damaged or missing is set aside so that a repair can store it) {
   auto b = bytes_of("read by a chunk reader, then damaged");
   auto id = id_of(b);
