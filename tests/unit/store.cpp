@@ -50,6 +50,15 @@ struct fixture {
       .receive([&](T& x) { out = std::move(x); }, [&](caf::error& err) { out = std::move(err); });
     return out;
   }
+
+  /// Sends a ready-made put message (one shared with others, say) as it is; true once stored.
+  bool put_message(const caf::message& msg) {
+    bool stored = false;
+    self->request(caf::actor_cast<caf::actor>(st), std::chrono::seconds(10), msg)
+      .receive([&](caf::ok_atom) { stored = true; },
+               [&](caf::error& err) { CAF_FAIL("put failed: " << describe(err)); });
+    return stored;
+  }
 };
 
 } // namespace
@@ -110,11 +119,7 @@ CAF_TEST(a chunk sealed here is stored and its bytes stay in the request it refe
   auto id = id_of(big);
   auto shared = caf::make_message(put_chunk_atom::value, id, big);
   auto own = caf::message::concat(caf::make_message(sealed_here_atom::value), shared);
-  bool stored = false;
-  self->request(caf::actor_cast<caf::actor>(st), std::chrono::seconds(10), own)
-    .receive([&](caf::ok_atom) { stored = true; },
-             [&](caf::error& err) { CAF_FAIL("put failed: " << describe(err)); });
-  CAF_CHECK(stored);
+  CAF_CHECK(put_message(own));
   CAF_CHECK(shared.get_as<byte_buffer>(2) == big);
   auto got = ask<byte_buffer>(get_chunk_atom::value, id);
   CAF_REQUIRE(got);
@@ -130,13 +135,8 @@ CAF_TEST(a chunk buffer goes back to the pool only when nobody else holds its me
   auto id = id_of(big);
   auto shared = caf::make_message(put_chunk_atom::value, id, big);
   auto pooled_before = pooled_bytes();
-  for (int i = 0; i < 2; ++i) {
-    bool stored = false;
-    self->request(caf::actor_cast<caf::actor>(st), std::chrono::seconds(10), shared)
-      .receive([&](caf::ok_atom) { stored = true; },
-               [&](caf::error& err) { CAF_FAIL("put failed: " << describe(err)); });
-    CAF_CHECK(stored);
-  }
+  for (int i = 0; i < 2; ++i)
+    CAF_CHECK(put_message(shared));
   CAF_CHECK(shared.get_as<byte_buffer>(2) == big);
   CAF_CHECK_EQUAL(pooled_bytes(), pooled_before);
   // A chunk that arrives in a message of its own (from a peer connection) leaves its buffer.
