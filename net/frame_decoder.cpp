@@ -67,7 +67,8 @@ bool frame_decoder::feed_from(const byte_source& read, const frame_handler& on_f
     }
     if (payload_fill_ < header_.payload_length) {
       if (payload_.size() == payload_fill_)
-        payload_.resize(payload_fill_ + std::min<size_t>(step, header_.payload_length - payload_fill_));
+        payload_.resize(payload_fill_
+                        + std::min<size_t>(step, header_.payload_length - payload_fill_));
       size_t room = std::min<size_t>(payload_.size(), header_.payload_length) - payload_fill_;
       size_t got = read(payload_.data() + payload_fill_, room);
       payload_fill_ += got;

@@ -14,13 +14,15 @@
 // through a bounce buffer (storage/uncached_io.hpp). Smaller allocations go to malloc as
 // ever; operator delete stays the library's (free), which takes both. Builds with
 // AddressSanitizer keep the library's operator new, whose deletes it checks.
+#include "storage/uncached_io.hpp"
+
 #include <cstddef>
 
 namespace dfs {
 
-/// Allocations of at least this many bytes get 4 KiB-aligned memory.
+/// Allocations of at least this many bytes get memory aligned for O_DIRECT.
 inline constexpr size_t aligned_allocation_threshold = 1u << 20;
-inline constexpr size_t large_allocation_alignment = 4096;
+inline constexpr size_t large_allocation_alignment = uncached::block_size;
 
 /// Sets the allocator up for chunk-sized buffers (see above). Process-wide and idempotent;
 /// meant for the start of a node (the store actor calls it when it opens).

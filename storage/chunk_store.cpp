@@ -117,7 +117,8 @@ caf::expected<byte_buffer> read_whole(const std::string& path, page_cache cache)
   // A chunk-sized buffer comes from the pool (common/buffer_pool.hpp), already faulted in.
   auto size = static_cast<size_t>(st.st_size);
   // As it was given back: read_all overwrites it, so its old bytes need no zero-fill.
-  byte_buffer buf = take_scratch_buffer(size + 4096); // room for a direct read's last block
+  // Room for a direct read's last whole block.
+  byte_buffer buf = take_scratch_buffer(size + uncached::block_size);
   auto got = uncached::read_all(f.fd, buf, size); // fewer bytes if the file shrank under us
   if (got < 0)
     return from_errno(static_cast<int>(-got), "cannot read", path);

@@ -18,9 +18,7 @@ namespace dfs::uncached {
 
 namespace {
 
-/// Alignment of addresses, offsets and lengths: a page covers every block size in use (512 B
-/// and 4 KiB sectors).
-constexpr size_t block = 4096;
+constexpr size_t block = block_size;
 
 size_t round_up(size_t n) { return (n + block - 1) / block * block; }
 
@@ -153,7 +151,8 @@ ssize_t read_all(int fd, std::vector<char>& out, size_t size) {
   };
   while (bounce != nullptr && done < size) {
     char* dst = straight_into_out ? out.data() + done : bounce;
-    size_t want = straight_into_out ? out.size() - done : std::min(bounce_size, round_up(size - done));
+    size_t want =
+      straight_into_out ? out.size() - done : std::min(bounce_size, round_up(size - done));
     auto got = ::pread(fd, dst, want, static_cast<off_t>(done));
     if (got < 0 && errno == EINTR)
       continue;

@@ -36,6 +36,10 @@ enum class page_cache { use, bypass };
 
 namespace dfs::uncached {
 
+/// Alignment of addresses, offsets and lengths for O_DIRECT: a page covers every block size in
+/// use (512 B and 4 KiB sectors).
+inline constexpr size_t block_size = 4096;
+
 /// Bytes moved per system call; also the size of the per-thread aligned buffer.
 inline constexpr size_t bounce_size = 1u << 20;
 

@@ -61,7 +61,8 @@ caf::error write_batch::commit() {
   }
   for (size_t i = 0; i < staged_.size(); ++i) {
     auto& f = staged_[i];
-    if (::rename(f.tmp.c_str(), f.target.c_str()) != 0 && !renamed_into_new_directory(f.tmp, f.target)) {
+    if (::rename(f.tmp.c_str(), f.target.c_str()) != 0
+        && !renamed_into_new_directory(f.tmp, f.target)) {
       auto err = disk::from_errno(errno, "cannot rename a temporary file to", f.target);
       fail_all(i);
       return err;
