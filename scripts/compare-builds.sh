@@ -2,7 +2,7 @@
 # Compares the large put and get of two builds of dfs: MB/s and CPU per GiB, alternating.
 #
 #   scripts/compare-builds.sh BIN_A BIN_B [--rounds N] [--size BYTES] [--dir D]
-#                             [--base-port P] [--tls on|off]
+#                             [--base-port P] [--tls on|off] [--put-only]
 #
 # BIN_A and BIN_B are directories holding dfs-node and dfs-bench (say, build-release/bin of two
 # commits). Each round starts a fresh 3-node cluster (R=3, W=3) of A, puts --size (default
@@ -12,6 +12,9 @@
 # are what tell two builds apart on a shared machine: single runs of one binary differ in MB/s
 # by a third, their CPU per GiB much less (docs/PERFORMANCE.md). Alternating spreads the
 # machine's drift over both builds.
+#
+# --put-only skips the get (its columns show -): for a build that cannot serve one, such as
+# the experiment of docs/experiments/take-work-away.patch, which writes no chunk bytes.
 #
 # Rows name the builds A and B, in the order given. Rounds default to 5. The cluster lives in
 # D (default /tmp/dfs-compare-builds; removed at the end, so it must not hold anything else),
@@ -32,6 +35,7 @@ size=1GiB
 dir=/tmp/dfs-compare-builds
 base_port=7751
 tls=on
+put_only=0
 bins=()
 while (($#)); do
   case "$1" in
@@ -40,6 +44,7 @@ while (($#)); do
     --dir) dir=$2; shift 2 ;;
     --base-port) base_port=$2; shift 2 ;;
     --tls) tls=$2; shift 2 ;;
+    --put-only) put_only=1; shift ;;
     -h | --help) sed -n '2,/^set -e/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) bins+=("$1"); shift ;;
@@ -110,7 +115,10 @@ for ((round = 1; round <= rounds; ++round)); do
       || die "the cluster of $b did not start"
     running_bin=$b
     read -r put_mb put_cpu < <(phase "$b" put)
-    read -r get_mb get_cpu < <(phase "$b" get)
+    get_mb=- get_cpu=-
+    if ((put_only == 0)); then
+      read -r get_mb get_cpu < <(phase "$b" get)
+    fi
     stop_cluster
     printf '%5d %-5s %8s  %9s  %8s  %9s\n' "$round" "$label" "$put_mb" "$put_cpu" "$get_mb" \
       "$get_cpu"
