@@ -111,15 +111,23 @@ void rm(self_ptr self, const std::string& key, caf::typed_response_promise<caf::
         auto targets = replicas_for(manifest_placement_id(key), pool, ctx.config.replicas);
         size_t needed = std::min<size_t>(ctx.config.write_quorum, targets.size());
         auto acks = std::make_shared<size_t>(0);
+        // Replicas that refused the tombstone for want of room, named in the error as a put
+        // names them: a disk full past its reserve ([storage] reserve) is what the user must fix.
+        auto full = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
         fan_out(
           self, targets, caf::make_message(put_manifest_atom::value, tombstone),
           ctx.request_timeout, [acks](const member_view&, caf::ok_atom) { ++*acks; },
-          [](const member_view& m, const caf::error& err) {
+          [full](const member_view& m, const caf::error& err) {
             DFS_WARN("coordinator", "rm on " << m.name << ": " << describe(err));
+            if (code_of(err) == errc::no_space)
+              full->emplace_back(m.name, describe(err));
           },
           [=]() mutable {
             if (*acks < needed) {
-              rp.deliver(make_error(errc::too_few_replicas, quorum_failure_message(*acks, needed)));
+              if (!full->empty())
+                rp.deliver(make_error(errc::no_space, no_space_message(*full, *acks, needed)));
+              else
+                rp.deliver(make_error(errc::too_few_replicas, quorum_failure_message(*acks, needed)));
               return;
             }
             DFS_INFO("coordinator", "removed '" << key << "'");
@@ -215,6 +223,12 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, node_co
     .then([](caf::ok_atom) {},
           [](caf::error& err) {
             DFS_ERROR("coordinator", "cannot set the store's capacity: " << describe(err));
+          });
+  self->request(caf::actor_cast<caf::actor>(ctx->store), ctx->request_timeout,
+                disk_reserve_atom::value, ctx->config.disk_reserve)
+    .then([](caf::ok_atom) {},
+          [](caf::error& err) {
+            DFS_ERROR("coordinator", "cannot set the store's disk reserve: " << describe(err));
           });
   if (ctx->config.scrub_interval.count() > 0)
     self->spawn(scrubber, ctx, caf::actor_cast<caf::actor>(self), caf::actor{});

@@ -70,6 +70,12 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
   self->set_default_handler([&st, used_bytes](caf::scheduled_actor* ptr,
                                   caf::message_view& x) -> caf::result<caf::message> {
     auto msg = x.copy_content_to_message();
+    if (msg.match_elements<disk_reserve_atom, uint64_t>()) {
+      st.chunks->set_disk_reserve(msg.get_as<uint64_t>(1));
+      DFS_INFO("store", "keeps the last " << st.chunks->disk_reserve()
+                                          << " bytes of its disk for deletes and metadata");
+      return caf::make_message(caf::ok_atom::value);
+    }
     if (!msg.match_elements<capacity_atom, uint64_t>())
       return caf::print_and_drop(ptr, x);
     auto bytes = msg.get_as<uint64_t>(1);

@@ -15,7 +15,8 @@
 //
 // Settings that come from the node's configuration arrive as a message, because the store is
 // spawned with its data_dir alone: (capacity_atom, bytes) sets the capacity ([storage]
-// capacity, 0 = no limit) and answers ok. It is local only (no frame carries it) and sits outside
+// capacity, 0 = no limit) and (disk_reserve_atom, bytes) the disk reserve ([storage] reserve,
+// see chunk_store::disk_reserve), and each answers ok. They are local only (no frame carries it) and sits outside
 // the typed store_actor interface, in the actor's default handler; send it to
 // caf::actor_cast<caf::actor>(store). The coordinator sends it when it starts, before any
 // connection exists.
@@ -36,6 +37,8 @@ namespace dfs {
 
 /// (capacity_atom, uint64_t bytes) -> ok: see above.
 using capacity_atom = caf::atom_constant<caf::atom("capacity")>;
+/// (disk_reserve_atom, uint64_t bytes) -> ok: see above.
+using disk_reserve_atom = caf::atom_constant<caf::atom("reserve")>;
 
 /// Threads that read and verify chunks for gets, repairs and scrubs (actors/chunk_reader.hpp):
 /// two keep the disk busy while one of them hashes.

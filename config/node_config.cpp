@@ -128,6 +128,7 @@ const key_spec key_specs[] = {
   {"cluster", "gc_grace", "3600", "seconds before an unreferenced chunk or a tombstone is collected"},
   {"storage", "chunk_size", "4MiB", "4KiB to 64MiB; bytes, K/KiB/M/MiB/G/GiB or KB/MB/GB"},
   {"storage", "capacity", "0", "bytes of chunks this node may hold; 0 = no limit but the disk"},
+  {"storage", "reserve", "64MiB", "bytes of the disk that data leaves free, so that deletes work on a full disk"},
   {"storage", "scrub_interval", "86400", "seconds between passes re-verifying every chunk; 0 = off"},
   {"storage", "scrub_rate", "32MiB", "bytes per second the scrubber may read; 0 = no limit"},
   {"log", "level", "info", "trace, debug, info, warn or error"},
@@ -516,6 +517,13 @@ config_outcome parse(int argc, const char* const* argv) {
       fail("[storage] capacity = " + v->text +
            ": expected a byte size such as 10GiB, 500MB or 0 for no limit");
     cfg.capacity = *size;
+  }
+  if (auto v = src.get("storage.reserve")) {
+    auto size = parse_byte_size(v->text);
+    if (!size)
+      fail("[storage] reserve = " + v->text +
+           ": expected a byte size such as 64MiB, 1GB or 0 for none");
+    cfg.disk_reserve = *size;
   }
   cfg.scrub_interval =
     std::chrono::seconds{seconds("storage.scrub_interval", 86400, 0, 365 * 86400)};

@@ -54,6 +54,7 @@ struct node_config {
   // [storage]
   uint64_t chunk_size = 4 * 1024 * 1024;
   uint64_t capacity = 0;                    // bytes of chunks this node accepts, 0 = no limit
+  uint64_t disk_reserve = 64ull << 20;      // bytes of the disk chunks leave free for deletes
   std::chrono::seconds scrub_interval{86400}; // between scrub passes, 0 = never scrub
   uint64_t scrub_rate = 32 * 1024 * 1024;   // bytes/s the scrubber reads, 0 = unlimited
   // [log]

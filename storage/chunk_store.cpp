@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -311,6 +312,20 @@ caf::error chunk_store::check_room(uint64_t bytes, const std::string& what) cons
     return make_error(errc::no_space, "capacity reached: " + std::to_string(in_use) + " of "
                                         + std::to_string(capacity_) + " bytes used, " + what
                                         + " " + std::to_string(bytes) + " bytes does not fit");
+  if (disk_reserve_ == 0)
+    return caf::none;
+  // Asked of the file system each time: other programs, and this node's other files, share it.
+  // If it cannot say, the write goes ahead and the disk answers for itself.
+  struct statvfs fs {};
+  if (::statvfs(data_dir_.c_str(), &fs) != 0)
+    return caf::none;
+  auto free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  if (free_bytes < bytes + disk_reserve_)
+    return make_error(errc::no_space,
+                      "disk nearly full: " + std::to_string(free_bytes) + " bytes free under "
+                        + data_dir_ + ", " + what + " " + std::to_string(bytes)
+                        + " bytes does not fit beside the " + std::to_string(disk_reserve_)
+                        + " bytes kept for deletes ([storage] reserve)");
   return caf::none;
 }
 

@@ -81,12 +81,19 @@ public:
   uint64_t capacity() const { return capacity_; }
   void set_capacity(uint64_t bytes) { capacity_ = bytes; }
 
+  /// Bytes of the file system under data_dir that chunks and inline files must leave free
+  /// ([storage] reserve; 0 = none). Manifests without data and tombstones may use them, so that
+  /// a node whose disk filled up can still take the deletes that free it.
+  uint64_t disk_reserve() const { return disk_reserve_; }
+  void set_disk_reserve(uint64_t bytes) { disk_reserve_ = bytes; }
+
   /// Where to learn the bytes of this node's files held outside chunks (small files inline in
   /// their manifests, staged ones included): they count against the capacity too.
   void count_bytes_elsewhere(std::function<uint64_t()> bytes) { bytes_elsewhere_ = std::move(bytes); }
 
-  /// errc::no_space when `bytes` more would take the store past its capacity; `what` names
-  /// them in the message ("a chunk of", "an inline file of").
+  /// errc::no_space when `bytes` more would take the store past its capacity, or into the disk
+  /// reserve (see disk_reserve()); `what` names them in the message ("a chunk of", "an inline
+  /// file of").
   caf::error check_room(uint64_t bytes, const std::string& what) const;
 
   /// How long open() took to walk the tree and build the index, in wall-clock and CPU time.
@@ -116,6 +123,7 @@ private:
   std::map<chunk_id, uint64_t> staged_;
   uint64_t staged_bytes_ = 0;
   uint64_t capacity_ = 0;
+  uint64_t disk_reserve_ = 0;
   std::function<uint64_t()> bytes_elsewhere_;
   std::chrono::milliseconds index_time_{0};
   std::chrono::milliseconds index_cpu_time_{0};

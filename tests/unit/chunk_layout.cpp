@@ -223,6 +223,23 @@ CAF_TEST(a put past the capacity is refused with no_space and leaves nothing) {
   CAF_CHECK(!cs.put(id_of(more), more));
 }
 
+CAF_TEST(a put into the disk reserve is refused with no_space naming the reserve) {
+  auto cs = open_chunks();
+  // More than any disk holds: no chunk fits beside it.
+  cs.set_disk_reserve(uint64_t{1} << 62);
+  auto chunk = bytes_of("a chunk that would eat into the reserve");
+  auto err = cs.put(id_of(chunk), chunk);
+  CAF_CHECK(code_of(err) == errc::no_space);
+  CAF_CHECK(describe(err).find("[storage] reserve") != std::string::npos);
+  CAF_MESSAGE(describe(err));
+  CAF_CHECK(!cs.has(id_of(chunk)));
+  CAF_CHECK_EQUAL(files_in(dir.path / "tmp"), 0u);
+  // A byte of reserve leaves the rest of the disk to chunks.
+  cs.set_disk_reserve(1);
+  CAF_CHECK(!cs.put(id_of(chunk), chunk));
+  CAF_CHECK(cs.has(id_of(chunk)));
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
 
 // -- the usage pseudo manifest ----------------------------------------------------------------------

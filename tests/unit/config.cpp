@@ -120,6 +120,7 @@ CAF_TEST(a valid file gives its values and the defaults) {
   CAF_CHECK_EQUAL(cfg.replicas, 3u);
   CAF_CHECK_EQUAL(cfg.write_quorum, 2u);
   CAF_CHECK_EQUAL(cfg.chunk_size, 4u * 1024 * 1024);
+  CAF_CHECK_EQUAL(cfg.disk_reserve, 64u * 1024 * 1024);
   CAF_CHECK(cfg.log_level == log::level::info);
   CAF_CHECK_EQUAL(cfg.max_connections, 1024u);
   CAF_CHECK_EQUAL(cfg.max_pending_handshakes, 256u);
@@ -148,6 +149,7 @@ CAF_TEST(a file that sets every key) {
                      "write_quorum = 5\n"
                      "[storage]\n"
                      "chunk_size = 1MiB\n"
+                     "reserve = 1GiB\n"
                      "[log]\n"
                      "level = debug\n");
   CAF_REQUIRE_EQUAL(out.text, "");
@@ -169,6 +171,7 @@ CAF_TEST(a file that sets every key) {
   CAF_CHECK_EQUAL(cfg.replicas, 5u);
   CAF_CHECK_EQUAL(cfg.write_quorum, 5u);
   CAF_CHECK_EQUAL(cfg.chunk_size, 1024u * 1024);
+  CAF_CHECK_EQUAL(cfg.disk_reserve, 1024u * 1024 * 1024);
   CAF_CHECK(cfg.log_level == log::level::debug);
   CAF_CHECK_EQUAL(cfg.max_connections, 5000u);
   CAF_CHECK_EQUAL(cfg.max_pending_handshakes, 64u);
@@ -335,6 +338,8 @@ CAF_TEST(malformed values) {
   CHECK_ERROR_NAMES(out, "[cluster] write_quorum");
   out = run_ini(base_ini() + "[storage]\nchunk_size = 4XB\n");
   CHECK_ERROR_NAMES(out, "[storage] chunk_size = 4XB");
+  out = run_ini(base_ini() + "[storage]\nreserve = lots\n");
+  CHECK_ERROR_NAMES(out, "[storage] reserve = lots");
   out = run_ini(base_ini(), {"--node.listen", "127.0.0.1"});
   CAF_CHECK_EQUAL(out.text, "config: [node] listen '127.0.0.1': expected host:port with a port "
                             "from 1 to 65535");
