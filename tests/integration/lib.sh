@@ -14,6 +14,7 @@
 #   fail MSG, assert_eq EXPECTED ACTUAL WHAT, assert_files_equal EXPECTED ACTUAL,
 #   assert_contains FILE TEXT WHAT, make_random_file PATH BYTES, json_field KEY < JSON
 #   track_pid PID                 a process the test started itself; killed at exit
+#   at_exit CMD...                run CMD at exit, after every node has stopped (say, umount)
 #   extra_port VAR                a free port of the test's block, for relays and extra nodes
 #   skip MSG                      ends the test as skipped (exit 77, CTest's SKIP_RETURN_CODE)
 # On exit (normal, failure, INT, TERM) every node and tracked process is stopped; when the test
@@ -45,6 +46,10 @@ done
 unset _bin
 
 TEST_DIR=$DFS_TEST_TMP/$TEST_NAME
+# A run killed before its at_exit commands (say, by CTest's timeout) can leave a file system
+# mounted in its scratch directory (test_full_disk.sh): unmount it, or rm would fail on it.
+awk -v dir="$TEST_DIR/" 'index($2, dir) == 1 { print $2 }' /proc/mounts 2>/dev/null |
+  while read -r mount_point; do umount -l "$mount_point" || true; done
 rm -rf "$TEST_DIR"
 mkdir -p "$TEST_DIR"
 TEST_DIR=$(cd "$TEST_DIR" && pwd)
@@ -59,6 +64,7 @@ CLUSTER_DIR=""
 BASE_PORT=""
 SECRET_FILE=""
 TRACKED_PIDS=()
+AT_EXIT=()
 
 log() { echo "[$TEST_NAME] $*"; }
 
@@ -124,6 +130,10 @@ _cleanup() {
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
+  local command
+  for command in "${AT_EXIT[@]}"; do
+    eval "$command"
+  done
   _release_port_blocks
   # Only now: a node can report while it shuts down.
   if _sanitizer_reports; then
@@ -144,6 +154,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 track_pid() { TRACKED_PIDS+=("$1"); }
+
+# Commands are kept as one quoted string each, run in the order given.
+at_exit() { AT_EXIT+=("$(printf '%q ' "$@")"); }
 
 # ---------------------------------------------------------------------------------------------
 # Ports
