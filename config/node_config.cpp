@@ -471,6 +471,16 @@ config_outcome parse(int argc, const char* const* argv) {
            " and " + std::to_string(max) + " seconds");
     return n;
   };
+  // A byte size (plain, or with the suffixes of parse_byte_size); `expected` ends the error.
+  auto bytes = [&](const std::string& name, uint64_t fallback, const std::string& expected) {
+    auto v = src.get(name);
+    if (!v)
+      return fallback;
+    auto size = parse_byte_size(v->text);
+    if (!size)
+      fail(label(name) + " = " + v->text + ": expected " + expected);
+    return *size;
+  };
   cfg.suspect_after = std::chrono::seconds{seconds("cluster.suspect_after", 3, 1, 3600)};
   cfg.down_after = std::chrono::seconds{seconds("cluster.down_after", 10, 1, 86400)};
   if (cfg.down_after < cfg.suspect_after)
@@ -493,47 +503,23 @@ config_outcome parse(int argc, const char* const* argv) {
       fail("[cluster] tls '" + v->text + "': expected required or off");
     cfg.tls_required = v->text == "required";
   }
-  if (auto v = src.get("cluster.repair_rate")) {
-    auto rate = parse_byte_size(v->text);
-    if (!rate)
-      fail("[cluster] repair_rate = " + v->text +
-           ": expected bytes per second such as 67108864, 64MiB or 0 for no limit");
-    cfg.repair_rate = *rate;
-  }
+  cfg.repair_rate = bytes("cluster.repair_rate", cfg.repair_rate,
+                          "bytes per second such as 67108864, 64MiB or 0 for no limit");
 
-  if (auto v = src.get("storage.chunk_size")) {
-    auto size = parse_byte_size(v->text);
-    if (!size)
-      fail("[storage] chunk_size = " + v->text +
-           ": expected a byte size such as 4194304, 4096KiB or 4MiB");
-    if (*size < 4 * 1024 || *size > 64 * 1024 * 1024)
-      fail("[storage] chunk_size = " + v->text + ": must be between 4KiB and 64MiB");
-    cfg.chunk_size = *size;
-  }
+  cfg.chunk_size = bytes("storage.chunk_size", cfg.chunk_size,
+                         "a byte size such as 4194304, 4096KiB or 4MiB");
+  if (cfg.chunk_size < 4 * 1024 || cfg.chunk_size > 64 * 1024 * 1024)
+    fail("[storage] chunk_size = " + src.get("storage.chunk_size")->text
+         + ": must be between 4KiB and 64MiB");
 
-  if (auto v = src.get("storage.capacity")) {
-    auto size = parse_byte_size(v->text);
-    if (!size)
-      fail("[storage] capacity = " + v->text +
-           ": expected a byte size such as 10GiB, 500MB or 0 for no limit");
-    cfg.capacity = *size;
-  }
-  if (auto v = src.get("storage.reserve")) {
-    auto size = parse_byte_size(v->text);
-    if (!size)
-      fail("[storage] reserve = " + v->text +
-           ": expected a byte size such as 64MiB, 1GB or 0 for none");
-    cfg.disk_reserve = *size;
-  }
+  cfg.capacity = bytes("storage.capacity", cfg.capacity,
+                       "a byte size such as 10GiB, 500MB or 0 for no limit");
+  cfg.disk_reserve = bytes("storage.reserve", cfg.disk_reserve,
+                           "a byte size such as 64MiB, 1GB or 0 for none");
   cfg.scrub_interval =
     std::chrono::seconds{seconds("storage.scrub_interval", 86400, 0, 365 * 86400)};
-  if (auto v = src.get("storage.scrub_rate")) {
-    auto rate = parse_byte_size(v->text);
-    if (!rate)
-      fail("[storage] scrub_rate = " + v->text +
-           ": expected bytes per second such as 33554432, 32MiB or 0 for no limit");
-    cfg.scrub_rate = *rate;
-  }
+  cfg.scrub_rate = bytes("storage.scrub_rate", cfg.scrub_rate,
+                         "bytes per second such as 33554432, 32MiB or 0 for no limit");
 
   if (auto v = src.get("log.level")) {
     if (!log::parse_level(v->text, cfg.log_level))
