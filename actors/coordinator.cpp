@@ -215,21 +215,8 @@ void status(self_ptr self, caf::typed_response_promise<status_result_msg> rp) {
 coordinator_actor::behavior_type
 coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, node_context_ptr ctx) {
   self->state.ctx = ctx;
-  // The node's storage settings and its scrubber start here: the coordinator is the first actor
-  // spawned with the context once the store is open, before any connection can exist (the
-  // store's typed interface has no message for settings, see actors/store.hpp).
-  self->request(caf::actor_cast<caf::actor>(ctx->store), ctx->request_timeout,
-                capacity_atom::value, ctx->config.capacity)
-    .then([](caf::ok_atom) {},
-          [](caf::error& err) {
-            DFS_ERROR("coordinator", "cannot set the store's capacity: " << describe(err));
-          });
-  self->request(caf::actor_cast<caf::actor>(ctx->store), ctx->request_timeout,
-                disk_reserve_atom::value, ctx->config.disk_reserve)
-    .then([](caf::ok_atom) {},
-          [](caf::error& err) {
-            DFS_ERROR("coordinator", "cannot set the store's disk reserve: " << describe(err));
-          });
+  // The scrubber starts with the coordinator (the store's settings were given by the node before
+  // it spawned anything that talks to the store: actors/node.cpp).
   if (ctx->config.scrub_interval.count() > 0)
     self->spawn(scrubber, ctx, caf::actor_cast<caf::actor>(self), caf::actor{});
   return {

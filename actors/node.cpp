@@ -106,6 +106,23 @@ int run_node(const node_config& config) {
              });
   if (!store_ready)
     return 2;
+  // The storage settings before anything can send the store a put: the listener is spawned
+  // below, and these requests are in the store's mailbox first.
+  auto untyped_store = caf::actor_cast<caf::actor>(ctx->store);
+  bool settings_taken = true;
+  auto set = [&](auto atom, uint64_t bytes, const char* key) {
+    self->request(untyped_store, std::chrono::seconds{60}, atom, bytes)
+      .receive([](caf::ok_atom) {},
+               [&](caf::error& err) {
+                 std::fprintf(stderr, "config: [storage] %s: the store refused it: %s\n", key,
+                              describe(err).c_str());
+                 settings_taken = false;
+               });
+  };
+  set(capacity_atom::value, config.capacity, "capacity");
+  set(disk_reserve_atom::value, config.disk_reserve, "reserve");
+  if (!settings_taken)
+    return 2;
   ctx->coordinator = system.spawn(coordinator, node_context_ptr{ctx});
   ctx->membership = system.spawn(membership, node_context_ptr{ctx});
   ctx->replication = system.spawn(replication, node_context_ptr{ctx});

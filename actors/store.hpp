@@ -13,13 +13,13 @@
 // over an open step before spawning because it keeps one way to start a store and keeps all its
 // disk I/O on its thread; requests that race with a failed open get sec::request_receiver_down.
 //
-// Settings that come from the node's configuration arrive as a message, because the store is
+// Settings that come from the node's configuration arrive as messages, because the store is
 // spawned with its data_dir alone: (capacity_atom, bytes) sets the capacity ([storage]
 // capacity, 0 = no limit) and (disk_reserve_atom, bytes) the disk reserve ([storage] reserve,
-// see chunk_store::disk_reserve), and each answers ok. They are local only (no frame carries it) and sits outside
-// the typed store_actor interface, in the actor's default handler; send it to
-// caf::actor_cast<caf::actor>(store). The coordinator sends it when it starts, before any
-// connection exists.
+// see chunk_store::disk_reserve); each answers ok. They are local only (no frame carries them)
+// and sit outside the typed store_actor interface, in the actor's default handler: send them to
+// caf::actor_cast<caf::actor>(store). The node sends both and waits for the answers before it
+// spawns anything else, so they precede every put.
 #include "actors/chunk_reader.hpp"
 #include "actors/interfaces.hpp"
 #include "storage/chunk_store.hpp"
