@@ -128,7 +128,7 @@ const key_spec key_specs[] = {
   {"cluster", "gc_grace", "3600", "seconds before an unreferenced chunk or a tombstone is collected"},
   {"storage", "chunk_size", "4MiB", "4KiB to 64MiB; bytes, K/KiB/M/MiB/G/GiB or KB/MB/GB"},
   {"storage", "capacity", "0", "bytes of chunks this node may hold; 0 = no limit but the disk"},
-  {"storage", "reserve", "64MiB", "bytes of the disk that data leaves free, so that deletes work on a full disk"},
+  {"storage", "reserve", "64MiB", "disk bytes data leaves free for deletes; 0 = none"},
   {"storage", "scrub_interval", "86400", "seconds between passes re-verifying every chunk; 0 = off"},
   {"storage", "scrub_rate", "32MiB", "bytes per second the scrubber may read; 0 = no limit"},
   {"log", "level", "info", "trace, debug, info, warn or error"},

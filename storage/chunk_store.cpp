@@ -320,7 +320,7 @@ caf::error chunk_store::check_room(uint64_t bytes, const std::string& what) cons
   if (::statvfs(data_dir_.c_str(), &fs) != 0)
     return caf::none;
   auto free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
-  if (free_bytes < bytes + disk_reserve_)
+  if (free_bytes < disk_reserve_ || free_bytes - disk_reserve_ < bytes) // no overflow
     return make_error(errc::no_space,
                       "disk nearly full: " + std::to_string(free_bytes) + " bytes free under "
                         + data_dir_ + ", " + what + " " + std::to_string(bytes)

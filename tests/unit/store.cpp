@@ -336,6 +336,36 @@ CAF_TEST(inline files count against the capacity and are read back whole) {
   CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, newer));
 }
 
+CAF_TEST(the disk reserve holds back chunks and inline files but not tombstones or chunk lists) {
+  caf::actor untyped = caf::actor_cast<caf::actor>(st);
+  // More than any disk holds: the disk is "full" for data from the start.
+  self->request(untyped, std::chrono::seconds(10), disk_reserve_atom::value, uint64_t{1} << 62)
+    .receive([](caf::ok_atom) {}, [](caf::error& err) { CAF_FAIL(describe(err)); });
+  auto small = ask<caf::ok_atom>(put_manifest_atom::value, test::inline_file_manifest("a", 100));
+  CAF_REQUIRE(!small);
+  CAF_CHECK(code_of(small.error()) == errc::no_space);
+  CAF_CHECK(describe(small.error()).find("[storage] reserve") != std::string::npos);
+  auto b = bytes_of("a chunk held back by the reserve");
+  auto chunk = ask<caf::ok_atom>(put_chunk_atom::value, id_of(b), b);
+  CAF_REQUIRE(!chunk);
+  CAF_CHECK(code_of(chunk.error()) == errc::no_space);
+  // What frees the disk, and what names chunks already stored, still goes in.
+  manifest listed;
+  listed.key = "big";
+  listed.size = b.size();
+  listed.version = version{1, "node-a"};
+  listed.chunks.push_back(chunk_ref{id_of(b), static_cast<uint32_t>(b.size())});
+  CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, listed));
+  manifest tombstone;
+  tombstone.key = "big";
+  tombstone.deleted = true;
+  tombstone.version = version{2, "node-a"};
+  CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, tombstone));
+  auto held = ask<manifest>(get_manifest_atom::value, std::string{"big"});
+  CAF_REQUIRE(held);
+  CAF_CHECK(held->deleted);
+}
+
 CAF_TEST(inline files of one batch count against the capacity together) {
   // Found in review: staged inline files were not counted, so two puts that arrived together
   // both fit a capacity that holds one.
