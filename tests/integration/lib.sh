@@ -48,8 +48,10 @@ unset _bin
 TEST_DIR=$DFS_TEST_TMP/$TEST_NAME
 # A run killed before its at_exit commands (say, by CTest's timeout) can leave a file system
 # mounted in its scratch directory (test_full_disk.sh): unmount it, or rm would fail on it.
-awk -v dir="$TEST_DIR/" 'index($2, dir) == 1 { print $2 }' /proc/mounts 2>/dev/null |
-  while read -r mount_point; do umount -l "$mount_point" || true; done
+# (/proc/mounts holds physical paths, hence realpath; our paths hold no spaces, which it would
+# write as \040.)
+awk -v dir="$(realpath -m "$TEST_DIR")/" 'index($2, dir) == 1 { print $2 }' /proc/mounts 2>/dev/null |
+  while read -r mount_point; do umount -l "$mount_point" || true; done || true
 rm -rf "$TEST_DIR"
 mkdir -p "$TEST_DIR"
 TEST_DIR=$(cd "$TEST_DIR" && pwd)
