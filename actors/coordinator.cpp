@@ -4,7 +4,6 @@
 #include "actors/put_session.hpp"
 #include "actors/read_path.hpp"
 #include "actors/scrubber.hpp"
-#include "actors/store.hpp"
 #include "common/log.hpp"
 #include "storage/chunk_cipher.hpp"
 #include "storage/node_usage.hpp"

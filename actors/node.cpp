@@ -114,15 +114,18 @@ int run_node(const node_config& config) {
     self->request(untyped_store, std::chrono::seconds{60}, atom, bytes)
       .receive([](caf::ok_atom) {},
                [&](caf::error& err) {
-                 std::fprintf(stderr, "config: [storage] %s: the store refused it: %s\n", key,
-                              describe(err).c_str());
+                 std::fprintf(stderr, "config: [storage] %s: the store did not take it: %s\n",
+                              key, describe(err).c_str());
                  settings_taken = false;
                });
   };
   set(capacity_atom::value, config.capacity, "capacity");
   set(disk_reserve_atom::value, config.disk_reserve, "reserve");
-  if (!settings_taken)
+  if (!settings_taken) {
+    // The store may still run (a timeout): end it, or the actor system would wait for it.
+    self->send_exit(ctx->store, caf::exit_reason::user_shutdown);
     return 2;
+  }
   ctx->coordinator = system.spawn(coordinator, node_context_ptr{ctx});
   ctx->membership = system.spawn(membership, node_context_ptr{ctx});
   ctx->replication = system.spawn(replication, node_context_ptr{ctx});

@@ -148,8 +148,8 @@ caf::error manifest_store::put(const manifest& m, write_batch& batch, const room
   if (staged != staged_.end() && !m.newer_than(staged->second))
     return caf::none; // what is about to be held is as new or newer
   // Only what the write adds needs room: a new version replaces the bytes of the one held.
-  // (Until the rename the two files coexist; that is at most one inline file, 64 KiB, which the
-  // disk reserve covers: see chunk_store::disk_reserve.)
+  // (Until the rename the two files coexist: 64 KiB at most per inline file replaced, for the
+  // few of one group-commit batch, which the disk reserve covers: see chunk_store::disk_reserve.)
   uint64_t replaced = held != index_.end() ? sealed_inline_size(held->second) : 0;
   if (room && m.inline_data.size() > replaced)
     if (auto err = room(m.inline_data.size() - replaced))
