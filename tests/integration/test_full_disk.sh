@@ -35,6 +35,10 @@ node2_pid=$(node_pid 2)
 free_bytes() { df --output=avail -B1 "$disk" | tail -n 1 | tr -d ' '; }
 chunks_on_node2() { find "$disk/chunks" -type f | wc -l; }
 chunks_on_node2_are() { (($(chunks_on_node2) == $1)); }
+# Keys are readable in manifest files (a tombstone's too), so this says whether node 2 holds any
+# manifest of the key.
+manifest_on_node2() { grep -rlaqF -- "$1" "$disk/manifests"; }
+no_manifest_on_node2() { ! manifest_on_node2 "$1"; }
 
 make_random_file "$TEST_DIR/kept.bin" $((1024 * 1024)) # 4 chunks
 make_random_file "$TEST_DIR/small.bin" 8192             # inline in its manifest
@@ -81,19 +85,27 @@ run_capture dfs_at 2 get small.bin "$TEST_DIR/out"
 log "inside the reserve: a small put was refused and an rm went in"
 
 # -- something else takes the whole disk: rm fails and names the node ----------------------------
+# small.bin's tombstone is collected 3 s after the rm; wait for that, so that no page it frees
+# lets the next tombstone in.
+wait_until 60 no_manifest_on_node2 small.bin || fail "small.bin's tombstone was never collected"
 cat /dev/zero >>"$filler" 2>/dev/null || true # until ENOSPC
 run_capture dfs_at 1 rm kept.bin
 ((RC == 1)) || fail "rm with node 2's disk completely full did not fail: $(last_run)"
 assert_contains "$ERR" "dfs: no space on node n2" "stderr of the rm on a full disk"
 log "the rm on a full disk said: $(head -n 1 "$ERR")"
 node_alive 2 || fail "node 2 stopped when its disk was completely full"
+assert_eq 0 "$(find "$disk/tmp" -type f | wc -l)" "temporary files left by the refused tombstone"
+manifest_on_node2 kept.bin || fail "node 2 lost kept.bin's manifest when its tombstone was refused"
 
 # -- room again: the delete completes by itself, and puts succeed -------------------------------
 rm -f "$filler"
-# The two other nodes took the tombstone; replication brings it to node 2, and collection
-# then removes kept.bin's chunks there.
+# The two other nodes took the tombstone, so kept.bin's chunks are garbage everywhere. Node 2's
+# old manifest goes only once replication has brought it the tombstone and every node holds
+# that (then collection removes the tombstone too).
 wait_until 60 chunks_on_node2_are 0 ||
   fail "kept.bin's chunks stayed on node 2 after its rm: $(chunks_on_node2) chunk files"
+wait_until 60 no_manifest_on_node2 kept.bin ||
+  fail "kept.bin's tombstone never reached node 2 once its disk had room"
 run_capture dfs_at 2 get kept.bin "$TEST_DIR/out"
 ((RC != 0)) || fail "kept.bin still reads back through node 2 after its rm"
 make_random_file "$TEST_DIR/after.bin" $((2 * 1024 * 1024))
