@@ -123,10 +123,7 @@ void rm(self_ptr self, const std::string& key, caf::typed_response_promise<caf::
           },
           [=]() mutable {
             if (*acks < needed) {
-              if (!full->empty())
-                rp.deliver(make_error(errc::no_space, no_space_message(*full, *acks, needed)));
-              else
-                rp.deliver(make_error(errc::too_few_replicas, quorum_failure_message(*acks, needed)));
+              rp.deliver(quorum_error(*full, *acks, needed));
               return;
             }
             DFS_INFO("coordinator", "removed '" << key << "'");

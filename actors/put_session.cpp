@@ -130,9 +130,8 @@ void settle_if_done(put_actor* self, std::shared_ptr<item_write> w) {
   if (w->outstanding > 0)
     return;
   if (w->acks < w->needed) {
-    if (!w->full.empty())
-      return fail(self, errc::no_space, no_space_message(w->full, w->acks, w->needed));
-    return fail(self, errc::too_few_replicas, quorum_failure_message(w->acks, w->needed));
+    auto err = quorum_error(w->full, w->acks, w->needed);
+    return fail(self, code_of(err), describe(err));
   }
   // Every replica has answered, so a chunk's bytes are written (or copied into a connection's
   // write buffer) everywhere: unless someone still shares the request, its buffer serves the
@@ -286,13 +285,16 @@ std::string quorum_failure_message(size_t reached, size_t required) {
          + " required replicas reachable";
 }
 
-std::string no_space_message(const std::vector<std::pair<std::string, std::string>>& full,
-                             size_t reached, size_t required) {
+caf::error quorum_error(const std::vector<std::pair<std::string, std::string>>& full,
+                        size_t reached, size_t required) {
+  if (full.empty())
+    return make_error(errc::too_few_replicas, quorum_failure_message(reached, required));
   std::string names;
   for (auto& [name, what] : full)
     names += (names.empty() ? "" : ", ") + name;
-  return std::string{"no space on node"} + (full.size() > 1 ? "s " : " ") + names + ": "
-         + full.front().second + " (" + quorum_failure_message(reached, required) + ")";
+  return make_error(errc::no_space, std::string{"no space on node"} + (full.size() > 1 ? "s " : " ")
+                                      + names + ": " + full.front().second + " ("
+                                      + quorum_failure_message(reached, required) + ")");
 }
 
 caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_context_ptr ctx,

@@ -70,9 +70,11 @@ caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_con
 /// The message a put fails with when too few replicas hold an item.
 std::string quorum_failure_message(size_t reached, size_t required);
 
-/// The message a put fails with when full nodes kept it from its quorum: "no space on node n2:
-/// <what n2 said> (only 1 of 2 required replicas reachable)".
-std::string no_space_message(const std::vector<std::pair<std::string, std::string>>& full,
-                             size_t reached, size_t required);
+/// What a write (a put's item, an rm's tombstone) that reached `reached` of `required`
+/// replicas fails with. When full nodes, (name, what it said), kept it from its quorum:
+/// errc::no_space, "no space on node n2: <what n2 said> (only 1 of 2 required replicas
+/// reachable)"; otherwise errc::too_few_replicas with quorum_failure_message.
+caf::error quorum_error(const std::vector<std::pair<std::string, std::string>>& full,
+                        size_t reached, size_t required);
 
 } // namespace dfs
