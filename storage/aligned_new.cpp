@@ -7,14 +7,6 @@
 #include <cstdlib>
 #include <new>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define DFS_ADDRESS_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define DFS_ADDRESS_SANITIZER 1
-#endif
-#endif
-
 #ifndef DFS_ADDRESS_SANITIZER
 // The replaceable allocation function (C++17 [new.delete.single]): the library's calls
 // malloc, and every other form (new[], nothrow) calls this one. Memory from posix_memalign is

@@ -18,6 +18,15 @@
 
 #include <cstddef>
 
+// Set in builds with AddressSanitizer (g++ or clang), which keep the library's operator new.
+#if defined(__SANITIZE_ADDRESS__)
+#define DFS_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DFS_ADDRESS_SANITIZER 1
+#endif
+#endif
+
 namespace dfs {
 
 /// Allocations of at least this many bytes get memory aligned for O_DIRECT.

@@ -1,6 +1,7 @@
 #define CAF_SUITE uncached_io
 #include "tests/unit/test_helpers.hpp"
 
+#include "storage/buffer_memory.hpp"
 #include "storage/uncached_io.hpp"
 
 #include <algorithm>
@@ -90,7 +91,9 @@ struct placed_copy {
   char* base = nullptr;
   char* data = nullptr;
   placed_copy(const std::vector<char>& bytes, size_t offset) {
-    if (::posix_memalign(reinterpret_cast<void**>(&base), 4096, bytes.size() + offset + 1) != 0)
+    if (::posix_memalign(reinterpret_cast<void**>(&base), uncached::block_size,
+                         bytes.size() + offset + 1)
+        != 0)
       throw std::bad_alloc{};
     data = base + offset;
     std::copy(bytes.begin(), bytes.end(), data);
@@ -130,13 +133,13 @@ CAF_TEST(files of every size round trip with their exact length) {
 }
 
 CAF_TEST(chunk sized buffers are aligned for direct writes) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(DFS_ADDRESS_SANITIZER)
   CAF_MESSAGE("skipped: AddressSanitizer builds keep the library's operator new");
 #else
   for (size_t size : {size_t{1} << 20, size_t{4} << 20, (size_t{4} << 20) + 28}) {
     std::vector<char> v;
     v.reserve(size);
-    CAF_CHECK_EQUAL(reinterpret_cast<uintptr_t>(v.data()) % 4096, 0u);
+    CAF_CHECK_EQUAL(reinterpret_cast<uintptr_t>(v.data()) % large_allocation_alignment, 0u);
   }
 #endif
 }
