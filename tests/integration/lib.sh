@@ -188,9 +188,10 @@ extra_port() {
 }
 
 # Claims the block of 100 ports at $1 for this test: a lock directory under $DFS_TEST_TMP/.ports
-# holding our pid, so that two tests started side by side never take the same block. A lock
-# whose owner is gone is taken over. _cleanup releases ours.
-PORT_LOCKS=$DFS_TEST_TMP/.ports
+# (or $DFS_PORT_LOCKS, which several checkouts on one machine can share) holding our pid, so that
+# two tests started side by side never take the same block. A lock whose owner is gone is taken
+# over. _cleanup releases ours.
+PORT_LOCKS=${DFS_PORT_LOCKS:-$DFS_TEST_TMP/.ports}
 _claim_port_block() {
   local lock=$PORT_LOCKS/$1 owner
   mkdir -p "$PORT_LOCKS"
