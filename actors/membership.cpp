@@ -350,17 +350,50 @@ void on_connection_down(self_ptr self, const caf::actor_addr& source) {
   detect(self);
 }
 
+/// The member a decommission of `name` is about. A machine whose data_dir was emptied comes
+/// back under its old name with a new id while the old id stays in the roster (down): of two
+/// members with one name, the one that is down is meant. Already decommissioned ones count only
+/// when no other has the name (deciding again changes nothing).
+caf::expected<roster_entry*> find_to_decommission(membership_state& st, const std::string& name) {
+  std::vector<roster_entry*> named, down;
+  roster_entry* decided = nullptr;
+  auto now = clock::now();
+  if (name == st.ctx->config.name)
+    (self_left(st) ? decided : named.emplace_back()) = &st.self_entry;
+  for (auto& [id, m] : st.members) {
+    if (m.entry.name != name)
+      continue;
+    if (m.entry.admin == admin_state::left) {
+      decided = &m.entry;
+      continue;
+    }
+    named.push_back(&m.entry);
+    if (state_of(m, now) == member_state::down)
+      down.push_back(&m.entry);
+  }
+  if (named.size() == 1)
+    return named.front();
+  if (named.empty()) {
+    if (decided != nullptr)
+      return decided;
+    return make_error(errc::not_found, "no member named " + name);
+  }
+  if (down.size() == 1)
+    return down.front();
+  std::string ids;
+  for (auto* e : named)
+    ids += (ids.empty() ? "" : ", ") + e->node_id;
+  return make_error(errc::bad_request, "several members are named " + name + " (" + ids
+                                         + ") and not exactly one of them is down");
+}
+
 /// The one way a decommission starts (a client's request, through the coordinator).
 caf::result<caf::ok_atom> on_leave(self_ptr self, const std::string& name) {
   auto& st = self->state;
-  roster_entry* entry = nullptr;
-  if (name == st.ctx->config.name)
-    entry = &st.self_entry;
-  for (auto& [id, m] : st.members)
-    if (m.entry.name == name)
-      entry = &m.entry;
-  if (entry == nullptr)
-    return make_error(errc::not_found, "no member named " + name);
+  auto found = find_to_decommission(st, name);
+  if (!found)
+    return std::move(found.error());
+  roster_entry* entry = *found;
   if (entry->admin == admin_state::active) {
     // A member that is down cannot hand anything over: its data was repaired from replicas
     // when it went down, so it leaves at once (and no longer holds up garbage collection).

@@ -11,6 +11,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include <chrono>
+#include <thread>
 #include <optional>
 
 using namespace dfs;
@@ -48,12 +49,14 @@ struct fixture {
 
   fixture() { start({}); }
 
-  void start(std::vector<roster_entry> saved) {
+  void start(std::vector<roster_entry> saved, std::chrono::seconds down_after = 10s) {
     if (members)
       test->send_exit(members, caf::exit_reason::user_shutdown);
     auto ctx = std::make_shared<node_context>();
     ctx->node_id = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
     ctx->config.name = "b";
+    ctx->config.suspect_after = std::min(ctx->config.suspect_after, down_after);
+    ctx->config.down_after = down_after;
     members = sys.spawn(membership, node_context_ptr{ctx}, std::move(saved));
   }
 
@@ -211,6 +214,24 @@ CAF_TEST(saved members start suspect and a decommissioned one is refused) {
   CAF_CHECK(told);
   CAF_CHECK(view_of(c_id)->state == member_state::left);
   CAF_CHECK(!view_of(c_id)->replica);
+}
+
+CAF_TEST(decommissioning a name two members share retires the one that is down) {
+  // c's machine came back with an empty data_dir: a new id under the old name.
+  const std::string new_c = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+  start({line(c_id, "c", "127.0.0.1:3")}, 1s);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (view_of(c_id)->state != member_state::down && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  CAF_REQUIRE(view_of(c_id)->state == member_state::down);
+  CAF_CHECK(peer_up(peer_info{new_c, "c", "127.0.0.1:3"}, connection("c"), false) == true);
+  bool ok = false;
+  test->request(members, 10s, leave_atom::value, std::string{"c"})
+    .receive([&](caf::ok_atom) { ok = true; },
+             [&](caf::error& err) { CAF_FAIL("decommission failed: " << describe(err)); });
+  CAF_CHECK(ok);
+  CAF_CHECK(view_of(c_id)->state == member_state::left);
+  CAF_CHECK(view_of(new_c)->state != member_state::left);
 }
 
 CAF_TEST(a node told it was decommissioned stays so and refuses every peer) {
