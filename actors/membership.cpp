@@ -230,6 +230,10 @@ caf::result<bool> on_peer_up(self_ptr self, const peer_info& info, const caf::ac
   if (auto problem = roster_entry_problem(announced, wall_clock_ms()))
     return make_error(errc::protocol, "refused as a member: " + *problem);
   bool is_new = i == st.members.end();
+  // The roster file holds at most this many entries (a longer one would not load).
+  if (is_new && st.members.size() + 1 >= max_roster_entries)
+    return make_error(errc::unavailable, "refused as a member: the roster holds "
+                                           + std::to_string(max_roster_entries) + " nodes already");
   if (is_new)
     i = st.members.emplace(info.node_id, make_member(*st.ctx, announced)).first;
   auto& m = i->second;
