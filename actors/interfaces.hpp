@@ -130,8 +130,8 @@ using membership_actor = caf::typed_actor<
   caf::reacts_to<peer_down_atom, caf::actor>,
   // A peer's heartbeat arrived (any sign of life counts for the failure detector).
   caf::reacts_to<heartbeat_atom, std::string>,
-  // A peer's view of the roster.
-  caf::reacts_to<gossip_atom, std::vector<roster_entry>>,
+  // A peer's view of the roster, with the peer's node id as its handshake proved it.
+  caf::reacts_to<gossip_atom, std::string, std::vector<roster_entry>>,
   // Every member ever seen, this node first, with its state.
   caf::replies_to<members_atom>::with<std::vector<member_view>>,
   // Decommission the named member: it becomes leaving, hands its data over, then is left.

@@ -1,6 +1,7 @@
 #include "actors/membership.hpp"
 
 #include "actors/roster.hpp"
+#include "actors/roster_store.hpp"
 #include "common/log.hpp"
 #include "net/dialer.hpp"
 
@@ -11,14 +12,35 @@ namespace dfs {
 namespace {
 
 using self_ptr = membership_actor::stateful_pointer<membership_state>;
-using clock = std::chrono::steady_clock;
+using clock = membership_state::clock;
 
 constexpr auto max_backoff = std::chrono::milliseconds{5000};
+// An address only another node named may be stale or false: tried rarely, and only so many.
+constexpr auto hint_max_backoff = std::chrono::milliseconds{60000};
+constexpr size_t max_dial_hints = 64;
+// Each dial has a thread of its own (net/dialer.hpp); this many at a time at most.
+constexpr size_t max_dials_in_flight = 8;
 constexpr unsigned gossip_every_ticks = 4;
+constexpr auto warning_interval = std::chrono::seconds{60};
 
-membership_state::member make_member(const node_context& ctx) {
-  return {roster_entry{}, nullptr, false,
-          failure_detector{ctx.config.suspect_after, ctx.config.down_after}, member_state::down};
+const char* const reuse_advice =
+  "To reuse the machine, empty its data_dir so it joins as a new node";
+
+std::string refusal_text(const roster_entry& e) {
+  return "node " + e.name + " (id " + e.node_id + ") was decommissioned; it is refused. "
+         + reuse_advice;
+}
+
+std::string self_refusal_text(const membership_state& st) {
+  return "this node, " + st.ctx->config.name + " (id " + st.ctx->node_id
+         + "), was decommissioned; the cluster refuses it. " + reuse_advice;
+}
+
+membership_state::member make_member(const node_context& ctx, roster_entry entry) {
+  membership_state::member m{std::move(entry), nullptr, false,
+                             failure_detector{ctx.config.suspect_after, ctx.config.down_after},
+                             member_state::down, {}};
+  return m;
 }
 
 member_state state_of(const membership_state::member& m, clock::time_point now) {
@@ -38,11 +60,24 @@ member_state self_state(const membership_state& st) {
   }
 }
 
+bool self_left(const membership_state& st) {
+  return st.self_entry.admin == admin_state::left;
+}
+
 std::vector<roster_entry> roster(const membership_state& st) {
   std::vector<roster_entry> out{st.self_entry};
   for (auto& [id, m] : st.members)
     out.push_back(m.entry);
   return out;
+}
+
+/// After every change that must survive a restart: a member first seen, a new address or
+/// incarnation, a decision.
+void save(const membership_state& st) {
+  if (st.ctx->config.data_dir.empty()) // unit tests
+    return;
+  if (auto err = save_roster(st.ctx->config.data_dir, roster(st)))
+    DFS_ERROR("membership", "cannot save the roster: " << describe(err));
 }
 
 bool is_connected_to(const membership_state& st, const std::string& address) {
@@ -54,6 +89,15 @@ bool is_connected_to(const membership_state& st, const std::string& address) {
   });
 }
 
+/// A decommissioned node is refused: dialing it would only be refused again.
+bool leads_to_left_member(const membership_state& st, const std::string& address,
+                          const membership_state::dial_target& target) {
+  return std::any_of(st.members.begin(), st.members.end(), [&](auto& kv) {
+    return kv.second.entry.admin == admin_state::left
+           && (kv.first == target.node_id || kv.second.entry.address == address);
+  });
+}
+
 /// Remembers which node a dialled address led to (see dial_target::node_id).
 void note_dialled_node(membership_state& st, const caf::actor& connection,
                        const std::string& node_id) {
@@ -62,10 +106,27 @@ void note_dialled_node(membership_state& st, const caf::actor& connection,
       target.node_id = node_id;
 }
 
-void learn_address(membership_state& st, const std::string& address) {
+/// `hint`: only another node named this address (see dial_target::hint).
+void learn_address(membership_state& st, const std::string& address, bool hint) {
   if (address.empty() || address == st.ctx->config.listen.to_string() || !parse_host_port(address))
     return;
-  st.addresses.emplace(address, membership_state::dial_target{});
+  if (auto i = st.addresses.find(address); i != st.addresses.end()) {
+    if (!hint)
+      i->second.hint = false;
+    return;
+  }
+  if (hint) {
+    auto hints = std::count_if(st.addresses.begin(), st.addresses.end(),
+                               [](auto& kv) { return kv.second.hint; });
+    if (static_cast<size_t>(hints) >= max_dial_hints) {
+      DFS_DEBUG("membership", "not trying " << address << ": " << max_dial_hints
+                                            << " addresses named by gossip are tried already");
+      return;
+    }
+  }
+  membership_state::dial_target target;
+  target.hint = hint;
+  st.addresses.emplace(address, target);
 }
 
 void notify_replication(self_ptr self) {
@@ -82,18 +143,29 @@ void gossip(self_ptr self) {
 
 void dial_missing(self_ptr self) {
   auto& st = self->state;
+  if (self_left(st))
+    return; // every member refuses a decommissioned node
   auto now = clock::now();
+  // The dialer gives up connecting after handshake_timeout; resolving a name has no timeout of
+  // its own, so the answer is awaited a little longer.
+  auto timeout = st.ctx->config.handshake_timeout + std::chrono::seconds{10};
   for (auto& [address, target] : st.addresses) {
-    if (target.dialing || now < target.next_attempt || is_connected_to(st, address))
+    if (st.dials_in_flight >= max_dials_in_flight)
+      break;
+    if (target.dialing || now < target.next_attempt || is_connected_to(st, address)
+        || leads_to_left_member(st, address, target))
       continue;
     target.dialing = true;
+    ++st.dials_in_flight;
     target.next_attempt = now + target.backoff;
-    target.backoff = std::min(target.backoff * 2, max_backoff);
+    target.backoff = std::min(target.backoff * 2, target.hint ? hint_max_backoff : max_backoff);
     auto addr = address;
-    self->request(st.dialer, std::chrono::seconds{30}, dial_atom::value, addr)
+    auto attempt = self->spawn<caf::detached>(dialer, st.ctx);
+    self->request(attempt, timeout, dial_atom::value, addr)
       .then(
         [=](caf::actor& connection) {
           auto& st = self->state;
+          --st.dials_in_flight;
           auto& target = st.addresses[addr];
           target.dialing = false;
           target.last_connection = connection;
@@ -105,6 +177,7 @@ void dial_missing(self_ptr self) {
           st.dialed.insert(connection);
         },
         [=](caf::error& err) {
+          --self->state.dials_in_flight;
           self->state.addresses[addr].dialing = false;
           DFS_DEBUG("membership", "dial " << addr << ": " << describe(err));
         });
@@ -129,11 +202,40 @@ void detect(self_ptr self) {
     notify_replication(self);
 }
 
-bool on_peer_up(self_ptr self, const peer_info& info, const caf::actor& connection, bool outbound) {
+/// Refuses a link: the peer hears why (the decision, as gossip it can verify the shape of, then
+/// the error from its connection) and nothing it holds is read.
+caf::error refuse(const caf::actor& connection, const roster_entry& decision, std::string why) {
+  caf::anon_send(connection, gossip_atom::value, std::vector<roster_entry>{decision});
+  return make_error(errc::auth_failed, std::move(why));
+}
+
+caf::result<bool> on_peer_up(self_ptr self, const peer_info& info, const caf::actor& connection,
+                             bool outbound) {
   auto& st = self->state;
+  if (self_left(st))
+    return refuse(connection, st.self_entry, self_refusal_text(st));
   auto i = st.members.find(info.node_id);
-  if (i == st.members.end())
-    i = st.members.emplace(info.node_id, make_member(*st.ctx)).first;
+  if (i != st.members.end() && i->second.entry.admin == admin_state::left) {
+    auto& m = i->second;
+    auto now = clock::now();
+    if (now - m.last_refusal_logged >= warning_interval) {
+      m.last_refusal_logged = now;
+      DFS_ERROR("membership", refusal_text(m.entry));
+    }
+    return refuse(connection, m.entry, refusal_text(m.entry));
+  }
+  // The hello is the node's own word on its name and address; it goes into the roster file,
+  // so it must have the shape every entry has.
+  roster_entry announced{info.node_id, info.name, info.listen_address, 0, admin_state::active, 0};
+  if (auto problem = roster_entry_problem(announced, wall_clock_ms()))
+    return make_error(errc::protocol, "refused as a member: " + *problem);
+  bool is_new = i == st.members.end();
+  // The roster file holds at most this many entries (a longer one would not load).
+  if (is_new && st.members.size() + 1 >= max_roster_entries)
+    return make_error(errc::unavailable, "refused as a member: the roster holds "
+                                           + std::to_string(max_roster_entries) + " nodes already");
+  if (is_new)
+    i = st.members.emplace(info.node_id, make_member(*st.ctx, announced)).first;
   auto& m = i->second;
   if (m.connection && m.connection != connection) {
     // Both nodes apply the same rule, so both keep the same one of two parallel connections.
@@ -146,16 +248,16 @@ bool on_peer_up(self_ptr self, const peer_info& info, const caf::actor& connecti
     // and fails such requests at once.
     caf::anon_send(m.connection, superseded_atom::value);
   }
-  if (m.entry.node_id.empty()) {
-    m.entry.node_id = info.node_id;
-    m.entry.name = info.name;
-    m.entry.address = info.listen_address;
-  }
+  bool moved = m.entry.name != info.name || m.entry.address != info.listen_address;
+  m.entry.name = info.name;
+  m.entry.address = info.listen_address;
+  if (is_new || moved)
+    save(st);
   m.connection = connection;
   m.outbound = outbound;
   m.detector.heard(clock::now());
   self->monitor(connection);
-  learn_address(st, info.listen_address);
+  learn_address(st, info.listen_address, false);
   if (auto t = st.addresses.find(info.listen_address); t != st.addresses.end())
     t->second.backoff = std::chrono::milliseconds{200};
   caf::anon_send(connection, gossip_atom::value, roster(st));
@@ -163,36 +265,70 @@ bool on_peer_up(self_ptr self, const peer_info& info, const caf::actor& connecti
   return true;
 }
 
-void on_gossip(self_ptr self, const std::vector<roster_entry>& entries) {
+/// One line per warning_interval at most, however often a peer repeats itself.
+void refuse_gossip(self_ptr self, const std::string& sender_name, const std::string& problem) {
   auto& st = self->state;
+  auto now = clock::now();
+  if (now - st.last_gossip_warning < warning_interval) {
+    ++st.gossip_warnings_left_out;
+    return;
+  }
+  st.last_gossip_warning = now;
+  auto left_out = std::exchange(st.gossip_warnings_left_out, 0);
+  DFS_WARN("membership", "gossip from " << sender_name << " refused: " << problem
+                                        << (left_out > 0 ? " (and " + std::to_string(left_out)
+                                                             + " more refused, not logged)"
+                                                         : std::string{}));
+}
+
+/// A decision about this node made elsewhere (a decommission) reaches it by gossip. True if
+/// this node's state changed.
+bool take_decision_about_self(self_ptr self, const roster_entry& decision) {
+  auto& st = self->state;
+  if (!merge_admin_decision(st.self_entry, decision))
+    return false;
+  if (self_left(st))
+    DFS_ERROR("membership", self_refusal_text(st));
+  else
+    DFS_INFO("membership", "this node is now " << to_string(self_state(st)));
+  return true;
+}
+
+/// `sender`: the peer the frame came from, as its handshake proved. It alone speaks for its own
+/// name, address and incarnation; what it says of others is a decision to check or an address
+/// to try.
+void on_gossip(self_ptr self, const std::string& sender, const std::vector<roster_entry>& entries) {
+  auto& st = self->state;
+  auto from = st.members.find(sender);
+  if (from == st.members.end() || from->second.entry.admin == admin_state::left)
+    return; // not a member: a link being refused
+  auto& sender_entry = from->second.entry;
+  if (entries.size() > max_roster_entries)
+    return refuse_gossip(self, sender_entry.name,
+                         std::to_string(entries.size()) + " entries, more than "
+                           + std::to_string(max_roster_entries));
+  auto wall = wall_clock_ms();
+  for (auto& e : entries)
+    if (auto problem = roster_entry_problem(e, wall))
+      return refuse_gossip(self, sender_entry.name, *problem);
   bool changed = false;
   for (auto& e : entries) {
     if (e.node_id == st.ctx->node_id) {
-      // Decisions about this node made elsewhere (a decommission) reach it by gossip.
-      auto before = st.self_entry.admin;
-      roster_entry mine = st.self_entry;
-      merge_roster_entry(mine, e);
-      st.self_entry.admin = mine.admin;
-      st.self_entry.admin_version = mine.admin_version;
-      if (st.self_entry.admin != before) {
-        DFS_INFO("membership", "this node is now " << to_string(self_state(st)));
-        changed = true;
-      }
-      continue;
+      changed |= take_decision_about_self(self, e);
+    } else if (e.node_id == sender) {
+      changed |= merge_own_entry(sender_entry, e);
+      learn_address(st, sender_entry.address, false);
+    } else if (auto i = st.members.find(e.node_id); i != st.members.end()) {
+      changed |= merge_admin_decision(i->second.entry, e);
+      if (e.address != i->second.entry.address && i->second.entry.admin != admin_state::left)
+        learn_address(st, e.address, true);
+    } else if (e.admin != admin_state::left) {
+      // A node we never met: becomes a member only once it completes a handshake itself.
+      learn_address(st, e.address, true);
     }
-    if (e.node_id.empty())
-      continue;
-    auto i = st.members.find(e.node_id);
-    if (i == st.members.end()) {
-      i = st.members.emplace(e.node_id, make_member(*st.ctx)).first;
-      i->second.entry = e;
-      changed = true;
-    } else {
-      changed |= merge_roster_entry(i->second.entry, e);
-    }
-    learn_address(st, i->second.entry.address);
   }
   if (changed) {
+    save(st);
     detect(self);
     notify_replication(self);
   }
@@ -218,16 +354,50 @@ void on_connection_down(self_ptr self, const caf::actor_addr& source) {
   detect(self);
 }
 
+/// The member a decommission of `name` is about. A machine whose data_dir was emptied comes
+/// back under its old name with a new id while the old id stays in the roster (down): of two
+/// members with one name, the one that is down is meant. Already decommissioned ones count only
+/// when no other has the name (deciding again changes nothing).
+caf::expected<roster_entry*> find_to_decommission(membership_state& st, const std::string& name) {
+  std::vector<roster_entry*> named, down;
+  roster_entry* decided = nullptr;
+  auto now = clock::now();
+  if (name == st.ctx->config.name)
+    (self_left(st) ? decided : named.emplace_back()) = &st.self_entry;
+  for (auto& [id, m] : st.members) {
+    if (m.entry.name != name)
+      continue;
+    if (m.entry.admin == admin_state::left) {
+      decided = &m.entry;
+      continue;
+    }
+    named.push_back(&m.entry);
+    if (state_of(m, now) == member_state::down)
+      down.push_back(&m.entry);
+  }
+  if (named.size() == 1)
+    return named.front();
+  if (named.empty()) {
+    if (decided != nullptr)
+      return decided;
+    return make_error(errc::not_found, "no member named " + name);
+  }
+  if (down.size() == 1)
+    return down.front();
+  std::string ids;
+  for (auto* e : named)
+    ids += (ids.empty() ? "" : ", ") + e->node_id;
+  return make_error(errc::bad_request, "several members are named " + name + " (" + ids
+                                         + ") and not exactly one of them is down");
+}
+
+/// The one way a decommission starts (a client's request, through the coordinator).
 caf::result<caf::ok_atom> on_leave(self_ptr self, const std::string& name) {
   auto& st = self->state;
-  roster_entry* entry = nullptr;
-  if (name == st.ctx->config.name)
-    entry = &st.self_entry;
-  for (auto& [id, m] : st.members)
-    if (m.entry.name == name)
-      entry = &m.entry;
-  if (entry == nullptr)
-    return make_error(errc::not_found, "no member named " + name);
+  auto found = find_to_decommission(st, name);
+  if (!found)
+    return std::move(found.error());
+  roster_entry* entry = *found;
   if (entry->admin == admin_state::active) {
     // A member that is down cannot hand anything over: its data was repaired from replicas
     // when it went down, so it leaves at once (and no longer holds up garbage collection).
@@ -239,6 +409,7 @@ caf::result<caf::ok_atom> on_leave(self_ptr self, const std::string& name) {
       DFS_INFO("membership", "decommissioning " << name << ": it is down, so it leaves at once");
     else
       DFS_INFO("membership", "decommissioning " << name << ": it hands its data over, then leaves");
+    save(st);
     gossip(self);
     detect(self);
     notify_replication(self);
@@ -256,18 +427,45 @@ std::vector<member_view> member_views(const membership_state& st) {
   return out;
 }
 
+/// The roster as saved before this start. This node keeps its decisions (a decommissioned node
+/// stays so) and takes a newer incarnation; every other member is suspect until heard from, and
+/// down after down_after, so nothing is collected while one of them may hold an older version.
+void restore(membership_state& st, const std::vector<roster_entry>& saved) {
+  auto now = clock::now();
+  for (auto& e : saved) {
+    if (e.node_id == st.ctx->node_id) {
+      st.self_entry.incarnation = std::max(st.self_entry.incarnation, e.incarnation + 1);
+      st.self_entry.admin = e.admin;
+      st.self_entry.admin_version = e.admin_version;
+      continue;
+    }
+    auto& m = st.members.emplace(e.node_id, make_member(*st.ctx, e)).first->second;
+    m.detector.heard(now); // the silence counts from the start
+    m.last_state = state_of(m, now);
+    if (e.admin != admin_state::left)
+      learn_address(st, e.address, false);
+  }
+  if (!st.members.empty())
+    DFS_INFO("membership", "roster: " << st.members.size() << " members known from "
+                                      << roster_path(st.ctx->config.data_dir)
+                                      << "; each is suspect until heard from");
+  if (self_left(st))
+    DFS_ERROR("membership", self_refusal_text(st));
+}
+
 } // namespace
 
 membership_actor::behavior_type
-membership(membership_actor::stateful_pointer<membership_state> self, node_context_ptr ctx) {
+membership(membership_actor::stateful_pointer<membership_state> self, node_context_ptr ctx,
+           std::vector<roster_entry> saved) {
   auto& st = self->state;
   st.ctx = ctx;
   st.self_entry = {ctx->node_id, ctx->config.name, ctx->config.listen.to_string(),
                    ctx->clock->now(), admin_state::active, 0};
-  st.dialer = self->spawn<caf::detached>(dialer, ctx);
-  self->link_to(st.dialer);
+  restore(st, saved);
+  save(st); // this start's incarnation
   for (auto& address : ctx->config.bootstrap)
-    learn_address(st, address.to_string());
+    learn_address(st, address.to_string(), false);
   self->set_down_handler([=](caf::down_msg& msg) { on_connection_down(self, msg.source); });
   self->set_exit_handler([=](caf::exit_msg& msg) {
     auto& st = self->state;
@@ -276,11 +474,11 @@ membership(membership_actor::stateful_pointer<membership_state> self, node_conte
     for (auto& [id, m] : st.members)
       if (m.connection)
         self->send_exit(m.connection, msg.reason);
-    self->send_exit(st.dialer, msg.reason);
     self->quit(msg.reason);
   });
   return {
-    [=](peer_up_atom, const peer_info& info, const caf::actor& connection, bool outbound) {
+    [=](peer_up_atom, const peer_info& info, const caf::actor& connection,
+        bool outbound) -> caf::result<bool> {
       if (outbound)
         note_dialled_node(self->state, connection, info.node_id);
       return on_peer_up(self, info, connection, outbound);
@@ -293,7 +491,9 @@ membership(membership_actor::stateful_pointer<membership_state> self, node_conte
       if (i != self->state.members.end())
         i->second.detector.heard(clock::now());
     },
-    [=](gossip_atom, const std::vector<roster_entry>& entries) { on_gossip(self, entries); },
+    [=](gossip_atom, const std::string& sender, const std::vector<roster_entry>& entries) {
+      on_gossip(self, sender, entries);
+    },
     [=](members_atom) { return member_views(self->state); },
     [=](leave_atom, const std::string& name) { return on_leave(self, name); },
     [=](left_atom) {
@@ -303,6 +503,7 @@ membership(membership_actor::stateful_pointer<membership_state> self, node_conte
       st.self_entry.admin = admin_state::left;
       st.self_entry.admin_version = st.ctx->clock->now();
       DFS_INFO("membership", "this node handed all its data over and has left the cluster");
+      save(st);
       gossip(self);
     },
     [=](tick_atom) {

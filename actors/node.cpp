@@ -4,6 +4,7 @@
 #include "actors/membership.hpp"
 #include "actors/node_context.hpp"
 #include "actors/replication.hpp"
+#include "actors/roster_store.hpp"
 #include "actors/store.hpp"
 #include "common/log.hpp"
 #include "net/listener.hpp"
@@ -81,6 +82,16 @@ int run_node(const node_config& config) {
     return 2;
   }
 
+  // The roster before anything else runs: a node that cannot read it must not start as if it
+  // had never met its cluster (actors/roster_store.hpp).
+  std::vector<roster_entry> saved_roster;
+  try {
+    saved_roster = load_roster(config.data_dir);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "config: [node] data_dir '%s': %s\n", config.data_dir.c_str(), e.what());
+    return 2;
+  }
+
   if (config.tls_required) {
     try {
       ctx->tls = std::make_shared<const tls_context>(config.secret);
@@ -127,7 +138,7 @@ int run_node(const node_config& config) {
     return 2;
   }
   ctx->coordinator = system.spawn(coordinator, node_context_ptr{ctx});
-  ctx->membership = system.spawn(membership, node_context_ptr{ctx});
+  ctx->membership = system.spawn(membership, node_context_ptr{ctx}, std::move(saved_roster));
   ctx->replication = system.spawn(replication, node_context_ptr{ctx});
   // From here on the context is read-only: every actor that reads it was given it above, and
   // none reads the handles filled in after its spawn before the first connection exists.

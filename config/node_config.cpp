@@ -84,18 +84,6 @@ struct config_error {
 
 [[noreturn]] void fail(std::string message) { throw config_error{std::move(message)}; }
 
-bool valid_name(const std::string& name) {
-  if (name.empty() || name.size() > 64)
-    return false;
-  for (char c : name) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok)
-      return false;
-  }
-  return true;
-}
-
 // -- the keys --------------------------------------------------------------------------------
 
 struct key_spec {
@@ -394,7 +382,7 @@ config_outcome parse(int argc, const char* const* argv) {
   node_config& cfg = out.config;
 
   cfg.name = src.required("node.name");
-  if (!valid_name(cfg.name))
+  if (!valid_node_name(cfg.name))
     fail("[node] name '" + cfg.name + "': expected 1 to 64 characters of A-Z a-z 0-9 . _ -");
 
   std::string listen = src.required("node.listen");
@@ -428,7 +416,7 @@ config_outcome parse(int argc, const char* const* argv) {
   }
 
   if (auto v = src.get("cluster.name")) {
-    if (!valid_name(v->text))
+    if (!valid_node_name(v->text))
       fail("[cluster] name '" + v->text + "': expected 1 to 64 characters of A-Z a-z 0-9 . _ -");
     cfg.cluster_name = v->text;
   }
@@ -543,6 +531,18 @@ config_outcome error_outcome(const std::string& message) {
 }
 
 } // namespace
+
+bool valid_node_name(const std::string& name) {
+  if (name.empty() || name.size() > 64)
+    return false;
+  for (char c : name) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok)
+      return false;
+  }
+  return true;
+}
 
 std::optional<host_port> parse_host_port(const std::string& text) {
   auto colon = text.rfind(':');

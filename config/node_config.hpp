@@ -23,6 +23,9 @@ struct host_port {
 /// Parses "host:port" (port 1..65535, host non-empty); nullopt when malformed.
 std::optional<host_port> parse_host_port(const std::string& text);
 
+/// The [node] name rule: 1 to 64 of A-Z a-z 0-9 . _ - (names reach logs, paths and gossip).
+bool valid_node_name(const std::string& name);
+
 /// Parses a byte size: "4194304", "4096KiB", "4MiB", "1GiB" (also KB/MB/GB as powers of 1000,
 /// and K/M/G as powers of 1024); nullopt when malformed or overflowing.
 std::optional<uint64_t> parse_byte_size(const std::string& text);

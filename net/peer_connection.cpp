@@ -452,7 +452,7 @@ void on_peer_request(peer_connection_broker* self, byte_buffer& payload) {
       auto msg = from_payload<roster_msg>(payload);
       if (!msg)
         return bad();
-      self->send(st.ctx->membership, gossip_atom::value, std::move(msg->entries));
+      self->send(st.ctx->membership, gossip_atom::value, st.peer.node_id, std::move(msg->entries));
       return;
     }
     case frame_type::heartbeat:
@@ -632,7 +632,8 @@ void on_authenticated(peer_connection_broker* self) {
           close_connection(self, errc::none, "duplicate connection to " + self->state.peer.node_name,
                            false);
       },
-      [=](caf::error& err) { close_connection(self, errc::unavailable, describe(err), false); });
+      // Membership refused the peer (a decommissioned node): it is told why.
+      [=](caf::error& err) { close_connection(self, code_of(err), describe(err), true); });
 }
 
 void on_handshake_frame(peer_connection_broker* self, byte_buffer& payload) {

@@ -14,6 +14,8 @@ constexpr size_t id_bytes = 16;
 // The temporary file sits next to node.id (data_dir/tmp/ may not exist yet) under this prefix.
 constexpr const char* tmp_prefix = "node.id.tmp";
 
+} // namespace
+
 bool is_node_id(const std::string& text) {
   if (text.size() != 2 * id_bytes)
     return false;
@@ -22,8 +24,6 @@ bool is_node_id(const std::string& text) {
       return false;
   return true;
 }
-
-} // namespace
 
 std::string load_or_create_node_id(const std::string& data_dir) {
   if (data_dir.empty())

@@ -5,6 +5,9 @@
 
 namespace dfs {
 
+/// True for a node id's one spelling: 32 lowercase hex digits.
+bool is_node_id(const std::string& text);
+
 /// The id in data_dir/node.id as 32 lowercase hex digits, creating the directory and a fresh
 /// random id (written atomically) on first start. Throws std::runtime_error naming the file
 /// when it cannot be read or written or does not hold an id: start-up should stop there rather

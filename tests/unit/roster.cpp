@@ -2,6 +2,7 @@
 #include "tests/unit/test_helpers.hpp"
 
 #include "actors/roster.hpp"
+#include "actors/roster_store.hpp"
 #include "net/messages.hpp"
 
 #include <algorithm>
@@ -43,6 +44,11 @@ std::string show(const roster_entry& e) {
   return out.str();
 }
 
+/// What a node says about itself: the merge under test in most cases below.
+bool merge_roster_entry(roster_entry& mine, const roster_entry& theirs) {
+  return merge_own_entry(mine, theirs);
+}
+
 /// mine, with `theirs` merged in.
 roster_entry merged(roster_entry mine, const roster_entry& theirs) {
   merge_roster_entry(mine, theirs);
@@ -58,8 +64,7 @@ roster_entry expected_merge(const std::vector<roster_entry>& xs) {
       out.name = x.name;
       out.address = x.address;
     }
-    if (x.admin_version > out.admin_version
-        || (x.admin_version == out.admin_version && x.admin > out.admin)) {
+    if (x.admin > out.admin || (x.admin == out.admin && x.admin_version > out.admin_version)) {
       out.admin = x.admin;
       out.admin_version = x.admin_version;
     }
@@ -102,62 +107,44 @@ CAF_TEST(a smaller incarnation is ignored) {
   CAF_CHECK_EQUAL(name, expected_name);
 }
 
-CAF_TEST(a larger admin_version wins the admin state whichever way it goes) {
-  // Forward: active -> leaving.
+CAF_TEST(a decision only moves forward however new the one that would undo it) {
+  // Forward: active -> leaving -> left.
   auto mine = entry(3, admin_state::active, 10);
   CAF_CHECK(merge_roster_entry(mine, entry(3, admin_state::leaving, 11)));
-  auto leaving = admin_state::leaving;
-  auto state = mine.admin;
-  uint64_t av = mine.admin_version;
-  CAF_CHECK(state == leaving);
-  CAF_CHECK_EQUAL(av, 11u);
-  // Back: an operator cancelled a decommission with a newer decision; that must stick.
+  CAF_CHECK(mine.admin == admin_state::leaving);
+  CAF_CHECK(merge_roster_entry(mine, entry(3, admin_state::left, 12)));
+  CAF_CHECK(mine.admin == admin_state::left);
+  // A decommission of a member that was down: active -> left at once.
+  auto down = entry(3, admin_state::active, 0);
+  CAF_CHECK(merge_admin_decision(down, entry(3, admin_state::left, 5)));
+  CAF_CHECK(down.admin == admin_state::left);
+  // Back: nothing brings a decommissioned node back, not even a far newer version (a node
+  // that comes back with its old roster, or a peer that says so).
   auto left_entry = entry(3, admin_state::left, 11);
-  CAF_CHECK(merge_roster_entry(left_entry, entry(3, admin_state::active, 12)));
-  CAF_CHECK(left_entry.admin == admin_state::active);
-  uint64_t av2 = left_entry.admin_version;
-  CAF_CHECK_EQUAL(av2, 12u);
-  // An older decision is ignored, even when it is "further".
-  auto newer = entry(3, admin_state::active, 20);
-  auto before = newer;
-  CAF_CHECK(!merge_roster_entry(newer, entry(3, admin_state::left, 19)));
-  CAF_CHECK(same(newer, before));
+  auto before = left_entry;
+  CAF_CHECK(!merge_roster_entry(left_entry, entry(3, admin_state::active, 12)));
+  CAF_CHECK(!merge_admin_decision(left_entry, entry(3, admin_state::leaving, 99)));
+  CAF_CHECK(same(left_entry, before));
+  auto leaving = entry(3, admin_state::leaving, 11);
+  CAF_CHECK(!merge_admin_decision(leaving, entry(3, admin_state::active, 50)));
+  CAF_CHECK(leaving.admin == admin_state::leaving);
+  // At the same state the larger version is kept (so every node ends with the same one).
+  auto twice = entry(3, admin_state::left, 11);
+  CAF_CHECK(merge_admin_decision(twice, entry(3, admin_state::left, 19)));
+  uint64_t av = twice.admin_version;
+  CAF_CHECK_EQUAL(av, 19u);
 }
 
-CAF_TEST(field groups merge independently) {
-  // Theirs has the newer incarnation but the older decision: we take one group from each.
-  auto mine = entry(1, admin_state::leaving, 9);
-  auto theirs = entry(2, admin_state::active, 4);
-  CAF_CHECK(merge_roster_entry(mine, theirs));
-  auto expected = entry(2, admin_state::leaving, 9);
-  CAF_CHECK(same(mine, expected));
-  if (!same(mine, expected))
-    CAF_MESSAGE("got " << show(mine) << ", expected " << show(expected));
-}
-
-CAF_TEST(equal admin_version takes the further state) {
-  const admin_state states[] = {admin_state::active, admin_state::leaving, admin_state::left};
-  for (auto a : states)
-    for (auto b : states) {
-      auto mine = entry(1, a, 7);
-      bool changed = merge_roster_entry(mine, entry(1, b, 7));
-      auto want = std::max(a, b); // left > leaving > active
-      CAF_CHECK(mine.admin == want);
-      CAF_CHECK_EQUAL(changed, b > a);
-      uint64_t av = mine.admin_version;
-      CAF_CHECK_EQUAL(av, 7u);
-    }
-  // Spelled out, so the test does not rest on the enum's numbering alone.
-  auto e = entry(1, admin_state::leaving, 7);
-  merge_roster_entry(e, entry(1, admin_state::left, 7));
-  CAF_CHECK(e.admin == admin_state::left);
-  merge_roster_entry(e, entry(1, admin_state::active, 7));
-  CAF_CHECK(e.admin == admin_state::left);
-  merge_roster_entry(e, entry(1, admin_state::leaving, 7));
-  CAF_CHECK(e.admin == admin_state::left);
-  auto f = entry(1, admin_state::active, 7);
-  merge_roster_entry(f, entry(1, admin_state::leaving, 7));
-  CAF_CHECK(f.admin == admin_state::leaving);
+CAF_TEST(a decision about another node takes nothing else from it) {
+  auto mine = entry(3, admin_state::active, 0);
+  auto theirs = entry(9, admin_state::leaving, 4); // newer incarnation, other name and address
+  CAF_CHECK(merge_admin_decision(mine, theirs));
+  CAF_CHECK(mine.admin == admin_state::leaving);
+  std::string name = mine.name, address = mine.address;
+  uint64_t inc = mine.incarnation;
+  CAF_CHECK_EQUAL(name, "n3");
+  CAF_CHECK_EQUAL(address, "127.0.0.1:7003");
+  CAF_CHECK_EQUAL(inc, 3u);
 }
 
 CAF_TEST(merging is idempotent) {
@@ -247,9 +234,9 @@ CAF_TEST(merge returns true exactly when something changed) {
   CAF_CHECK(!merge_roster_entry(e, entry(1, admin_state::active, 4)));  // older in both
   CAF_CHECK(!merge_roster_entry(e, entry(1, admin_state::active, 5)));  // older, same decision
   CAF_CHECK(merge_roster_entry(e, entry(3, admin_state::active, 5)));   // newer incarnation
-  CAF_CHECK(merge_roster_entry(e, entry(1, admin_state::active, 6)));   // newer decision
-  CAF_CHECK(merge_roster_entry(e, entry(1, admin_state::leaving, 6)));  // further, same version
-  CAF_CHECK(!merge_roster_entry(e, entry(1, admin_state::active, 6)));  // less far, same version
+  CAF_CHECK(merge_roster_entry(e, entry(1, admin_state::active, 6)));   // same state, newer
+  CAF_CHECK(merge_roster_entry(e, entry(1, admin_state::leaving, 3)));  // further, older version
+  CAF_CHECK(!merge_roster_entry(e, entry(1, admin_state::active, 9)));  // back, newer version
   // Every pair of the domain: the answer matches a before/after comparison.
   size_t bad = 0;
   auto xs = domain();
@@ -261,4 +248,122 @@ CAF_TEST(merge returns true exactly when something changed) {
         CAF_MESSAGE("returned " << changed << " for " << show(a) << " + " << show(b));
     }
   CAF_CHECK_EQUAL(bad, 0u);
+}
+
+// -- checks on every entry (roster_entry_problem) ---------------------------------------------
+
+namespace {
+
+constexpr uint64_t now_ms = 1'800'000'000'000; // a wall clock in 2027
+
+roster_entry good() {
+  auto e = entry(now_ms, admin_state::active, now_ms);
+  e.name = "n1";
+  e.address = "127.0.0.1:7001";
+  return e;
+}
+
+bool refused(const roster_entry& e) {
+  auto problem = roster_entry_problem(e, now_ms);
+  if (problem)
+    CAF_MESSAGE("refused: " << *problem);
+  return problem.has_value();
+}
+
+} // namespace
+
+CAF_TEST(a well formed entry passes) {
+  CAF_CHECK(!refused(good()));
+  auto e = good();
+  e.incarnation = now_ms + max_clock_ahead_ms; // at the bound
+  e.admin_version = now_ms + max_clock_ahead_ms;
+  CAF_CHECK(!refused(e));
+  e.address = "node-1.example.org:65535";
+  CAF_CHECK(!refused(e));
+}
+
+CAF_TEST(ids are 32 lowercase hex digits) {
+  for (auto id : {"", "0123456789abcdef", "0123456789ABCDEF0123456789ABCDEF",
+                  "0123456789abcdef0123456789abcdeg", "0123456789abcdef0123456789abcdef0"}) {
+    auto e = good();
+    e.node_id = id;
+    CAF_CHECK(refused(e));
+  }
+}
+
+CAF_TEST(names follow the node name rule) {
+  for (auto name : {std::string{}, std::string(65, 'a'), std::string{"a b"},
+                    std::string{"n1\x1b[2J"}, std::string{"n/1"}}) {
+    auto e = good();
+    e.name = name;
+    CAF_CHECK(refused(e));
+  }
+}
+
+CAF_TEST(addresses parse as host and port) {
+  for (auto address : {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", ":7001",
+                       "127.0.0.1:70x1"}) {
+    auto e = good();
+    e.address = address;
+    CAF_CHECK(refused(e));
+  }
+}
+
+CAF_TEST(versions more than the bound ahead of the wall clock are refused) {
+  auto e = good();
+  e.admin_version = now_ms + max_clock_ahead_ms + 1;
+  CAF_CHECK(refused(e));
+  e = good();
+  e.admin_version = ~uint64_t{0}; // the "huge version" that retired a node for good
+  CAF_CHECK(refused(e));
+  e = good();
+  e.incarnation = ~uint64_t{0};
+  CAF_CHECK(refused(e));
+}
+
+// -- the roster file ---------------------------------------------------------------------------
+
+CAF_TEST(the roster file round-trips) {
+  dfs::test::temp_dir dir;
+  CAF_CHECK(load_roster(dir.path.string()).empty()); // a new node: no file yet
+  auto a = good();
+  auto b = good();
+  b.node_id = "fedcba9876543210fedcba9876543210";
+  b.name = "n2";
+  b.admin = admin_state::left;
+  b.admin_version = now_ms + 7;
+  CAF_REQUIRE(!save_roster(dir.path.string(), {a, b}));
+  auto loaded = load_roster(dir.path.string());
+  CAF_REQUIRE_EQUAL(loaded.size(), 2u);
+  CAF_CHECK(same(loaded[0], a));
+  CAF_CHECK(same(loaded[1], b));
+  // Saving again replaces it and leaves no temporary behind.
+  CAF_REQUIRE(!save_roster(dir.path.string(), {b}));
+  CAF_CHECK_EQUAL(load_roster(dir.path.string()).size(), 1u);
+  CAF_CHECK_EQUAL(dfs::test::files_in(dir.path), 1u);
+}
+
+CAF_TEST(a damaged roster file stops the start with an error naming it) {
+  dfs::test::temp_dir dir;
+  CAF_REQUIRE(!save_roster(dir.path.string(), {good()}));
+  auto path = roster_path(dir.path.string());
+  dfs::test::flip_byte(path, 20);
+  std::string what;
+  try {
+    load_roster(dir.path.string());
+  } catch (const std::exception& e) {
+    what = e.what();
+  }
+  CAF_MESSAGE(what);
+  CAF_CHECK(what.find(path) != std::string::npos);
+  CAF_CHECK(what.find("damaged") != std::string::npos);
+  // Cut short, too.
+  std::filesystem::resize_file(path, 10);
+  what.clear();
+  try {
+    load_roster(dir.path.string());
+  } catch (const std::exception& e) {
+    what = e.what();
+  }
+  CAF_CHECK(what.find("damaged") != std::string::npos);
 }
