@@ -15,7 +15,8 @@
 // the broker can insist on the hello it expects. The accepting side refuses an identity that is
 // malformed, aimed at another node, or coming from itself (a connection reflected back to its
 // own listener). With one group secret any member can pose as another; per-node keys are a
-// later step.
+// later step. A client with a user credential prefixes the identity with its access key and
+// keys it with its own secret key (see tls_context below).
 //
 // Settings (each was seen to matter with OpenSSL 3.0): TLS 1.3 only; exactly one ciphersuite,
 // TLS_AES_128_GCM_SHA256, the PSK's; psk_dhe_ke only (SSL_OP_ALLOW_NO_DHE_KEX unset, group
