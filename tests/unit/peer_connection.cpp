@@ -1120,6 +1120,18 @@ void connect_user(fixture& f) {
   CAF_REQUIRE(remote.done());
 }
 
+/// The one frame the broker wrote since the last look, which must be an error (for request
+/// `request_id`).
+error_msg sole_error(fixture& f, uint64_t request_id) {
+  auto out = f.take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_REQUIRE(out[0].header.type == frame_type::error);
+  CAF_CHECK_EQUAL(out[0].header.request_id, request_id);
+  auto err = from_payload<error_msg>(out[0].payload);
+  CAF_REQUIRE(err);
+  return *err;
+}
+
 } // namespace
 
 CAF_TEST_FIXTURE_SCOPE(user_link_tests, fixture)
@@ -1132,13 +1144,9 @@ CAF_TEST(a user credential authenticates a client with its record and never a pe
   // A node-to-node request from a user link is refused and the link closed: the store is
   // never asked.
   send(frame_bytes(frame_type::inventory, {}, 3));
-  auto out = take_output();
-  CAF_REQUIRE_EQUAL(out.size(), 1u);
-  CAF_CHECK(out[0].header.type == frame_type::error);
-  auto err = from_payload<error_msg>(out[0].payload);
-  CAF_REQUIRE(err);
-  CAF_CHECK_EQUAL(err->code, static_cast<uint8_t>(errc::protocol));
-  CAF_CHECK(contains(err->message, "unexpected inventory frame from a client"));
+  auto err = sole_error(*this, 0);
+  CAF_CHECK_EQUAL(err.code, static_cast<uint8_t>(errc::protocol));
+  CAF_CHECK(contains(err.message, "unexpected inventory frame from a client"));
   CAF_CHECK(broker_down());
 }
 
@@ -1156,9 +1164,8 @@ CAF_TEST(a user link sending peer gossip is refused) {
   publish_users(*ctx, {alice()});
   connect_user(*this);
   send(frame_bytes(frame_type::peers, to_payload(roster_msg{}), 0));
-  auto out = take_output();
-  CAF_REQUIRE_EQUAL(out.size(), 1u);
-  CAF_CHECK(out[0].header.type == frame_type::error);
+  auto err = sole_error(*this, 0);
+  CAF_CHECK(contains(err.message, "unexpected peers frame from a client"));
   CAF_CHECK(broker_down());
 }
 
@@ -1186,9 +1193,7 @@ CAF_TEST(a removed user is refused at connect and at the next request) {
   CAF_REQUIRE(!broker_down());
   publish_users(*ctx, {alice(false, "", true, 2)});
   send(frame_bytes(frame_type::status, {}, 4));
-  auto out = take_output();
-  CAF_REQUIRE_EQUAL(out.size(), 1u);
-  err = *from_payload<error_msg>(out[0].payload);
+  err = sole_error(*this, 0);
   CAF_CHECK_EQUAL(err.code, static_cast<uint8_t>(errc::auth_failed));
   CAF_CHECK(contains(err.message, "unknown or revoked credential"));
   CAF_CHECK(broker_down());
@@ -1210,14 +1215,9 @@ CAF_TEST(a read-only user with a prefix gets forbidden outside its limits) {
   connect_user(*this);
   auto forbidden = [&](frame_type type, const byte_buffer& payload, const std::string& words) {
     send(frame_bytes(type, payload, 5));
-    auto out = take_output();
-    CAF_REQUIRE_EQUAL(out.size(), 1u);
-    CAF_CHECK(out[0].header.type == frame_type::error);
-    CAF_CHECK_EQUAL(out[0].header.request_id, 5u);
-    auto err = from_payload<error_msg>(out[0].payload);
-    CAF_REQUIRE(err);
-    CAF_CHECK_EQUAL(err->code, static_cast<uint8_t>(errc::forbidden));
-    CAF_CHECK_EQUAL(err->message, words);
+    auto err = sole_error(*this, 5);
+    CAF_CHECK_EQUAL(err.code, static_cast<uint8_t>(errc::forbidden));
+    CAF_CHECK_EQUAL(err.message, words);
   };
   forbidden(frame_type::put_begin, to_payload(put_begin_msg{"photos/a", 3}),
             "permission denied: user alice is read-only");
