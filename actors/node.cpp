@@ -6,9 +6,12 @@
 #include "actors/replication.hpp"
 #include "actors/roster_store.hpp"
 #include "actors/store.hpp"
+#include "actors/users.hpp"
 #include "common/log.hpp"
 #include "net/listener.hpp"
+#include "storage/credential.hpp"
 #include "storage/node_identity.hpp"
+#include "storage/user_registry.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -92,6 +95,15 @@ int run_node(const node_config& config) {
     return 2;
   }
 
+  if (auto warning = readable_by_others_warning(config.secret_file, "[cluster] secret_file"))
+    DFS_WARN("node", *warning);
+  auto registry = load_user_registry(config.data_dir);
+  if (!registry) {
+    std::fprintf(stderr, "config: [node] data_dir '%s': %s\n", config.data_dir.c_str(),
+                 describe(registry.error()).c_str());
+    return 2;
+  }
+
   if (config.tls_required) {
     try {
       ctx->tls = std::make_shared<const tls_context>(config.secret);
@@ -140,6 +152,7 @@ int run_node(const node_config& config) {
   ctx->coordinator = system.spawn(coordinator, node_context_ptr{ctx});
   ctx->membership = system.spawn(membership, node_context_ptr{ctx}, std::move(saved_roster));
   ctx->replication = system.spawn(replication, node_context_ptr{ctx});
+  ctx->users = system.spawn(users, node_context_ptr{ctx}, std::move(*registry));
   // From here on the context is read-only: every actor that reads it was given it above, and
   // none reads the handles filled in after its spawn before the first connection exists.
   auto listening = system.middleman().spawn_broker(listener, std::move(*doorman), node_context_ptr{ctx});
@@ -164,7 +177,7 @@ int run_node(const node_config& config) {
   // so that a write under way when the signal came is either acknowledged or never was.
   std::vector<caf::actor> front{listening, caf::actor_cast<caf::actor>(ctx->membership),
                                 caf::actor_cast<caf::actor>(ctx->coordinator),
-                                caf::actor_cast<caf::actor>(ctx->replication)};
+                                caf::actor_cast<caf::actor>(ctx->replication), ctx->users};
   for (auto& a : front) {
     self->monitor(a);
     self->send_exit(a, caf::exit_reason::user_shutdown);

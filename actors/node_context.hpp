@@ -2,6 +2,7 @@
 // What every actor of a node needs to know, fixed at start-up and shared read-only.
 #include "actors/hybrid_clock.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/user_directory.hpp"
 #include "config/node_config.hpp"
 #include "net/handshake.hpp"
 #include "net/tls_endpoint.hpp"
@@ -19,6 +20,10 @@ struct node_context {
   membership_actor membership;
   coordinator_actor coordinator;
   replication_actor replication;
+  /// The users actor (actors/users.hpp): user records, their gossip and the admin's changes.
+  caf::actor users;
+  /// The user registry as the connection brokers read it (filled by the users actor).
+  std::shared_ptr<user_directory> users_directory = std::make_shared<user_directory>();
   std::shared_ptr<hybrid_clock> clock = std::make_shared<hybrid_clock>();
   /// TLS 1.3 keyed by the cluster secret on every connection; null when [cluster] tls = off.
   std::shared_ptr<const tls_context> tls;
@@ -37,7 +42,7 @@ struct node_context {
 
   local_identity identity(peer_role role) const {
     return {config.cluster_name, node_id, config.name, role, config.listen.to_string(),
-            config.secret};
+            config.secret, {}};
   }
 };
 

@@ -21,6 +21,10 @@ struct settings {
   std::string secret; // the secret itself, already read from the secret file
   std::chrono::milliseconds timeout{60'000};
   bool json = false;
+  // user add
+  bool read_only = false;
+  std::string prefix;
+  std::string out; // the credential file; empty: NAME.credential in the current directory
 };
 
 /// What the bytes of a progress line or a summary look like: "1.5 MiB".
@@ -31,6 +35,9 @@ std::string json_string(const std::string& text);
 std::string to_json(const std::vector<list_entry>& entries);
 std::string to_json(const file_info& stat);
 std::string to_json(const cluster_status& status);
+std::string to_json(const std::vector<user_info>& users);
+/// user add --json: {"name":…,"credential_file":…,"access_key":…,"secret_key":…}
+std::string to_json(const user_info& added, const std::string& credential_file);
 
 // The commands. `args` are the positional arguments after the command name, count already
 // checked. Each prints its own "dfs: ..." line on failure and returns the exit code.
@@ -41,6 +48,8 @@ int run_ls(const settings& s, const std::vector<std::string>& args);
 int run_stat(const settings& s, const std::vector<std::string>& args);
 int run_status(const settings& s, const std::vector<std::string>& args);
 int run_decommission(const settings& s, const std::vector<std::string>& args);
+/// user add NAME | user ls | user rm NAME
+int run_user(const settings& s, const std::vector<std::string>& args);
 /// Needs neither node nor secret.
 int run_keygen(const std::vector<std::string>& args);
 

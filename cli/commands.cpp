@@ -264,26 +264,24 @@ int run_status(const settings& s, const std::vector<std::string>&) {
   return exit_ok;
 }
 
-int run_keygen(const std::vector<std::string>& args) {
-  const auto& path = args.at(0);
-  // O_EXCL: a secret already in use must never be replaced by accident.
+namespace {
+
+/// Creates `path` for a secret: mode 0600, never replacing a file (O_EXCL: a secret or
+/// credential in use must never be lost by accident). -1 after saying why.
+int create_private_file(const std::string& path, const char* command) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    if (errno == EEXIST) {
-      say(path + " already exists; keygen does not overwrite a secret");
-      return exit_failed;
-    }
-    say("cannot write " + path + ": " + std::strerror(errno));
-    return exit_failed;
+    if (errno == EEXIST)
+      say(path + " already exists; " + command + " does not overwrite it");
+    else
+      say("cannot write " + path + ": " + std::strerror(errno));
   }
-  auto secret = generate_secret();
-  if (!secret) {
-    ::close(fd);
-    ::unlink(path.c_str());
-    say(secret.error().message);
-    return exit_failed;
-  }
-  auto text = *secret + "\n";
+  return fd;
+}
+
+/// Writes `text` into a file create_private_file made, durably, and closes it; on failure
+/// removes the file and says why.
+bool finish_private_file(int fd, const std::string& path, const std::string& text) {
   bool ok = ::fchmod(fd, 0600) == 0 // the umask may only narrow it; be explicit anyway
             && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size())
             && ::fsync(fd) == 0;
@@ -295,9 +293,103 @@ int run_keygen(const std::vector<std::string>& args) {
   if (!ok) {
     ::unlink(path.c_str());
     say("cannot write " + path + ": " + std::strerror(err));
+  }
+  return ok;
+}
+
+/// Drops a file create_private_file made when nothing will be written to it.
+void abandon_private_file(int fd, const std::string& path) {
+  ::close(fd);
+  ::unlink(path.c_str());
+}
+
+int run_user_add(const settings& s, const std::string& name) {
+  // Checked here as well as on the node: the name makes the default file name.
+  if (auto why = check_user_name(name)) {
+    say("bad user name '" + name + "': " + *why);
+    return exit_usage;
+  }
+  auto path = s.out.empty() ? name + ".credential" : s.out;
+  // The file first: a user whose credential could not be written would be of no use.
+  int fd = create_private_file(path, "user add");
+  if (fd < 0)
+    return exit_failed;
+  client c;
+  auto added = [&]() -> result<user_info> {
+    if (auto done = c.connect(s.node, s.secret, s.timeout); !done)
+      return done.error();
+    return c.add_user(name, s.read_only, s.prefix);
+  }();
+  if (!added) {
+    abandon_private_file(fd, path);
+    return failed(added.error());
+  }
+  if (!finish_private_file(fd, path, credential_file_text(*added))) {
+    say("user " + name + " was added but its credential is lost; remove it with dfs user rm "
+        + name);
     return exit_failed;
   }
+  if (s.json)
+    print_line(to_json(*added, path));
+  else
+    print_line("added user " + name + (s.read_only ? " (read-only)" : "")
+               + (s.prefix.empty() ? "" : ", prefix " + s.prefix) + "; credential in " + path);
   return exit_ok;
+}
+
+int run_user_ls(const settings& s) {
+  client c;
+  if (auto code = connect(c, s))
+    return *code;
+  auto users = c.list_users();
+  if (!users)
+    return failed(users.error());
+  if (s.json) {
+    print_line(to_json(*users));
+    return exit_ok;
+  }
+  for (auto& u : *users)
+    print_line(u.name + "\t" + u.access_key + "\t" + (u.read_only ? "read-only" : "read-write")
+               + "\t" + (u.prefix.empty() ? "*" : u.prefix + "*"));
+  return exit_ok;
+}
+
+int run_user_rm(const settings& s, const std::string& name) {
+  client c;
+  if (auto code = connect(c, s))
+    return *code;
+  if (auto done = c.remove_user(name); !done)
+    return failed(done.error());
+  return exit_ok;
+}
+
+} // namespace
+
+int run_user(const settings& s, const std::vector<std::string>& args) {
+  const auto& what = args.at(0);
+  if (what == "add" && args.size() == 2)
+    return run_user_add(s, args[1]);
+  if (what == "ls" && args.size() == 1)
+    return run_user_ls(s);
+  if (what == "rm" && args.size() == 2)
+    return run_user_rm(s, args[1]);
+  say("usage: dfs user add NAME [--read-only] [--prefix P] [--json] [--out FILE] | dfs user ls "
+      "[--json] | dfs user rm NAME");
+  return exit_usage;
+}
+
+int run_keygen(const std::vector<std::string>& args) {
+  const auto& path = args.at(0);
+  int fd = create_private_file(path, "keygen");
+  if (fd < 0)
+    return exit_failed;
+  auto secret = generate_secret();
+  if (!secret) {
+    abandon_private_file(fd, path);
+    say(secret.error().message);
+    return exit_failed;
+  }
+  return finish_private_file(fd, path, *secret + "\n") ? exit_ok : exit_failed;
 }
 
 } // namespace dfs::cli

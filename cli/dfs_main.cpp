@@ -40,6 +40,8 @@ const command commands[] = {
   {"stat", 1, 1, "stat <key> [--json]", true, run_stat},
   {"status", 0, 0, "status [--json]", true, run_status},
   {"decommission", 1, 1, "decommission <node-name>", false, run_decommission},
+  {"user", 1, 2, "user add <name> [--read-only] [--prefix P] [--json] [--out FILE] | user ls "
+                 "[--json] | user rm <name>", true, run_user},
   {"keygen", 1, 1, "keygen <file>", false, nullptr},
 };
 
@@ -58,6 +60,12 @@ void print_help(const po::options_description& visible) {
                "  stat <key> [--json]           size, chunks, version, copies, sha256 of key\n"
                "  status [--json]               cluster members and under-replicated count\n"
                "  decommission <node-name>      move a node's data to the others, then retire it\n"
+               "  user add <name> [--read-only] [--prefix P] [--json] [--out FILE]\n"
+               "                                make a user and write its credential file (mode\n"
+               "                                0600, default <name>.credential); needs the\n"
+               "                                cluster secret\n"
+               "  user ls [--json]              list the users\n"
+               "  user rm <name>                remove a user: its credential stops working\n"
                "  keygen <file>                 write a new random cluster secret (mode 0600)\n\n"
             << visible
             << "\nexit codes: 0 success, 1 the operation failed, 2 usage or configuration error\n";
@@ -95,10 +103,15 @@ int run(int argc, char** argv) {
     ("node", po::value<std::string>()->value_name("HOST:PORT"),
      "the node to talk to (default: $DFS_NODE, then 127.0.0.1:7001)")
     ("secret-file", po::value<std::string>()->value_name("FILE"),
-     "the cluster secret (default: $DFS_SECRET_FILE)")
+     "the cluster secret, or a user's credential file (default: $DFS_SECRET_FILE)")
     ("timeout", po::value<std::string>()->value_name("SECONDS")->default_value("60"),
      "how long to wait for the node to answer")
-    ("json", po::bool_switch(), "ls, stat, status: one line of JSON")
+    ("json", po::bool_switch(), "ls, stat, status, user add, user ls: one line of JSON")
+    ("read-only", po::bool_switch(), "user add: the user may only read")
+    ("prefix", po::value<std::string>()->value_name("P"),
+     "user add: the user may only touch keys that start with P")
+    ("out", po::value<std::string>()->value_name("FILE"),
+     "user add: where to write the credential (default: <name>.credential)")
     ("help,h", "print this help")
     ("version", "print the version");
   po::options_description hidden;
@@ -149,7 +162,19 @@ int run(int argc, char** argv) {
   settings s;
   s.json = vm["json"].as<bool>();
   if (s.json && !cmd->takes_json)
-    return usage_error("--json applies only to ls, stat and status");
+    return usage_error("--json applies only to ls, stat, status and user");
+  s.read_only = vm["read-only"].as<bool>();
+  if (vm.count("prefix"))
+    s.prefix = vm["prefix"].as<std::string>();
+  if (vm.count("out"))
+    s.out = vm["out"].as<std::string>();
+  bool user_add = cmd->run == run_user && args[0] == "add";
+  if ((s.read_only || vm.count("prefix") || vm.count("out")) && !user_add)
+    return usage_error("--read-only, --prefix and --out apply only to user add");
+  if (!s.prefix.empty()) {
+    if (auto why = dfs::check_key(s.prefix))
+      return usage_error("--prefix '" + s.prefix + "': " + *why);
+  }
   // keygen makes the secret the other commands need; it must not depend on one.
   if (cmd->run == nullptr)
     return run_keygen(args);
@@ -169,6 +194,8 @@ int run(int argc, char** argv) {
   auto secret = dfs::load_secret_file(*secret_file);
   if (!secret)
     return usage_error(secret.error().message);
+  if (auto warning = dfs::secret_file_warning(*secret_file))
+    std::fprintf(stderr, "dfs: warning: %s\n", warning->c_str());
   s.secret = std::move(*secret);
   return cmd->run(s, args);
 }

@@ -107,4 +107,22 @@ std::string to_json(const cluster_status& s) {
          + field("over_replicated", s.over_replicated) + "}";
 }
 
+std::string to_json(const std::vector<user_info>& users) {
+  std::string out = "[";
+  for (size_t i = 0; i < users.size(); ++i) {
+    auto& u = users[i];
+    out += i == 0 ? "{" : ",{";
+    out += field("name", u.name) + "," + field("access_key", u.access_key) + ","
+           + "\"read_only\":" + (u.read_only ? "true" : "false") + "," + field("prefix", u.prefix);
+    out += "}";
+  }
+  return out + "]";
+}
+
+std::string to_json(const user_info& added, const std::string& credential_file) {
+  return "{" + field("name", added.name) + "," + field("credential_file", credential_file) + ","
+         + field("access_key", added.access_key) + "," + field("secret_key", added.secret_key)
+         + "}";
+}
+
 } // namespace dfs::cli

@@ -4,6 +4,7 @@
 
 #include "net/client_connection.hpp"
 #include "net/messages.hpp"
+#include "storage/credential.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -88,6 +89,7 @@ const char* to_string(error_code code) {
     case error_code::wrong_cluster: return "wrong_cluster";
     case error_code::wrong_version: return "wrong_version";
     case error_code::timeout: return "timeout";
+    case error_code::forbidden: return "forbidden";
   }
   return "unknown";
 }
@@ -96,6 +98,8 @@ const char* to_string(error_code code) {
 
 struct client::impl {
   std::unique_ptr<client_connection> conn;
+  /// The secret connect() was given: add_user derives the new user's secret key from it.
+  std::string secret;
   /// The last frame received; its payload buffer is reused from frame to frame.
   received_frame frame;
   /// A put's chunk buffer, kept between puts so that small puts do not allocate it each time.
@@ -264,6 +268,7 @@ result<void> client::connect(const std::string& node, const std::string& secret,
     if (!conn->open(address->host, address->port, "", secret, timeout))
       return to_public(conn->error());
     self().conn = std::move(conn);
+    self().secret = secret;
     return result<void>{};
   });
 }
@@ -584,6 +589,60 @@ result<void> client::decommission(const std::string& node_name) {
     empty_msg done;
     if (auto e = self().call(frame_type::decommission, to_payload(key_msg{node_name}),
                              frame_type::ok, done))
+      return *e;
+    return result<void>{};
+  });
+}
+
+namespace {
+
+user_info to_user_info(user_record r) {
+  return {std::move(r.name), std::move(r.access_key), r.read_only, std::move(r.prefix), {}};
+}
+
+} // namespace
+
+std::string credential_file_text(const user_info& user) {
+  return format_credential({user.name, user.access_key, user.secret_key});
+}
+
+bool is_user_credential(const std::string& secret) { return looks_like_credential(secret); }
+
+result<user_info> client::add_user(const std::string& name, bool read_only,
+                                   const std::string& prefix) {
+  return guarded(*this, [&]() -> result<user_info> {
+    user_record_msg made;
+    if (auto e = self().call(frame_type::user_add, to_payload(user_add_msg{name, read_only, prefix}),
+                             frame_type::user_result, made))
+      return *e;
+    if (!is_valid_access_key(made.value.access_key))
+      return self().drop(protocol_error("the node answered with a malformed access key"));
+    // Only a holder of the cluster secret gets here (the node refuses users), and it derives
+    // the key itself: a secret key never travels.
+    auto secret_key = derive_user_secret_key(self().secret, made.value.access_key);
+    auto info = to_user_info(std::move(made.value));
+    info.secret_key = std::move(secret_key);
+    return info;
+  });
+}
+
+result<std::vector<user_info>> client::list_users() {
+  return guarded(*this, [&]() -> result<std::vector<user_info>> {
+    user_list_msg found;
+    if (auto e = self().call(frame_type::user_ls, {}, frame_type::user_list, found))
+      return *e;
+    std::vector<user_info> out;
+    for (auto& r : found.records)
+      out.push_back(to_user_info(std::move(r)));
+    return out;
+  });
+}
+
+result<void> client::remove_user(const std::string& name) {
+  return guarded(*this, [&]() -> result<void> {
+    empty_msg done;
+    if (auto e = self().call(frame_type::user_rm, to_payload(user_name_msg{name}), frame_type::ok,
+                             done))
       return *e;
     return result<void>{};
   });

@@ -2,6 +2,7 @@
 // put reads and a get writes.
 #include "dfs/client.hpp"
 
+#include "storage/credential.hpp"
 #include "storage/crypto.hpp"
 #include "storage/manifest.hpp"
 
@@ -121,6 +122,14 @@ result<std::string> load_secret_file(const std::string& path) {
     return error{error_code::bad_request, what + "secret is " + std::to_string(data.size())
                                              + " bytes, at least 32 are needed"};
   return data;
+}
+
+std::optional<std::string> check_user_name(const std::string& name) {
+  return check_user_name(std::string_view{name});
+}
+
+std::optional<std::string> secret_file_warning(const std::string& path) {
+  return readable_by_others_warning(path, "secret file");
 }
 
 // --- local_source ----------------------------------------------------------------------------

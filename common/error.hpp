@@ -24,6 +24,7 @@ enum class errc : uint8_t {
   wrong_cluster = 10,   // handshake: another cluster's node
   wrong_version = 11,   // handshake: a protocol version we do not speak
   timeout = 12,         // a peer was silent for too long
+  forbidden = 13,       // the credential does not allow this (read-only user, outside its prefix)
 };
 
 constexpr caf::atom_value error_category = caf::atom("dfs");

@@ -1,5 +1,7 @@
 #include "config/node_config.hpp"
 
+#include "storage/credential.hpp"
+
 #include "net/frame.hpp"
 
 #include <boost/program_options.hpp>
@@ -280,6 +282,10 @@ std::string load_secret(const std::string& path) {
   std::fclose(file);
   while (!data.empty() && (data.back() == '\n' || data.back() == '\r'))
     data.pop_back();
+  // A node holds the node secret; a user's credential must never make one.
+  if (looks_like_credential(data))
+    fail(what + "this is a user credential (made by dfs user add), not the cluster secret; a "
+                "node needs the cluster secret itself");
   if (data.size() < 32)
     fail(what + "secret is " + std::to_string(data.size()) + " bytes, at least 32 are needed");
   return data;

@@ -22,6 +22,7 @@
 #include "fuzz/fuzz_common.hpp"
 #include "net/frame_decoder.hpp"
 #include "net/handshake.hpp"
+#include "storage/credential.hpp"
 #include "storage/crypto.hpp"
 
 #include <deque>
@@ -70,6 +71,14 @@ errc judge_hello(const local_identity& self, const char* data, size_t size) {
     return errc::protocol;
   if (hello->version != protocol_version)
     return errc::wrong_version;
+  if (!hello->access_key.empty()) {
+    if (!is_valid_access_key(hello->access_key))
+      return errc::protocol;
+    if (hello->role != peer_role::client)
+      return errc::forbidden; // a user credential never makes a node
+    if (!self.access_key.empty())
+      return errc::protocol;
+  }
   bool nameless_client = (hello->role == peer_role::client && hello->cluster.empty())
                          || (self.role == peer_role::client && self.cluster.empty());
   if (!nameless_client && hello->cluster != self.cluster)
@@ -77,6 +86,12 @@ errc judge_hello(const local_identity& self, const char* data, size_t size) {
   if (!lower_hex_id(hello->node_id) || hello->node_id == self.node_id)
     return errc::protocol;
   return errc::none;
+}
+
+/// The key both proofs are made with: a user's (derived from the node secret) when the peer
+/// named an access key, else our own.
+std::string proof_key(const local_identity& self, const hello_msg& peer) {
+  return peer.access_key.empty() ? self.secret : derive_user_secret_key(self.secret, peer.access_key);
 }
 
 /// One handshake with the checks around each frame it is fed.
@@ -125,7 +140,7 @@ struct checked_handshake {
         FUZZ_CHECK(proof);
         auto& init = initiator ? own_hello : hs.peer();
         auto& resp = initiator ? hs.peer() : own_hello;
-        FUZZ_CHECK(proof->mac == expected_proof(self.secret, initiator, init, resp));
+        FUZZ_CHECK(proof->mac == expected_proof(proof_key(self, hs.peer()), initiator, init, resp));
         break;
       }
       case handshake::state::done: {
@@ -135,7 +150,7 @@ struct checked_handshake {
         FUZZ_CHECK(proof);
         auto& init = initiator ? own_hello : hs.peer();
         auto& resp = initiator ? hs.peer() : own_hello;
-        FUZZ_CHECK(proof->mac == expected_proof(self.secret, !initiator, init, resp));
+        FUZZ_CHECK(proof->mac == expected_proof(proof_key(self, hs.peer()), !initiator, init, resp));
         break;
       }
       case handshake::state::failed: {
@@ -165,7 +180,8 @@ local_identity make_self(uint8_t flags) {
   bool client = flags & 8;
   bool nameless = flags & 16;
   return {nameless ? "" : "alpha", self_id, client ? "cli" : "n1",
-          client ? peer_role::client : peer_role::peer, client ? "" : "127.0.0.1:7000", secret};
+          client ? peer_role::client : peer_role::peer, client ? "" : "127.0.0.1:7000", secret,
+          {}};
 }
 
 // -- mode 0: a stranger's byte stream ---------------------------------------------------------

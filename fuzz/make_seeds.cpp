@@ -169,6 +169,15 @@ void message_seeds() {
                roster_msg{{{id_a, "n1", "127.0.0.1:7001", 17, admin_state::active, 0},
                            {id_b, "n2", "127.0.0.1:7002", 18, admin_state::leaving, 19}}});
   message_seed(19, "empty", empty_msg{});
+  message_seed(20, "user_add", user_add_msg{"alice", true, "photos/"});
+  message_seed(21, "user_name", user_name_msg{"alice"});
+  user_record alice{"alice", "ALICEALICEALICEALICE", true, "photos/", 1700000000000, false};
+  user_record gone{"bob", "BOBBOBBOBBOBBOBBOBBO", false, "", 1700000000001, true};
+  message_seed(22, "user_record", user_record_msg{alice});
+  message_seed(23, "user_list", user_list_msg{{alice, gone}});
+  auto user_hello = sample_hello(id_a, "", peer_role::client);
+  user_hello.access_key = "ALICEALICEALICEALICE";
+  message_seed(0, "hello-user", user_hello);
 }
 
 // -- handshake -------------------------------------------------------------------------------
@@ -183,6 +192,16 @@ void handshake_seeds() {
   append_frame(client_stream, frame_type::hello, 0,
                to_payload(sample_hello(other_id, "", peer_role::client)));
   write_seed("handshake", "stream-client", cat({bytes({0}), client_stream}));
+  // A client with a user credential, and one that claims the peer role with it.
+  for (auto role : {peer_role::client, peer_role::peer}) {
+    auto user_hello = sample_hello(other_id, "", role);
+    user_hello.access_key = "ALICEALICEALICEALICE";
+    byte_buffer user_stream;
+    append_frame(user_stream, frame_type::hello, 0, to_payload(user_hello));
+    append_frame(user_stream, frame_type::proof, 0, to_payload(proof_msg{}));
+    write_seed("handshake", role == peer_role::client ? "stream-user" : "stream-user-as-peer",
+               cat({bytes({0}), user_stream}));
+  }
   byte_buffer error_stream;
   append_frame(error_stream, frame_type::error, 0, to_payload(error_msg{5, "wrong secret"}));
   write_seed("handshake", "stream-error", cat({bytes({8 | 16}), error_stream}));

@@ -1,7 +1,7 @@
 // Every payload decoder of net/messages.hpp (control frames between clients and nodes and
 // between nodes), through from_payload<T> exactly as the brokers and the client call it.
 //
-// Input: [selector] payload...   (selector % 20 picks the message type, in the order of
+// Input: [selector] payload...   (selector % 24 picks the message type, in the order of
 // `decoders` below; fuzz/make_seeds.cpp writes one seed per type)
 //
 // Invariants, for every type:
@@ -34,7 +34,7 @@ double item_ratio(const Msg& with_one, const Msg& with_none) {
 }
 
 struct ratios {
-  double ls_entry, member, chunk_id_item, manifest_item, chunk_ref_item, roster_item;
+  double ls_entry, member, chunk_id_item, manifest_item, chunk_ref_item, roster_item, user_item;
 };
 
 const ratios& item_ratios() {
@@ -50,6 +50,7 @@ const ratios& item_ratios() {
     one_chunk.chunks.push_back(chunk_ref{});
     x.chunk_ref_item = item_ratio<manifest_msg, chunk_ref>(manifest_msg{one_chunk}, {});
     x.roster_item = item_ratio<roster_msg, roster_entry>(roster_msg{{roster_entry{}}}, {});
+    x.user_item = item_ratio<user_list_msg, user_record>(user_list_msg{{user_record{}}}, {});
     return x;
   }();
   return r;
@@ -121,6 +122,19 @@ void validate(const roster_msg& m) {
   }
 }
 void validate(const empty_msg&) {}
+void validate(const user_record& r) {
+  FUZZ_CHECK(r.name.size() <= max_user_name_length && r.access_key.size() <= access_key_length);
+  FUZZ_CHECK(r.prefix.size() <= max_key_length);
+}
+void validate(const user_add_msg& m) {
+  FUZZ_CHECK(m.name.size() <= max_user_name_length && m.prefix.size() <= max_key_length);
+}
+void validate(const user_name_msg& m) { FUZZ_CHECK(m.name.size() <= max_user_name_length); }
+void validate(const user_record_msg& m) { validate(m.value); }
+void validate(const user_list_msg& m) {
+  for (auto& r : m.records)
+    validate(r);
+}
 
 // -- the check every type goes through ------------------------------------------------------
 
@@ -177,10 +191,14 @@ const decoder_fn decoders[] = {
   },
   [](const char* d, size_t n) { check<roster_msg>(d, n, item_ratios().roster_item); },
   [](const char* d, size_t n) { check<empty_msg>(d, n, 0); },
+  [](const char* d, size_t n) { check<user_add_msg>(d, n, 0); },
+  [](const char* d, size_t n) { check<user_name_msg>(d, n, 0); },
+  [](const char* d, size_t n) { check<user_record_msg>(d, n, 0); },
+  [](const char* d, size_t n) { check<user_list_msg>(d, n, item_ratios().user_item); },
 };
 
 constexpr size_t decoder_count = sizeof(decoders) / sizeof(decoders[0]);
-static_assert(decoder_count == 20, "fuzz/make_seeds.cpp numbers the message types the same way");
+static_assert(decoder_count == 24, "fuzz/make_seeds.cpp numbers the message types the same way");
 
 } // namespace
 

@@ -2,6 +2,7 @@
 
 #include "common/buffer_pool.hpp"
 
+#include "storage/credential.hpp"
 #include "storage/crypto.hpp"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <netdb.h>
+#include <optional>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -28,6 +30,13 @@ bool client_connection::set_error(errc code, std::string message) {
 
 bool client_connection::open(const std::string& host, uint16_t port, const std::string& cluster,
                              const std::string& secret, std::chrono::milliseconds timeout) {
+  std::optional<user_credential> user;
+  if (looks_like_credential(secret)) {
+    std::string why;
+    user = parse_credential(secret, why);
+    if (!user)
+      return set_error(errc::bad_request, "bad credential: " + why);
+  }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -75,7 +84,9 @@ bool client_connection::open(const std::string& host, uint16_t port, const std::
   self.node_id = to_hex(id_bytes.data(), 16);
   self.node_name = "dfs-cli";
   self.role = peer_role::client;
-  self.secret = secret;
+  self.secret = user ? user->secret_key : secret;
+  if (user)
+    self.access_key = user->access_key;
   if (tls_context_) {
     tls_ = std::make_unique<tls_endpoint>(*tls_context_, tls_side::client, self.node_id);
     tls_->set_ciphertext_sink(&tls_out_);

@@ -8,14 +8,16 @@ const char* to_string(frame_type type) {
     DFS_FRAME_NAME(hello) DFS_FRAME_NAME(proof) DFS_FRAME_NAME(error)
     DFS_FRAME_NAME(put_begin) DFS_FRAME_NAME(put_data) DFS_FRAME_NAME(get) DFS_FRAME_NAME(rm)
     DFS_FRAME_NAME(ls) DFS_FRAME_NAME(stat) DFS_FRAME_NAME(status) DFS_FRAME_NAME(credit) DFS_FRAME_NAME(decommission)
+    DFS_FRAME_NAME(user_add) DFS_FRAME_NAME(user_rm) DFS_FRAME_NAME(user_ls)
     DFS_FRAME_NAME(put_ready) DFS_FRAME_NAME(put_credit) DFS_FRAME_NAME(put_done)
     DFS_FRAME_NAME(get_meta) DFS_FRAME_NAME(get_data) DFS_FRAME_NAME(ok)
     DFS_FRAME_NAME(ls_result) DFS_FRAME_NAME(stat_result) DFS_FRAME_NAME(status_result)
+    DFS_FRAME_NAME(user_result) DFS_FRAME_NAME(user_list)
     DFS_FRAME_NAME(put_chunk) DFS_FRAME_NAME(get_chunk) DFS_FRAME_NAME(chunk_data)
     DFS_FRAME_NAME(has_chunks) DFS_FRAME_NAME(has_chunks_result) DFS_FRAME_NAME(put_manifest)
     DFS_FRAME_NAME(get_manifest) DFS_FRAME_NAME(manifest_data) DFS_FRAME_NAME(list_manifests)
     DFS_FRAME_NAME(manifest_list) DFS_FRAME_NAME(inventory) DFS_FRAME_NAME(inventory_result)
-    DFS_FRAME_NAME(peers) DFS_FRAME_NAME(heartbeat)
+    DFS_FRAME_NAME(peers) DFS_FRAME_NAME(heartbeat) DFS_FRAME_NAME(users)
 #undef DFS_FRAME_NAME
   }
   return "unknown";

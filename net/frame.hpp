@@ -46,6 +46,9 @@ enum class frame_type : uint16_t {
   status = 22,
   credit = 23, // the reader of a get grants more data frames
   decommission = 24,
+  user_add = 25, // node secret only: a new user; answered with user_result
+  user_rm = 26,  // node secret only: removes a user; answered with ok
+  user_ls = 27,  // node secret only: answered with user_list
   // node -> client
   put_ready = 32,
   put_credit = 33,
@@ -56,6 +59,8 @@ enum class frame_type : uint16_t {
   ls_result = 38,
   stat_result = 39,
   status_result = 40,
+  user_result = 41, // the user record user_add made
+  user_list = 42,   // the live users
   // node <-> node: requests and their responses
   put_chunk = 48,
   get_chunk = 49,
@@ -71,6 +76,7 @@ enum class frame_type : uint16_t {
   inventory_result = 59,
   peers = 60,     // gossip: the sender's roster
   heartbeat = 61, // a sign of life, every second or so
+  users = 62,     // gossip: user records (all of them when a link comes up, then each change)
 };
 
 /// True for every type above; the decoder refuses anything else.

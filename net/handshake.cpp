@@ -1,5 +1,6 @@
 #include "net/handshake.hpp"
 
+#include "storage/credential.hpp"
 #include "storage/crypto.hpp"
 
 namespace dfs {
@@ -21,6 +22,7 @@ handshake::handshake(local_identity self, bool initiator)
   hello_.node_name = self_.node_name;
   hello_.role = self_.role;
   hello_.listen_address = self_.listen_address;
+  hello_.access_key = self_.access_key;
   random_bytes(hello_.nonce.data(), hello_.nonce.size());
 }
 
@@ -39,7 +41,7 @@ sha256_digest handshake::proof_for(bool from_initiator) const {
   w.fixed(resp.nonce);
   w.str(init.node_id);
   w.str(resp.node_id);
-  return hmac_sha256(self_.secret, input.data(), input.size());
+  return hmac_sha256(proof_key_, input.data(), input.size());
 }
 
 void handshake::fail(errc code, std::string reason, std::vector<outgoing_frame>& out,
@@ -80,6 +82,20 @@ void handshake::on_hello(const byte_buffer& payload, std::vector<outgoing_frame>
                 "unsupported protocol version " + std::to_string(hello->version) + " (this node speaks "
                   + std::to_string(protocol_version) + ")",
                 out, true);
+  // A user credential is a client's, whatever its hello says (checked before the cluster name,
+  // which a client does not send).
+  if (!hello->access_key.empty()) {
+    if (!is_valid_access_key(hello->access_key))
+      return fail(errc::protocol, "malformed access key in hello", out, true);
+    if (hello->role != peer_role::client)
+      return fail(errc::forbidden,
+                  "permission denied: a user credential cannot act as a node (only the node "
+                  "secret can)",
+                  out, true);
+    if (!self_.access_key.empty())
+      return fail(errc::protocol, "both ends hold user credentials: one must be a node", out,
+                  true);
+  }
   // A client knows the cluster by its secret, not its name: it sends an empty name and checks
   // none, and that costs nothing, since the proof below needs the secret either way.
   bool client_without_name = (hello->role == peer_role::client && hello->cluster.empty())
@@ -93,6 +109,10 @@ void handshake::on_hello(const byte_buffer& payload, std::vector<outgoing_frame>
     return fail(errc::protocol, "malformed node id in hello", out, true);
   if (hello->node_id == self_.node_id)
     return fail(errc::protocol, "connected to itself", out, true);
+  if (!hello->access_key.empty())
+    proof_key_ = derive_user_secret_key(self_.secret, hello->access_key);
+  else
+    proof_key_ = self_.secret; // ours: the node secret, or (a user client) our secret key
   peer_ = std::move(*hello);
   state_ = state::waiting_proof;
   out.push_back({frame_type::proof, to_payload(proof_msg{proof_for(initiator_)})});

@@ -8,6 +8,12 @@
 //
 // where side is "initiator" or "responder", so a proof cannot be reflected back at its sender.
 // A proof is compared in constant time. Nothing above the handshake sees a peer before done().
+//
+// A client with a user credential names its access key in its hello and both sides make the
+// proofs with that user's secret key: the client holds it, the node derives it from the node
+// secret (storage/credential.hpp). A hello that names an access key and asks for the peer role
+// is refused: a user credential never makes a node. Whether the user still exists, and what
+// it may do, is decided above the handshake (the user registry).
 #include "common/error.hpp"
 #include "net/frame.hpp"
 #include "net/messages.hpp"
@@ -24,7 +30,8 @@ struct local_identity {
   std::string node_name;
   peer_role role = peer_role::peer;
   std::string listen_address;
-  std::string secret;
+  std::string secret;     // the node secret, or a user's secret key (with access_key)
+  std::string access_key; // a user credential's access key; empty with the node secret
 };
 
 class handshake {
@@ -53,6 +60,8 @@ public:
   const std::string& error_reason() const { return error_reason_; }
   /// The peer's hello; valid once its hello arrived.
   const hello_msg& peer() const { return peer_; }
+  /// The access key the peer authenticated with (a user); empty for the node secret.
+  const std::string& peer_access_key() const { return peer_.access_key; }
 
 private:
   sha256_digest proof_for(bool from_initiator) const;
@@ -67,6 +76,7 @@ private:
   state state_ = state::waiting_hello;
   errc error_code_ = errc::none;
   std::string error_reason_;
+  std::string proof_key_; // the key both proofs are made with, chosen on the peer's hello
 };
 
 /// True when the string is 32 lowercase hex digits (a node id).

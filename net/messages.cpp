@@ -31,6 +31,8 @@ void hello_msg::write(writer& w) const {
   w.u8(static_cast<uint8_t>(role));
   w.str(listen_address);
   w.fixed(nonce);
+  if (!access_key.empty())
+    w.str(access_key);
 }
 
 void hello_msg::read(reader& r) {
@@ -45,6 +47,22 @@ void hello_msg::read(reader& r) {
   role = static_cast<peer_role>(role_byte);
   listen_address = r.str(300);
   r.fixed(nonce);
+  if (r.remaining() > 0) {
+    access_key = r.str(64);
+    if (access_key.empty()) // written only when set: one value, one encoding
+      r.fail();
+  }
+}
+
+void user_list_msg::write(writer& w) const {
+  w.u32(static_cast<uint32_t>(records.size()));
+  for (auto& rec : records)
+    rec.write(w);
+}
+
+void user_list_msg::read(reader& r) {
+  // name, access key, prefix: three lengths; flags and version: 10 bytes.
+  read_list(r, records, 22, [&](user_record& rec) { rec.read(r); });
 }
 
 void ls_result_msg::write(writer& w) const {

@@ -4,6 +4,8 @@
 // (put_data, get_data, chunk_data, the tail of put_chunk) travel raw, without a codec pass.
 #include "net/codec.hpp"
 #include "storage/manifest.hpp"
+#include "storage/credential.hpp"
+#include "storage/user_registry.hpp"
 
 #include <array>
 #include <optional>
@@ -22,6 +24,10 @@ struct hello_msg {
   peer_role role = peer_role::peer;
   std::string listen_address; // empty for clients
   std::array<uint8_t, 32> nonce{};
+  // A client with a user credential: its access key, which says whose key the proof is made
+  // with (and, with TLS, must match the TLS identity). Empty for the node secret. Written
+  // only when set, so a hello without it is the hello of before.
+  std::string access_key;
   void write(writer& w) const;
   void read(reader& r);
 };
@@ -184,6 +190,34 @@ struct roster_entry {
 
 struct roster_msg { // the peers frame
   std::vector<roster_entry> entries;
+  void write(writer& w) const;
+  void read(reader& r);
+};
+
+struct user_add_msg { // user_add
+  std::string name;
+  bool read_only = false;
+  std::string prefix;
+  void write(writer& w) const { w.str(name), w.boolean(read_only), w.str(prefix); }
+  void read(reader& r) {
+    name = r.str(max_user_name_length), read_only = r.boolean(), prefix = r.str(max_key_length);
+  }
+};
+
+struct user_name_msg { // user_rm
+  std::string name;
+  void write(writer& w) const { w.str(name); }
+  void read(reader& r) { name = r.str(max_user_name_length); }
+};
+
+struct user_record_msg { // user_result
+  user_record value;
+  void write(writer& w) const { value.write(w); }
+  void read(reader& r) { value.read(r); }
+};
+
+struct user_list_msg { // user_list (live users) and users (gossip, tombstones too)
+  std::vector<user_record> records;
   void write(writer& w) const;
   void read(reader& r);
 };

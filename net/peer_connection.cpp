@@ -3,7 +3,9 @@
 #include "common/buffer_pool.hpp"
 
 #include "actors/get_session.hpp"
+#include "actors/permissions.hpp"
 #include "actors/put_session.hpp"
+#include "actors/users.hpp"
 #include "common/log.hpp"
 
 #include <caf/io/receive_policy.hpp>
@@ -458,6 +460,14 @@ void on_peer_request(peer_connection_broker* self, byte_buffer& payload) {
     case frame_type::heartbeat:
       self->send(st.ctx->membership, heartbeat_atom::value, st.peer.node_id);
       return;
+    case frame_type::users: {
+      auto msg = from_payload<user_list_msg>(payload);
+      if (!msg)
+        return bad();
+      if (st.ctx->users)
+        self->send(st.ctx->users, users_atom::value, std::move(msg->records));
+      return;
+    }
     case frame_type::ok:
     case frame_type::chunk_data:
     case frame_type::has_chunks_result:
@@ -493,6 +503,45 @@ void start_session(peer_connection_broker* self, uint64_t id, caf::actor session
   st.sessions[id] = std::move(session);
 }
 
+/// Looks the connection's user up again: a user removed since the last request is refused and
+/// the connection closed; changed limits apply from this request on. False when closed.
+bool user_still_known(peer_connection_broker* self) {
+  auto& st = self->state;
+  if (!st.user)
+    return true;
+  auto current = st.ctx->users_directory->lookup(st.user->access_key);
+  if (!current) {
+    close_connection(self, errc::auth_failed,
+                     "unknown or revoked credential: user " + st.user->name + " was removed",
+                     true);
+    return false;
+  }
+  st.user = std::move(current);
+  return true;
+}
+
+/// Answers request `id` with a forbidden error when the connection's credential does not
+/// allow it. True when it does.
+bool permitted(peer_connection_broker* self, uint64_t id, const std::string& key = {}) {
+  auto& st = self->state;
+  auto why = refusal(st.user ? &*st.user : nullptr, st.header.type, key);
+  if (!why)
+    return true;
+  write_error(self, id, errc::forbidden, *why);
+  return false;
+}
+
+/// User management: the users actor answers; the answer goes back as `response`.
+template <class Result>
+void answer_from_users(peer_connection_broker* self, uint64_t id, frame_type response,
+                       caf::message request) {
+  if (!self->state.ctx->users)
+    return write_error(self, id, errc::unavailable, "this node keeps no user registry");
+  self->request(self->state.ctx->users, std::chrono::seconds{60}, std::move(request))
+    .then([=](Result& result) { write_frame(self, response, id, to_payload(result)); },
+          [=](caf::error& err) { write_error(self, id, err); });
+}
+
 void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
   auto& st = self->state;
   auto id = st.header.request_id;
@@ -500,11 +549,15 @@ void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
     close_connection(self, errc::protocol,
                      std::string{"malformed "} + to_string(st.header.type) + " request", true);
   };
+  if (!user_still_known(self))
+    return;
   switch (st.header.type) {
     case frame_type::put_begin: {
       auto msg = from_payload<put_begin_msg>(payload);
       if (!msg)
         return bad();
+      if (!permitted(self, id, msg->key))
+        return;
       if (st.sessions.count(id))
         return write_error(self, id, errc::bad_request, "request id already in use");
       return start_session(self, id,
@@ -523,6 +576,8 @@ void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
       auto msg = from_payload<key_msg>(payload);
       if (!msg)
         return bad();
+      if (!permitted(self, id, msg->key))
+        return;
       if (st.sessions.count(id))
         return write_error(self, id, errc::bad_request, "request id already in use");
       return start_session(self, id,
@@ -542,6 +597,8 @@ void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
       auto msg = from_payload<key_msg>(payload);
       if (!msg)
         return bad();
+      if (!permitted(self, id, msg->key))
+        return;
       self->request(caf::actor_cast<caf::actor>(st.ctx->coordinator), std::chrono::seconds{120},
                     rm_atom::value, std::move(msg->key))
         .then([=](caf::ok_atom) { write_frame(self, frame_type::ok, id, nullptr, 0); },
@@ -552,13 +609,18 @@ void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
       auto msg = from_payload<prefix_msg>(payload);
       if (!msg)
         return bad();
+      auto prefix = narrowed_ls_prefix(st.user ? &*st.user : nullptr, msg->prefix);
+      if (!prefix) // nothing this user may see can match
+        return write_frame(self, frame_type::ls_result, id, to_payload(ls_result_msg{}));
       return answer_from_coordinator<ls_result_msg>(
-        self, id, frame_type::ls_result, caf::make_message(ls_atom::value, std::move(msg->prefix)));
+        self, id, frame_type::ls_result, caf::make_message(ls_atom::value, std::move(*prefix)));
     }
     case frame_type::stat: {
       auto msg = from_payload<key_msg>(payload);
       if (!msg)
         return bad();
+      if (!permitted(self, id, msg->key))
+        return;
       return answer_from_coordinator<stat_result_msg>(
         self, id, frame_type::stat_result, caf::make_message(stat_atom::value, std::move(msg->key)));
     }
@@ -566,6 +628,8 @@ void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
       auto msg = from_payload<key_msg>(payload);
       if (!msg)
         return bad();
+      if (!permitted(self, id))
+        return;
       self->request(caf::actor_cast<caf::actor>(st.ctx->coordinator), std::chrono::seconds{120},
                     leave_atom::value, std::move(msg->key))
         .then([=](caf::ok_atom) { write_frame(self, frame_type::ok, id, nullptr, 0); },
@@ -578,6 +642,37 @@ void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
       return answer_from_coordinator<status_result_msg>(self, id, frame_type::status_result,
                                                         caf::make_message(status_atom::value));
     }
+    case frame_type::user_add: {
+      auto msg = from_payload<user_add_msg>(payload);
+      if (!msg)
+        return bad();
+      if (!permitted(self, id))
+        return;
+      return answer_from_users<user_record>(
+        self, id, frame_type::user_result, caf::make_message(user_add_atom::value, std::move(*msg)));
+    }
+    case frame_type::user_rm: {
+      auto msg = from_payload<user_name_msg>(payload);
+      if (!msg)
+        return bad();
+      if (!permitted(self, id))
+        return;
+      if (!st.ctx->users)
+        return write_error(self, id, errc::unavailable, "this node keeps no user registry");
+      self->request(st.ctx->users, std::chrono::seconds{60}, user_rm_atom::value,
+                    std::move(msg->name))
+        .then([=](caf::ok_atom) { write_frame(self, frame_type::ok, id, nullptr, 0); },
+              [=](caf::error& err) { write_error(self, id, err); });
+      return;
+    }
+    case frame_type::user_ls: {
+      if (!payload.empty())
+        return bad();
+      if (!permitted(self, id))
+        return;
+      return answer_from_users<user_list_msg>(self, id, frame_type::user_list,
+                                              caf::make_message(user_ls_atom::value));
+    }
     default:
       return close_connection(self, errc::protocol,
                               std::string{"unexpected "} + to_string(st.header.type)
@@ -587,6 +682,31 @@ void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
 }
 
 // -- handshake ---------------------------------------------------------------------
+
+/// The role and the permissions come from the key the peer proved, never from its hello: the
+/// node secret makes a peer or an administrator; a user credential makes a client with its
+/// record's limits, if the registry still knows it. False when the connection was closed.
+bool admit_credential(peer_connection_broker* self) {
+  auto& st = self->state;
+  auto refuse = [&](errc code, const std::string& reason) {
+    close_connection(self, code, reason, true, &refusal_lines);
+    return false;
+  };
+  // With TLS the key is the one the TLS identity named (a server checked it); the hello must
+  // name the same. Without TLS, the hello named it and the proof was made with it.
+  const std::string& access_key = st.peer.access_key;
+  if (st.tls && st.tls->side() == tls_side::server && st.tls->user_access_key() != access_key)
+    return refuse(errc::auth_failed, "the hello's access key does not match the TLS identity");
+  if (access_key.empty())
+    return true;
+  if (st.peer.role != peer_role::client) // the handshake refuses it already; never a member
+    return refuse(errc::forbidden, "permission denied: a user credential cannot act as a node");
+  st.user = st.ctx->users_directory->lookup(access_key);
+  if (!st.user)
+    return refuse(errc::auth_failed,
+                  "unknown or revoked credential (access key " + access_key + ")");
+  return true;
+}
 
 void on_authenticated(peer_connection_broker* self) {
   auto& st = self->state;
@@ -598,6 +718,8 @@ void on_authenticated(peer_connection_broker* self) {
                             "the TLS identity " + st.tls->peer_sender_id()
                               + " does not match the hello's node id " + st.peer.node_id,
                             true);
+  if (!admit_credential(self))
+    return;
   bool is_client = st.peer.role == peer_role::client;
   if (st.inbound && !st.inbound->authenticated(self->address(), is_client)) {
     st.who = "client_connection " + st.address;
@@ -615,9 +737,13 @@ void on_authenticated(peer_connection_broker* self) {
     send_later(self, st.ctx->config.idle_timeout, idle_check_atom::value);
   if (is_client) {
     st.who = "client_connection " + st.address;
+    if (st.user)
+      st.who += " user " + st.user->name;
     DFS_DEBUG(st.who, "client authenticated");
     return;
   }
+  if (st.ctx->users) // user records both ways: the peer catches up with ours, we with its
+    self->send(st.ctx->users, users_link_atom::value, caf::actor_cast<caf::actor>(self));
   st.who = "peer_connection " + st.peer.node_name + " " + st.address;
   DFS_INFO(st.who, "authenticated peer " << st.peer.node_name << " (" << st.peer.node_id << ") at "
                                          << st.peer.listen_address
@@ -885,6 +1011,12 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
     [=](frame_atom, uint16_t type, uint64_t request_id, byte_buffer& payload) {
       write_frame(self, static_cast<frame_type>(type), request_id, payload);
       give_back(std::move(payload));
+    },
+    // From the users actor: user records for the peer.
+    [=](users_atom, const std::vector<user_record>& records) {
+      auto& st = self->state;
+      if (st.authenticated && st.peer.role == peer_role::peer)
+        write_frame(self, frame_type::users, 0, to_payload(user_list_msg{records}));
     },
     // From membership: gossip for the peer.
     [=](gossip_atom, const std::vector<roster_entry>& entries) {

@@ -93,6 +93,9 @@ struct peer_connection_state {
   std::unique_ptr<handshake> hs;
   bool authenticated = false;
   hello_msg peer;
+  // A client with a user credential: its record as last looked up (refreshed on every request,
+  // so that a removed user is refused and changed limits apply). Empty: the node secret.
+  std::optional<user_record> user;
 
   // TLS under the frames (when [cluster] tls = required), then the frame decoder.
   std::unique_ptr<tls_endpoint> tls;

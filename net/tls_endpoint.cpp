@@ -1,6 +1,7 @@
 #include "net/tls_endpoint.hpp"
 
 #include "net/handshake.hpp" // is_valid_node_id
+#include "storage/credential.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -46,11 +47,22 @@ std::string openssl_error_text(unsigned long e) {
 
 // -- identities ---------------------------------------------------------------------------------
 
+std::string tls_psk_identity::str() const {
+  return (access_key.empty() ? std::string{} : access_key + ":") + sender + ">" + target;
+}
+
 std::optional<tls_psk_identity> tls_psk_identity::parse(std::string_view s) {
+  std::string access_key;
+  if (auto colon = s.find(':'); colon != std::string_view::npos) {
+    if (!is_valid_access_key(s.substr(0, colon)))
+      return std::nullopt;
+    access_key = std::string{s.substr(0, colon)};
+    s.remove_prefix(colon + 1);
+  }
   auto pos = s.find('>');
   if (pos == std::string_view::npos)
     return std::nullopt;
-  tls_psk_identity id{std::string{s.substr(0, pos)}, std::string{s.substr(pos + 1)}};
+  tls_psk_identity id{std::string{s.substr(0, pos)}, std::string{s.substr(pos + 1)}, access_key};
   if (!is_valid_node_id(id.sender))
     return std::nullopt;
   if (id.target != tls_wildcard_target && !is_valid_node_id(id.target))
@@ -90,16 +102,60 @@ struct tls_context::impl {
   SSL_CTX* client = nullptr;
   SSL_CTX* server = nullptr;
   EVP_KDF* kdf = nullptr;
-  unsigned char prk[psk_length] = {}; // HKDF-Extract(salt = label, ikm = secret)
+  // HKDF-Extract(salt = label, ikm = the node secret, or a user's secret key).
+  unsigned char prk[psk_length] = {};
+  // With a user credential: its access key, which every identity we send carries.
+  std::string access_key;
+  // With the node secret: the root of every user's secret key (storage/credential.hpp).
+  std::string user_root;
 
   ~impl() {
     SSL_CTX_free(client);
     SSL_CTX_free(server);
     EVP_KDF_free(kdf);
     OPENSSL_cleanse(prk, sizeof prk);
+    OPENSSL_cleanse(user_root.data(), user_root.size());
   }
 
-  bool expand(std::string_view info, unsigned char* out) const {
+  bool extract(std::string_view ikm, unsigned char* out) const {
+    EVP_KDF_CTX* kctx = EVP_KDF_CTX_new(kdf);
+    if (kctx == nullptr)
+      return false;
+    int mode = EVP_KDF_HKDF_MODE_EXTRACT_ONLY;
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<char*>(ikm.data()),
+                                        ikm.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+                                        const_cast<char*>(tls_psk_label.data()),
+                                        tls_psk_label.size()),
+      OSSL_PARAM_construct_end(),
+    };
+    bool ok = EVP_KDF_derive(kctx, out, psk_length, params) == 1;
+    EVP_KDF_CTX_free(kctx);
+    return ok;
+  }
+
+  /// The PSK of an identity: from our own key (the node secret, or our user credential), or,
+  /// for a user's identity offered to a node, from that user's secret key derived here.
+  bool psk_for(const tls_psk_identity& id, unsigned char* out) const {
+    if (id.access_key.empty() || id.access_key == access_key)
+      return expand(prk, id.str(), out);
+    if (user_root.empty())
+      return false;
+    auto secret_key = user_secret_key(user_root, id.access_key);
+    unsigned char user_prk[psk_length];
+    bool ok = extract(secret_key, user_prk) && expand(user_prk, id.str(), out);
+    OPENSSL_cleanse(user_prk, sizeof user_prk);
+    OPENSSL_cleanse(secret_key.data(), secret_key.size());
+    return ok;
+  }
+
+  bool expand(std::string_view info, unsigned char* out) const { return expand(prk, info, out); }
+
+  bool expand(const unsigned char* key, std::string_view info, unsigned char* out) const {
     EVP_KDF_CTX* kctx = EVP_KDF_CTX_new(kdf);
     if (kctx == nullptr)
       return false;
@@ -108,8 +164,8 @@ struct tls_context::impl {
     OSSL_PARAM params[] = {
       OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
       OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<unsigned char*>(prk),
-                                        sizeof prk),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<unsigned char*>(key),
+                                        psk_length),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()),
                                         info.size()),
       OSSL_PARAM_construct_end(),
@@ -420,12 +476,12 @@ struct tls_endpoint::impl {
 
   // -- callbacks (libssl calls them from inside SSL_do_handshake) --
 
-  SSL_SESSION* make_session(const std::string& identity_str) {
+  SSL_SESSION* make_session(const tls_psk_identity& id) {
     const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl, suite_bytes);
     if (cipher == nullptr)
       return nullptr;
     unsigned char key[psk_length];
-    if (!ctx->expand(identity_str, key))
+    if (!ctx->psk_for(id, key))
       return nullptr;
     SSL_SESSION* sess = SSL_SESSION_new();
     bool ok = sess != nullptr && SSL_SESSION_set1_master_key(sess, key, sizeof key) == 1
@@ -450,7 +506,7 @@ struct tls_endpoint::impl {
     // After a HelloRetryRequest libssl asks again with the suite's digest: only SHA-256 fits.
     if (md != nullptr && EVP_MD_get_type(md) != NID_sha256)
       return 1;
-    SSL_SESSION* s = self->make_session(self->identity_string);
+    SSL_SESSION* s = self->make_session(self->identity);
     if (s == nullptr)
       return 0;
     *sess = s; // libssl owns it from here
@@ -491,7 +547,16 @@ struct tls_endpoint::impl {
                        + self->expected_peer;
       return 1;
     }
-    SSL_SESSION* s = self->make_session(std::string{presented});
+    if (!parsed->access_key.empty() && self->ctx->user_root.empty()) {
+      self->rejected = "the peer uses a user credential, and this end holds no node secret to "
+                       "check it with";
+      return 1;
+    }
+    if (parsed->access_key.empty() && !self->ctx->access_key.empty()) {
+      self->rejected = "this end holds a user credential: it accepts no connections";
+      return 1;
+    }
+    SSL_SESSION* s = self->make_session(*parsed);
     if (s == nullptr)
       return 0;
     self->identity = std::move(*parsed);
@@ -614,25 +679,22 @@ tls_context::tls_context(const std::string& cluster_secret) : impl_(std::make_un
   impl_->kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
   if (impl_->kdf == nullptr)
     throw_openssl("EVP_KDF_fetch(HKDF)");
-  EVP_KDF_CTX* kctx = EVP_KDF_CTX_new(impl_->kdf);
-  if (kctx == nullptr)
-    throw_openssl("EVP_KDF_CTX_new");
-  int mode = EVP_KDF_HKDF_MODE_EXTRACT_ONLY;
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {
-    OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
-    OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-                                      const_cast<char*>(cluster_secret.data()),
-                                      cluster_secret.size()),
-    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-                                      const_cast<char*>(tls_psk_label.data()),
-                                      tls_psk_label.size()),
-    OSSL_PARAM_construct_end(),
-  };
-  int ok = EVP_KDF_derive(kctx, impl_->prk, sizeof impl_->prk, params);
-  EVP_KDF_CTX_free(kctx);
-  if (ok != 1)
+  std::string_view ikm = cluster_secret;
+  std::optional<user_credential> user;
+  if (looks_like_credential(cluster_secret)) {
+    std::string why;
+    user = parse_credential(cluster_secret, why);
+    if (!user)
+      throw std::invalid_argument("TLS setup failed: " + why);
+    ikm = user->secret_key;
+    impl_->access_key = user->access_key;
+  } else {
+    impl_->user_root = user_key_root(cluster_secret);
+  }
+  bool ok = impl_->extract(ikm, impl_->prk);
+  if (user)
+    OPENSSL_cleanse(user->secret_key.data(), user->secret_key.size());
+  if (!ok)
     throw_openssl("HKDF-Extract");
   impl_->client = make_ctx(false);
   impl_->server = make_ctx(true);
@@ -666,6 +728,7 @@ tls_endpoint::tls_endpoint(const tls_context& ctx, tls_side side, std::string lo
   d.key_update_interval = key_update_interval == 0 ? tls_default_key_update_interval
                                                    : key_update_interval;
   if (side == tls_side::client) {
+    d.identity.access_key = d.ctx->access_key;
     d.identity.sender = d.local_id;
     d.identity.target = d.expected_peer.empty() ? std::string{tls_wildcard_target}
                                                 : d.expected_peer;

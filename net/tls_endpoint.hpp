@@ -15,7 +15,8 @@
 // the broker can insist on the hello it expects. The accepting side refuses an identity that is
 // malformed, aimed at another node, or coming from itself (a connection reflected back to its
 // own listener). With one group secret any member can pose as another; per-node keys are a
-// later step.
+// later step. A client with a user credential prefixes the identity with its access key and
+// keys it with its own secret key (see tls_context below).
 //
 // Settings (each was seen to matter with OpenSSL 3.0): TLS 1.3 only; exactly one ciphersuite,
 // TLS_AES_128_GCM_SHA256, the PSK's; psk_dhe_ke only (SSL_OP_ALLOW_NO_DHE_KEX unset, group
@@ -54,12 +55,15 @@ enum class tls_failure {
 
 const char* to_string(tls_failure f);
 
-/// The PSK identity of one connection: who sends (connects) and to whom.
+/// The PSK identity of one connection: who sends (connects) and to whom, and, for a client
+/// with a user credential, with whose key.
 struct tls_psk_identity {
   std::string sender;
-  std::string target; // a node id, or "*" when the sender did not know it
-  std::string str() const { return sender + ">" + target; }
-  /// Parses "<node id>><node id or *>"; nullopt when malformed.
+  std::string target;     // a node id, or "*" when the sender did not know it
+  std::string access_key; // a user credential's access key; empty with the node secret
+  /// "<sender>><target>", or "<access key>:<sender>><target>" for a user.
+  std::string str() const;
+  /// Parses either form; nullopt when malformed.
   static std::optional<tls_psk_identity> parse(std::string_view s);
 };
 
@@ -82,9 +86,18 @@ constexpr size_t tls_ciphertext_bound(size_t n) { return n + (n / 16384 + 1) * 2
 bool looks_like_tls(const char* data, size_t n);
 
 /// The per-process TLS configuration: a client and a server SSL_CTX built from the cluster
-/// secret. Build it once at start (the constructor throws std::runtime_error or
-/// std::invalid_argument on failure) and share it read-only, e.g. as a shared_ptr<const>.
-/// The raw secret is not kept: only the HKDF pseudo-random key extracted from it.
+/// secret, or from a user credential file's contents (storage/credential.hpp). Build it once at
+/// start (the constructor throws std::runtime_error or std::invalid_argument on failure) and
+/// share it read-only, e.g. as a shared_ptr<const>. The raw secret is not kept: only the HKDF
+/// pseudo-random key extracted from it (and, from the node secret, the root of the users'
+/// secret keys).
+///
+/// Users. A client with a user credential sends the identity "<access key>:<sender>><target>"
+/// keyed by HKDF(ikm = its secret key, salt = "dfs tls psk v1", info = identity). A node
+/// derives that user's secret key from the node secret, so it needs no lookup to finish the
+/// handshake; whether the user still exists is for the caller to check afterwards
+/// (tls_endpoint::user_access_key()). A context made from a credential accepts nothing as a
+/// server; a node-secret identity is never accepted by it.
 class tls_context {
 public:
   explicit tls_context(const std::string& cluster_secret);
@@ -193,6 +206,9 @@ public:
   const std::string& peer_sender_id() const { return psk_identity().sender; }
   /// The identity's target was "*" (the client did not name this node).
   bool wildcard_target() const { return psk_identity().target == tls_wildcard_target; }
+  /// The access key the peer (server side) or we (client side) authenticated with; empty when
+  /// the node secret was used, or before handshake_done().
+  const std::string& user_access_key() const { return psk_identity().access_key; }
   /// The ephemeral key exchange group of the handshake ("X25519"), empty before it is done.
   const std::string& key_exchange_group() const;
 

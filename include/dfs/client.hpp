@@ -2,7 +2,8 @@
 // The dfs client library: the public C++ API that applications link (CMake target dfs_client).
 //
 //   dfs::client c;
-//   if (auto ok = c.connect("127.0.0.1:7001", secret); !ok)
+//   auto secret = dfs::load_secret_file("alice.credential"); // or the cluster secret's file
+//   if (auto ok = c.connect("127.0.0.1:7001", *secret); !ok)
 //     std::cerr << "dfs: " << ok.error().message << "\n";
 //   auto stored = c.put("notes/a.txt", std::string_view{"hello"});
 //   std::string text;
@@ -48,6 +49,7 @@ enum class error_code : uint8_t {
   wrong_cluster = 10,
   wrong_version = 11,
   timeout = 12, // the node did not answer in time
+  forbidden = 13, // the credential does not allow it (a read-only user, a key outside its prefix)
 };
 
 /// "not_found", "timeout", ...
@@ -141,6 +143,19 @@ struct cluster_status {
   uint64_t over_replicated = 0;  // ... with more than R copies (surplus not yet dropped)
 };
 
+/// A user of the cluster (see client::add_user). secret_key is known only to add_user's caller:
+/// the node keeps no secret keys.
+struct user_info {
+  std::string name;
+  std::string access_key; // 20 characters of A-Z and 2-7
+  bool read_only = false;
+  std::string prefix;     // the keys it may touch start with this; empty: every key
+  std::string secret_key; // 64 hex digits (add_user only)
+};
+
+/// The contents of a user's credential file (what load_secret_file reads back).
+std::string credential_file_text(const user_info& user);
+
 // --- callbacks -------------------------------------------------------------------------------
 
 /// Called after every chunk: bytes done so far and the total (client::unknown_size while a put
@@ -165,9 +180,23 @@ std::optional<node_address> parse_node_address(const std::string& text);
 /// Why a key is invalid (a key is 1..1024 bytes without NUL), or nullopt if it is valid.
 std::optional<std::string> check_key(const std::string& key);
 
-/// Reads a cluster secret the way a node does: the whole file, trailing newlines stripped, at
-/// least 32 bytes. The error (bad_request) names the file.
+/// Why a user name is invalid (1..64 characters of A-Z a-z 0-9 . _ -, not starting with . or
+/// -), or nullopt if it is valid.
+std::optional<std::string> check_user_name(const std::string& name);
+
+/// Reads what connect() authenticates with: the cluster secret (the whole file, trailing
+/// newlines stripped, at least 32 bytes, as a node reads it) or a user credential file (made
+/// by `dfs user add`; its first line is "dfs-user-credential v1"). The error (bad_request)
+/// names the file.
 result<std::string> load_secret_file(const std::string& path);
+
+/// A warning to show when the secret or credential file at `path` is readable by its group or
+/// by others (anyone who reads it can use it); nullopt when it is not.
+std::optional<std::string> secret_file_warning(const std::string& path);
+
+/// True when `secret` (as load_secret_file returned it) is a user credential, not the cluster
+/// secret.
+bool is_user_credential(const std::string& secret);
 
 /// A new random secret: 64 hex digits (32 random bytes), without a newline.
 result<std::string> generate_secret();
@@ -240,8 +269,11 @@ public:
   client(const client&) = delete;
   client& operator=(const client&) = delete;
 
-  /// Connects to `node` ("host:port") and authenticates with the cluster secret (the secret
-  /// itself, see load_secret_file). `timeout` bounds every later wait for the node as well.
+  /// Connects to `node` ("host:port") and authenticates with the cluster secret or a user
+  /// credential (the contents, see load_secret_file). The cluster secret may do everything; a
+  /// user may do what its record allows (read-only, a key prefix), and gets
+  /// error_code::forbidden otherwise; a removed user's credential is refused (auth_failed).
+  /// `timeout` bounds every later wait for the node as well.
   result<void> connect(const std::string& node, const std::string& secret,
                        std::chrono::milliseconds timeout = std::chrono::seconds{60});
   bool connected() const;
@@ -292,7 +324,19 @@ public:
   /// The members as the node sees them.
   result<cluster_status> status();
   /// Starts decommissioning the named node: it hands its data to the others, then leaves.
+  /// Needs the cluster secret.
   result<void> decommission(const std::string& node_name);
+
+  // Users: need the cluster secret. A change reaches every connected node within seconds.
+
+  /// Creates a user: a fresh access key, and its secret key derived here from the cluster
+  /// secret this client connected with. Fails (bad_request) when the name is taken.
+  result<user_info> add_user(const std::string& name, bool read_only = false,
+                             const std::string& prefix = "");
+  /// The users, sorted by name (without secret keys).
+  result<std::vector<user_info>> list_users();
+  /// Removes a user: its credential is refused from then on, on open connections too.
+  result<void> remove_user(const std::string& name);
 
 private:
   struct impl;

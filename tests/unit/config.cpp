@@ -402,6 +402,12 @@ CAF_TEST(secret file errors) {
   out = run_ini(base_ini(), {"--cluster.secret_file", path("short.key")});
   CHECK_ERROR_NAMES(out, "[cluster] secret_file");
   CAF_CHECK(contains(out.text, "secret is 31 bytes"));
+  // A user's credential file is never a node's secret.
+  write("alice.credential", "dfs-user-credential v1\nname alice\naccess_key "
+                            "ALICEALICEALICEALICE\nsecret_key " + std::string(64, 'a') + "\n");
+  out = run_ini(base_ini(), {"--cluster.secret_file", path("alice.credential")});
+  CHECK_ERROR_NAMES(out, "[cluster] secret_file");
+  CAF_CHECK(contains(out.text, "this is a user credential"));
   out = run_ini(base_ini(), {"--cluster.secret_file", tmp.path.string()});
   CHECK_ERROR_NAMES(out, "[cluster] secret_file");
   CAF_CHECK(contains(out.text, "cannot read"));

@@ -27,6 +27,9 @@ const std::vector<std::pair<frame_type, uint16_t>> all_types = {
   {frame_type::status, 22},
   {frame_type::credit, 23},
   {frame_type::decommission, 24},
+  {frame_type::user_add, 25},
+  {frame_type::user_rm, 26},
+  {frame_type::user_ls, 27},
   {frame_type::put_ready, 32},
   {frame_type::put_credit, 33},
   {frame_type::put_done, 34},
@@ -36,6 +39,8 @@ const std::vector<std::pair<frame_type, uint16_t>> all_types = {
   {frame_type::ls_result, 38},
   {frame_type::stat_result, 39},
   {frame_type::status_result, 40},
+  {frame_type::user_result, 41},
+  {frame_type::user_list, 42},
   {frame_type::put_chunk, 48},
   {frame_type::get_chunk, 49},
   {frame_type::chunk_data, 50},
@@ -50,6 +55,7 @@ const std::vector<std::pair<frame_type, uint16_t>> all_types = {
   {frame_type::inventory_result, 59},
   {frame_type::peers, 60},
   {frame_type::heartbeat, 61},
+  {frame_type::users, 62},
 };
 
 /// A raw header, written byte by byte (independently of append_frame_header).
@@ -142,7 +148,7 @@ CAF_TEST(frame type names) {
 }
 
 CAF_TEST(an unknown type is refused and named) {
-  for (uint16_t type : {0, 4, 15, 25, 31, 41, 47, 62, 0x0101, 0xFFFF}) {
+  for (uint16_t type : {0, 4, 15, 28, 31, 43, 47, 63, 0x0101, 0xFFFF}) {
     auto bytes = raw_header(8, type, 0, 7);
     std::string reason;
     auto h = decode_frame_header(bytes.data(), max_payload, reason);

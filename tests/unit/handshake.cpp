@@ -5,6 +5,7 @@
 #include "net/frame.hpp"
 #include "net/handshake.hpp"
 #include "net/messages.hpp"
+#include "storage/credential.hpp"
 
 #include <deque>
 #include <string>
@@ -21,12 +22,12 @@ const std::string secret = "correct horse battery staple, at least 32 bytes long
 local_identity node(const std::string& id, const std::string& name,
                     const std::string& cluster = "alpha", const std::string& key = secret) {
   return {cluster, id, name, peer_role::peer, "127.0.0.1:" + std::to_string(7000 + name.size()),
-          key};
+          key, {}};
 }
 
 local_identity client(const std::string& id, const std::string& cluster = "",
                       const std::string& key = secret) {
-  return {cluster, id, "cli", peer_role::client, "", key};
+  return {cluster, id, "cli", peer_role::client, "", key, {}};
 }
 
 using frames = std::vector<handshake::outgoing_frame>;
@@ -387,4 +388,61 @@ CAF_TEST(node ids are 32 lowercase hex digits) {
   CAF_CHECK(!is_valid_node_id(id_b + "0"));
   CAF_CHECK(!is_valid_node_id("0123456789abcdeg0123456789abcdef"));
   CAF_CHECK(!is_valid_node_id("0123456789ABCDEF0123456789abcdef"));
+}
+
+// -- user credentials ----------------------------------------------------------------------------
+
+namespace {
+
+const std::string user_key = "ALICEALICEALICEALICE";
+
+local_identity user(const std::string& secret_key = derive_user_secret_key(secret, user_key),
+                    peer_role role = peer_role::client) {
+  return {"", id_b, "cli", role, "", secret_key, user_key};
+}
+
+} // namespace
+
+CAF_TEST(a user credential authenticates with a node and names its access key) {
+  wire w{user(), node(id_a, "node-a")};
+  w.run();
+  CAF_REQUIRE(w.a.done());
+  CAF_REQUIRE(w.b.done());
+  CAF_CHECK_EQUAL(w.b.peer_access_key(), user_key);
+  CAF_CHECK(w.a.peer_access_key().empty());
+}
+
+CAF_TEST(a user secret key made from another secret fails on both sides) {
+  wire w{user(derive_user_secret_key("another secret of at least 32 bytes!", user_key)),
+         node(id_a, "node-a")};
+  w.run();
+  CAF_CHECK(w.a.failed());
+  CAF_CHECK(w.b.failed());
+  CAF_CHECK_EQUAL(w.b.error_code(), errc::auth_failed);
+}
+
+CAF_TEST(the node secret itself under an access key fails) {
+  // A holder of the node secret who names an access key must prove that user's key.
+  wire w{user(secret), node(id_a, "node-a")};
+  w.run();
+  CAF_CHECK(w.b.failed());
+  CAF_CHECK_EQUAL(w.b.error_code(), errc::auth_failed);
+}
+
+CAF_TEST(a user credential claiming the peer role is refused) {
+  wire w{user(derive_user_secret_key(secret, user_key), peer_role::peer), node(id_a, "node-a")};
+  w.run();
+  CAF_CHECK(w.b.failed());
+  CAF_CHECK_EQUAL(w.b.error_code(), errc::forbidden);
+  CAF_CHECK(contains(w.b.error_reason(), "a user credential cannot act as a node"));
+  CAF_CHECK(w.a.failed());
+}
+
+CAF_TEST(a malformed access key in the hello is a protocol error) {
+  auto me = user();
+  me.access_key = "alice";
+  wire w{me, node(id_a, "node-a")};
+  w.run();
+  CAF_CHECK(w.b.failed());
+  CAF_CHECK_EQUAL(w.b.error_code(), errc::protocol);
 }

@@ -213,6 +213,44 @@ CAF_TEST(hello round trips) {
   CAF_CHECK_EQUAL(back2.listen_address, "");
 }
 
+CAF_TEST(a hello names the access key of a user only when it has one) {
+  auto h = sample_hello();
+  auto without = to_payload(h);
+  h.access_key = "ALICEALICEALICEALICE";
+  auto with = to_payload(h);
+  CAF_CHECK_EQUAL(with.size(), without.size() + 4 + 20);
+  CAF_CHECK_EQUAL(round_trip(h).access_key, "ALICEALICEALICEALICE");
+  CAF_CHECK_EQUAL(from_payload<hello_msg>(without)->access_key, "");
+  // An empty access key written out is not the canonical encoding of "none".
+  byte_buffer empty_key = without;
+  writer w{empty_key};
+  w.str("");
+  CAF_CHECK(!from_payload<hello_msg>(empty_key));
+}
+
+CAF_TEST(user messages round trip) {
+  user_record alice{"alice", "ALICEALICEALICEALICE", true, "photos/", 17, false};
+  user_record bob{"bob", "BOBBOBBOBBOBBOBBOBBO", false, "", 18, true};
+  auto add = round_trip(user_add_msg{"alice", true, "photos/"});
+  CAF_CHECK_EQUAL(add.name, "alice");
+  CAF_CHECK(add.read_only);
+  CAF_CHECK_EQUAL(add.prefix, "photos/");
+  CAF_CHECK_EQUAL(round_trip(user_name_msg{"bob"}).name, "bob");
+  auto rec = round_trip(user_record_msg{alice}).value;
+  CAF_CHECK_EQUAL(rec.access_key, alice.access_key);
+  CAF_CHECK_EQUAL(rec.version, 17u);
+  CAF_CHECK(rec.read_only && !rec.deleted);
+  auto list = round_trip(user_list_msg{{alice, bob}});
+  CAF_REQUIRE_EQUAL(list.records.size(), 2u);
+  CAF_CHECK(list.records[1].deleted);
+  CAF_CHECK_EQUAL(list.records[1].name, "bob");
+  // A hostile count is refused without allocating for it.
+  byte_buffer hostile;
+  writer hw{hostile};
+  hw.u32(0xFFFFFFFFu);
+  CAF_CHECK(!from_payload<user_list_msg>(hostile));
+}
+
 CAF_TEST(small control messages round trip) {
   CAF_CHECK(round_trip(proof_msg{pattern(9)}).mac == pattern(9));
   auto err = round_trip(error_msg{11, "unsupported protocol version"});

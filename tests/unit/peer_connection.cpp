@@ -12,6 +12,8 @@
 #include "net/listener.hpp"
 #include "net/messages.hpp"
 #include "net/peer_connection.hpp"
+#include "actors/users.hpp"
+#include "storage/credential.hpp"
 
 #include <memory>
 #include <string>
@@ -137,7 +139,7 @@ bool contains(const std::string& haystack, const std::string& needle) {
 
 local_identity remote_identity(const std::string& cluster = "alpha",
                                const std::string& key = secret) {
-  return {cluster, id_b, "node-b", peer_role::peer, "127.0.0.1:7002", key};
+  return {cluster, id_b, "node-b", peer_role::peer, "127.0.0.1:7002", key, {}};
 }
 
 struct fixture : test_node_fixture<> {
@@ -938,7 +940,7 @@ CAF_TEST(clients past max_connections are refused and peers are not) {
   ctx->config.max_connections = 1;
   auto lst = start_listener();
   auto client_identity = [](const std::string& id) {
-    return local_identity{"", id, "dfs-cli", peer_role::client, "", secret};
+    return local_identity{"", id, "dfs-cli", peer_role::client, "", secret, {}};
   };
   // The first client is served.
   conn = connection_handle::from_int(201);
@@ -1069,6 +1071,204 @@ CAF_TEST(inbound_connections counts and evicts in order) {
   table.closed(c.address());
   CAF_CHECK_EQUAL(table.established(), 1u);
   CAF_CHECK(table.authenticated(d.address(), true));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+// -- users: the role and the limits come from the credential --------------------------------
+
+namespace {
+
+const std::string user_key = "ALICEALICEALICEALICE"; // an access key: 20 of A-Z, 2-7
+
+user_record alice(bool read_only = false, const std::string& prefix = "",
+                  bool deleted = false, uint64_t version = 1) {
+  user_record r;
+  r.name = "alice";
+  r.access_key = user_key;
+  r.read_only = read_only;
+  r.prefix = prefix;
+  r.version = version;
+  r.deleted = deleted;
+  return r;
+}
+
+void publish_users(node_context& ctx, std::vector<user_record> records) {
+  auto reg = std::make_shared<user_registry>();
+  for (auto& r : records)
+    reg->merge(r);
+  ctx.users_directory->publish(reg);
+}
+
+/// A client holding alice's credential; role as it claims.
+local_identity user_identity(peer_role role = peer_role::client) {
+  return {"", "99999999999999999999999999999999", "dfs-cli", role, "",
+          derive_user_secret_key(secret, user_key), user_key};
+}
+
+/// An inbound connection from alice's client through a complete handshake: the broker sent
+/// its proof and the client accepted it.
+void connect_user(fixture& f) {
+  f.start(false);
+  handshake remote{user_identity(), true};
+  f.answer_hello(remote);
+  auto out = f.take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_REQUIRE(out[0].header.type == frame_type::proof);
+  std::vector<handshake::outgoing_frame> none;
+  remote.on_frame(frame_type::proof, out[0].payload, none);
+  CAF_REQUIRE(remote.done());
+}
+
+/// The one frame the broker wrote since the last look, which must be an error (for request
+/// `request_id`).
+error_msg sole_error(fixture& f, uint64_t request_id) {
+  auto out = f.take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_REQUIRE(out[0].header.type == frame_type::error);
+  CAF_CHECK_EQUAL(out[0].header.request_id, request_id);
+  auto err = from_payload<error_msg>(out[0].payload);
+  CAF_REQUIRE(err);
+  return *err;
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(user_link_tests, fixture)
+
+CAF_TEST(a user credential authenticates a client with its record and never a peer) {
+  publish_users(*ctx, {alice()});
+  connect_user(*this);
+  CAF_CHECK(seen->ups.empty()); // not a member
+  CAF_CHECK(!broker_down());
+  // A node-to-node request from a user link is refused and the link closed: the store is
+  // never asked.
+  send(frame_bytes(frame_type::inventory, {}, 3));
+  auto err = sole_error(*this, 0);
+  CAF_CHECK_EQUAL(err.code, static_cast<uint8_t>(errc::protocol));
+  CAF_CHECK(contains(err.message, "unexpected inventory frame from a client"));
+  CAF_CHECK(broker_down());
+}
+
+CAF_TEST(a user credential that claims the peer role is refused) {
+  publish_users(*ctx, {alice()});
+  start(false);
+  handshake remote{user_identity(peer_role::peer), true};
+  answer_hello(remote);
+  auto err = expect_error_and_close(take_output());
+  CAF_CHECK_EQUAL(err.code, static_cast<uint8_t>(errc::forbidden));
+  CAF_CHECK(contains(err.message, "a user credential cannot act as a node"));
+}
+
+CAF_TEST(a user link sending peer gossip is refused) {
+  publish_users(*ctx, {alice()});
+  connect_user(*this);
+  send(frame_bytes(frame_type::peers, to_payload(roster_msg{}), 0));
+  auto err = sole_error(*this, 0);
+  CAF_CHECK(contains(err.message, "unexpected peers frame from a client"));
+  CAF_CHECK(broker_down());
+}
+
+CAF_TEST(an unknown access key is refused after the handshake) {
+  publish_users(*ctx, {}); // nobody
+  start(false);
+  handshake remote{user_identity(), true};
+  answer_hello(remote);
+  auto err = expect_error_and_close(take_output());
+  CAF_CHECK_EQUAL(err.code, static_cast<uint8_t>(errc::auth_failed));
+  CAF_CHECK(contains(err.message, "unknown or revoked credential"));
+}
+
+CAF_TEST(a removed user is refused at connect and at the next request) {
+  publish_users(*ctx, {alice(false, "", true)});
+  start(false);
+  handshake refused{user_identity(), true};
+  answer_hello(refused);
+  auto err = expect_error_and_close(take_output());
+  CAF_CHECK(contains(err.message, "unknown or revoked credential"));
+  // Connected while alice existed, then removed: the next request is refused.
+  publish_users(*ctx, {alice()});
+  conn = connection_handle::from_int(43);
+  connect_user(*this);
+  CAF_REQUIRE(!broker_down());
+  publish_users(*ctx, {alice(false, "", true, 2)});
+  send(frame_bytes(frame_type::status, {}, 4));
+  err = sole_error(*this, 0);
+  CAF_CHECK_EQUAL(err.code, static_cast<uint8_t>(errc::auth_failed));
+  CAF_CHECK(contains(err.message, "unknown or revoked credential"));
+  CAF_CHECK(broker_down());
+}
+
+CAF_TEST(a wrong secret key for an access key fails the proof) {
+  publish_users(*ctx, {alice()});
+  start(false);
+  auto me = user_identity();
+  me.secret = derive_user_secret_key("another cluster's secret, 32 bytes or more", user_key);
+  handshake remote{me, true};
+  answer_hello(remote);
+  auto err = expect_error_and_close(take_output());
+  CAF_CHECK_EQUAL(err.code, static_cast<uint8_t>(errc::auth_failed));
+}
+
+CAF_TEST(a read-only user with a prefix gets forbidden outside its limits) {
+  publish_users(*ctx, {alice(true, "photos/")});
+  connect_user(*this);
+  auto forbidden = [&](frame_type type, const byte_buffer& payload, const std::string& words) {
+    send(frame_bytes(type, payload, 5));
+    auto err = sole_error(*this, 5);
+    CAF_CHECK_EQUAL(err.code, static_cast<uint8_t>(errc::forbidden));
+    CAF_CHECK_EQUAL(err.message, words);
+  };
+  forbidden(frame_type::put_begin, to_payload(put_begin_msg{"photos/a", 3}),
+            "permission denied: user alice is read-only");
+  forbidden(frame_type::rm, to_payload(key_msg{"photos/a"}),
+            "permission denied: user alice is read-only");
+  forbidden(frame_type::get, to_payload(key_msg{"docs/a"}),
+            "permission denied: key docs/a is outside user alice's prefix photos/");
+  forbidden(frame_type::stat, to_payload(key_msg{"docs/a"}),
+            "permission denied: key docs/a is outside user alice's prefix photos/");
+  forbidden(frame_type::decommission, to_payload(key_msg{"node-b"}),
+            "permission denied: user alice is read-only");
+  forbidden(frame_type::user_ls, {}, "permission denied: user alice is read-only");
+  // An ls outside the prefix finds nothing, without asking anyone.
+  send(frame_bytes(frame_type::ls, to_payload(prefix_msg{"docs/"}), 6));
+  auto out = take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK(out[0].header.type == frame_type::ls_result);
+  CAF_CHECK(from_payload<ls_result_msg>(out[0].payload)->entries.empty());
+  CAF_CHECK(!broker_down());
+}
+
+CAF_TEST(user records from a peer go to the users actor and back out to the peer) {
+  auto got = std::make_shared<std::vector<user_record>>();
+  auto users_stub = sys.spawn([got](caf::event_based_actor* self) -> caf::behavior {
+    return {
+      [=](users_atom, const std::vector<user_record>& records) {
+        got->insert(got->end(), records.begin(), records.end());
+      },
+      [=](users_link_atom, const caf::actor& link) {
+        self->send(link, users_atom::value, std::vector<user_record>{alice()});
+      },
+    };
+  });
+  actors.push_back(users_stub);
+  ctx->users = users_stub;
+  start(false);
+  handshake remote{remote_identity(), true};
+  answer_hello(remote);
+  // The proof, then, on the link coming up, the users actor's records for the peer.
+  auto out = take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 2u);
+  CAF_CHECK(out[0].header.type == frame_type::proof);
+  CAF_CHECK(out[1].header.type == frame_type::users);
+  auto sent = from_payload<user_list_msg>(out[1].payload);
+  CAF_REQUIRE(sent);
+  CAF_REQUIRE_EQUAL(sent->records.size(), 1u);
+  CAF_CHECK_EQUAL(sent->records[0].access_key, user_key);
+  // And the peer's records reach the users actor.
+  send(frame_bytes(frame_type::users, to_payload(user_list_msg{{alice(true)}})));
+  CAF_REQUIRE_EQUAL(got->size(), 1u);
+  CAF_CHECK((*got)[0].read_only);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
