@@ -652,6 +652,10 @@ void on_handshake_frame(peer_connection_broker* self, byte_buffer& payload) {
 
 void on_frame(peer_connection_broker* self, byte_buffer& payload) {
   auto& st = self->state;
+  // A closed connection handles nothing more, whatever else the same read brought: once
+  // closing, it is not authenticated and has no handshake either (a lingering peer link).
+  if (st.closing)
+    return;
   if (!st.authenticated)
     return on_handshake_frame(self, payload);
   DFS_TRACE(st.who, "received " << to_string(st.header.type) << " #" << st.header.request_id
@@ -669,7 +673,9 @@ void on_decoded_frame(peer_connection_broker* self, const frame_header& header,
   if (self->state.authenticated)
     self->state.last_frame = self->clock().now();
   on_frame(self, payload);
-  if (self->getf(caf::abstract_actor::is_terminated_flag))
+  // quit() does not terminate the broker before this handler returns, and a peer link does
+  // not quit at all while it lingers: closing is what says the rest of the read is not ours.
+  if (self->state.closing || self->getf(caf::abstract_actor::is_terminated_flag))
     self->state.decoder.stop();
 }
 

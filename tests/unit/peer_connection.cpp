@@ -308,6 +308,19 @@ struct fixture : test_node_fixture<> {
   /// Bytes in the broker's write buffer (the test network never drains it by itself).
   size_t buffered_bytes_of_output() { return mpx.output_buffer(conn).size(); }
 
+  /// An inbound connection from a client, authenticated afterwards.
+  void authenticate_client() {
+    start(false);
+    handshake remote{{"", "11111111111111111111111111111111", "dfs-cli", peer_role::client, "",
+                      secret},
+                     true};
+    answer_hello(remote);
+    auto out = take_output();
+    CAF_REQUIRE_EQUAL(out.size(), 1u);
+    CAF_REQUIRE(out[0].header.type == frame_type::proof);
+    CAF_REQUIRE(!broker_down());
+  }
+
   /// A complete good handshake; the broker is authenticated afterwards.
   void authenticate(bool outbound) {
     start(outbound);
@@ -1040,6 +1053,29 @@ CAF_TEST(an inbound TLS connection costs no TLS state until its first bytes) {
   CAF_REQUIRE_EQUAL(seen->ups.size(), 1u);
   CAF_CHECK_EQUAL(seen->ups[0].info.node_id, id_b);
   CAF_CHECK(!broker_down());
+}
+
+CAF_TEST(frames after the one that closes a plaintext link are not handled) {
+  // Each link is closed by its first frame (one a role may not send); the second frame of the
+  // same read must not reach the handshake, which is gone once authenticated.
+  for (bool client : {false, true}) {
+    conn = connection_handle::from_int(client ? 301 : 302);
+    if (client)
+      authenticate_client();
+    else
+      authenticate(false);
+    take_output();
+    byte_buffer bytes = frame_bytes(client ? frame_type::put_chunk : frame_type::get,
+                                    byte_buffer{'x'}, 1);
+    auto second = frame_bytes(frame_type::status, {}, 2);
+    bytes.insert(bytes.end(), second.begin(), second.end());
+    send(bytes);
+    auto out = take_output();
+    CAF_REQUIRE_EQUAL(out.size(), 1u);
+    CAF_CHECK(out[0].header.type == frame_type::error);
+    CAF_CHECK(broker_down());
+    CAF_CHECK(mpx.stopped_reading(conn));
+  }
 }
 
 CAF_TEST(inbound_connections counts and evicts in order) {
