@@ -1,16 +1,19 @@
 #include "actors/get_session.hpp"
 
 #include "actors/session_frames.hpp"
+#include "common/unexpected_messages.hpp"
 
 #include "actors/read_path.hpp"
 #include "common/log.hpp"
+
+#include <algorithm>
 
 namespace dfs {
 
 namespace {
 
-constexpr uint32_t get_window = 4;   // data frames in flight to the client
-constexpr size_t get_prefetch = 4;   // chunks being fetched from replicas at once
+constexpr uint32_t get_window = transfer_window; // data frames in flight to the client
+constexpr size_t get_prefetch = transfer_window;   // chunks being fetched from replicas at once
 
 using get_actor = caf::stateful_actor<get_session_state>;
 
@@ -39,12 +42,14 @@ void pump(get_actor* self) {
     self->quit();
     return;
   }
-  // Fetch ahead, but never hold more than prefetch + window chunks.
+  // Fetch only what the credit will take: a chunk is sent as soon as it is its turn.
   while (st.fetching < get_prefetch && st.next_to_fetch < total
-         && st.next_to_fetch < st.next_to_send + get_prefetch + st.credit) {
+         && st.next_to_fetch < st.next_to_send + st.credit) {
+    auto ref = st.file.chunks[st.next_to_fetch];
+    if (!take_session_memory(self, ref.length))
+      return; // memory_freed_atom calls pump again
     auto index = st.next_to_fetch++;
     ++st.fetching;
-    auto ref = st.file.chunks[index];
     auto open = [cipher = st.cipher](byte_buffer&& stored) { return cipher->open(std::move(stored)); };
     fetch_chunk(self, *st.ctx, st.live, ref.id, [self, index, ref](caf::expected<byte_buffer> bytes) {
       auto& st = self->state;
@@ -58,6 +63,19 @@ void pump(get_actor* self) {
       pump(self);
     }, open);
   }
+}
+
+/// The client has `frames` more data frames: each returns the oldest frame sent, whose chunk no
+/// longer counts in the session memory. Credit past the window is not the client's to give.
+void on_credit(get_actor* self, uint32_t frames) {
+  auto& st = self->state;
+  for (uint32_t i = 0; i < frames && st.next_to_acknowledge < st.next_to_send; ++i) {
+    if (!st.file.is_inline())
+      st.memory.give(st.file.chunks[st.next_to_acknowledge].length);
+    ++st.next_to_acknowledge;
+  }
+  st.credit = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{st.credit} + frames, get_window));
+  pump(self);
 }
 
 /// An inline file is the one frame to send: opened here, nothing to fetch. False when it
@@ -86,12 +104,14 @@ bool open_inline_file(get_actor* self) {
 
 caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_context_ptr ctx,
                           caf::actor connection, uint64_t request_id, std::string key) {
+  drop_unexpected_messages(self);
   auto& st = self->state;
   st.ctx = ctx;
   st.connection = std::move(connection);
   st.request_id = request_id;
   st.key = std::move(key);
   st.cipher = std::make_shared<const chunk_cipher>(ctx->config.secret);
+  st.memory.attach(ctx->memory);
   self->request(ctx->membership, ctx->request_timeout, members_atom::value)
     .then(
       [=](std::vector<member_view>& members) {
@@ -117,9 +137,11 @@ caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_con
       },
       [=](caf::error& err) { fail(self, errc::unavailable, describe(err)); });
   return {
-    [=](credit_atom, uint32_t frames) {
-      self->state.credit += frames;
-      pump(self);
+    [=](credit_atom, uint32_t frames) { on_credit(self, frames); },
+    [=](memory_freed_atom) { pump(self); },
+    [=](memory_wait_atom) {
+      if (auto busy = memory_wait_expired(self))
+        fail(self, errc::unavailable, *busy);
     },
   };
 }

@@ -1,6 +1,7 @@
 #include "actors/membership.hpp"
 
 #include "actors/roster.hpp"
+#include "common/unexpected_messages.hpp"
 #include "common/log.hpp"
 #include "net/dialer.hpp"
 
@@ -260,6 +261,7 @@ std::vector<member_view> member_views(const membership_state& st) {
 
 membership_actor::behavior_type
 membership(membership_actor::stateful_pointer<membership_state> self, node_context_ptr ctx) {
+  drop_unexpected_messages(self);
   auto& st = self->state;
   st.ctx = ctx;
   st.self_entry = {ctx->node_id, ctx->config.name, ctx->config.listen.to_string(),

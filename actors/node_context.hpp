@@ -2,6 +2,7 @@
 // What every actor of a node needs to know, fixed at start-up and shared read-only.
 #include "actors/hybrid_clock.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/session_memory.hpp"
 #include "config/node_config.hpp"
 #include "net/handshake.hpp"
 #include "net/tls_endpoint.hpp"
@@ -20,6 +21,8 @@ struct node_context {
   coordinator_actor coordinator;
   replication_actor replication;
   std::shared_ptr<hybrid_clock> clock = std::make_shared<hybrid_clock>();
+  /// [node] session_memory: the chunk bytes client sessions hold. Null: no limit.
+  std::shared_ptr<session_memory> memory;
   /// TLS 1.3 keyed by the cluster secret on every connection; null when [cluster] tls = off.
   std::shared_ptr<const tls_context> tls;
 

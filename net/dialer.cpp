@@ -1,12 +1,14 @@
 #include "net/dialer.hpp"
 
 #include "net/peer_connection.hpp"
+#include "common/unexpected_messages.hpp"
 
 #include <caf/io/middleman.hpp>
 
 namespace dfs {
 
 caf::behavior dialer(caf::event_based_actor* self, node_context_ptr ctx) {
+  drop_unexpected_messages(self);
   return {
     [=](dial_atom, const std::string& address) -> caf::result<caf::actor> {
       auto target = parse_host_port(address);
