@@ -11,6 +11,9 @@
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_clock.hpp>
+#include <caf/send.hpp>
+
+#include <chrono>
 
 #include <cstdint>
 #include <memory>
@@ -84,7 +87,9 @@ bool take_session_memory(Session* self, uint64_t n) {
   }
   if (!st.memory_wait_started) {
     st.memory_wait_started = self->clock().now();
-    self->delayed_send(self, st.ctx->request_timeout, memory_wait_atom::value);
+    // Anonymous: a timer whose sender is the session itself can outlive it in CAF 0.17.6.
+    caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), st.ctx->request_timeout,
+                           memory_wait_atom::value);
   }
   return false;
 }
@@ -99,7 +104,10 @@ std::optional<std::string> memory_wait_expired(Session* self) {
   auto waited = self->clock().now() - *st.memory_wait_started;
   if (waited >= st.ctx->request_timeout)
     return "node busy: its [node] session_memory is held by other transfers; try again later";
-  self->delayed_send(self, st.ctx->request_timeout - waited, memory_wait_atom::value);
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self),
+                         std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           st.ctx->request_timeout - waited),
+                         memory_wait_atom::value);
   return std::nullopt;
 }
 

@@ -174,6 +174,19 @@ CAF_TEST(a put waits for session memory before put_ready) {
   CAF_CHECK_EQUAL(c->memory->used(), 0u);
 }
 
+CAF_TEST(a put that waits for session memory too long fails with node busy) {
+  auto c = std::const_pointer_cast<node_context>(ctx);
+  c->request_timeout = 1s;
+  c->memory = std::make_shared<session_memory>(4 * 4096);
+  CAF_REQUIRE(c->memory->try_take(4 * 4096, caf::actor{}));
+  begin(8192);
+  answer_membership();
+  auto f = next_frame();
+  CAF_REQUIRE(f.first == frame_type::error);
+  CAF_CHECK_EQUAL(error_message(f.second).rfind("node busy:", 0), 0u);
+  c->memory->give(4 * 4096);
+}
+
 CAF_TEST(a get holds no more chunks than the credit of its client and counts them) {
   // Six chunks stored by a put, then a get whose client grants no credit past the window.
   begin(6 * 4096);
