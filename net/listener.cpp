@@ -69,9 +69,9 @@ caf::behavior listener(listener_broker* self, caf::io::doorman_ptr doorman, node
       // At max_pending_handshakes (or max_pending_per_source from one address), a connection
       // still in the handshake makes room, the flooding address's own oldest first: a flood of
       // strangers then pushes out strangers, and a real client still gets in.
-      if (auto oldest = st.inbound->accepted(connection.address(), source))
-        if (auto victim = caf::actor_cast<caf::actor>(*oldest))
-          self->send(victim, evict_atom::value);
+      if (auto evicted = st.inbound->accepted(connection.address(), source))
+        if (auto victim = caf::actor_cast<caf::actor>(evicted->who))
+          self->send(victim, evict_atom::value, evicted->per_source);
       DFS_DEBUG("listener", "accepted a connection (" << st.connections.size() << " open, "
                                                       << st.inbound->pending()
                                                       << " in the handshake)");

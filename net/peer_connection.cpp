@@ -30,8 +30,8 @@ inbound_connections::oldest_from(const std::string& source) {
                       [&](const pending_connection& p) { return p.source == source; });
 }
 
-std::optional<caf::actor_addr> inbound_connections::accepted(const caf::actor_addr& who,
-                                                             const std::string& source) {
+std::optional<inbound_connections::eviction>
+inbound_connections::accepted(const caf::actor_addr& who, const std::string& source) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (pending_index_.count(who) || established_.count(who))
     return std::nullopt;
@@ -52,7 +52,7 @@ std::optional<caf::actor_addr> inbound_connections::accepted(const caf::actor_ad
     return std::nullopt;
   }
   auto victim = oldest_from(victim_source);
-  auto evicted = victim->who;
+  eviction evicted{victim->who, from_source > max_pending_per_source_};
   forget_pending(victim);
   return evicted;
 }
@@ -937,20 +937,23 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
                          true, &handshake_timeout_lines);
     },
     // From the listener: the oldest connection still in the handshake makes room for a new one.
-    [=](evict_atom) {
+    [=](evict_atom, bool per_source) {
       auto& st = self->state;
       if (st.authenticated)
         return;
-      size_t limit = st.inbound ? st.inbound->max_pending() : st.ctx->config.max_pending_handshakes;
-      size_t per_source = st.inbound ? st.inbound->max_pending_per_source()
-                                     : st.ctx->config.max_pending_per_source;
-      close_connection(self, errc::unavailable,
-                       "handshake not finished when [node] max_pending_handshakes = "
-                         + std::to_string(limit) + " (or max_pending_per_source = "
-                         + std::to_string(per_source)
-                         + " from one address) was reached: the oldest from the busiest address "
-                           "makes room for a new connection",
-                       true, &eviction_lines);
+      auto reason =
+        per_source
+          ? "[node] max_pending_per_source = "
+              + std::to_string(st.inbound ? st.inbound->max_pending_per_source()
+                                          : st.ctx->config.max_pending_per_source)
+              + " was reached by this address: its oldest makes room for its new connection"
+          : "[node] max_pending_handshakes = "
+              + std::to_string(st.inbound ? st.inbound->max_pending()
+                                          : st.ctx->config.max_pending_handshakes)
+              + " was reached: the oldest from the busiest address makes room for a new "
+                "connection";
+      close_connection(self, errc::unavailable, "handshake not finished when " + reason, true,
+                       &eviction_lines);
     },
     [=](linger_end_atom) { self->quit(); },
     // From membership: a parallel connection to the same peer won (see on_peer_up there).

@@ -29,8 +29,9 @@ namespace dfs {
 
 // -- limits on inbound connections ----------------------------------------------------------
 
-/// The listener to a connection it accepted: you are the oldest one still in the handshake and
-/// [node] max_pending_handshakes is reached; close unless authenticated meanwhile.
+/// The listener to a connection it accepted, with a bool: you are the oldest one still in the
+/// handshake from your address, and that address reached [node] max_pending_per_source (true)
+/// or all of them max_pending_handshakes (false); close unless authenticated meanwhile.
 using evict_atom = caf::atom_constant<caf::atom("evict")>;
 /// A connection to itself: time to look at how long nothing was received.
 using idle_check_atom = caf::atom_constant<caf::atom("idlecheck")>;
@@ -54,7 +55,11 @@ public:
   /// max_pending_per_source in the handshake; else, when more than max_pending are, the oldest
   /// from the source with the most of them. One address flooding handshakes then only pushes
   /// out its own connections, never another address's.
-  std::optional<caf::actor_addr> accepted(const caf::actor_addr& who, const std::string& source);
+  struct eviction {
+    caf::actor_addr who;
+    bool per_source; // at max_pending_per_source, rather than max_pending
+  };
+  std::optional<eviction> accepted(const caf::actor_addr& who, const std::string& source);
 
   /// The connection finished its handshake. True when it may stay: always for a peer (their
   /// number is bounded by the cluster's size, and refusing one could split the cluster), for a
