@@ -346,6 +346,51 @@ struct fixture : test_node_fixture<> {
     CAF_REQUIRE(!broker_down());
   }
 
+  /// Passes TLS records both ways between `client` and the broker until neither has more;
+  /// returns the plaintext the broker sent.
+  byte_buffer tls_exchange(tls_endpoint& client) {
+    byte_buffer plain;
+    for (int round = 0; round < 10; ++round) {
+      byte_buffer bytes;
+      client.take_ciphertext(bytes);
+      if (bytes.empty() && mpx.output_buffer(conn).empty())
+        break;
+      if (!bytes.empty())
+        send(bytes);
+      auto& out = mpx.output_buffer(conn);
+      client.feed(out.data(), out.size());
+      out.clear();
+      client.read_plaintext(plain);
+    }
+    return plain;
+  }
+
+  /// A good handshake as a peer inside TLS, on an inbound connection started with ctx->tls.
+  void authenticate_over_tls(tls_endpoint& client) {
+    client.start();
+    auto plain = tls_exchange(client);
+    CAF_REQUIRE(client.handshake_done());
+    CAF_REQUIRE(!client.failed());
+    // Inside TLS, the usual handshake: the broker's hello, then ours and our proof.
+    std::string reason;
+    CAF_REQUIRE_GREATER_OR_EQUAL(plain.size(), frame_header_size);
+    auto header = decode_frame_header(plain.data(), max_handshake_payload, reason);
+    CAF_REQUIRE(header);
+    CAF_REQUIRE(header->type == frame_type::hello);
+    byte_buffer broker_hello(plain.begin() + frame_header_size,
+                             plain.begin() + frame_header_size + header->payload_length);
+    handshake remote{remote_identity(), true};
+    std::vector<handshake::outgoing_frame> answers;
+    remote.on_frame(frame_type::hello, broker_hello, answers);
+    byte_buffer frames;
+    auto hello = remote.start();
+    append_frame(frames, hello.type, 0, hello.payload);
+    for (auto& f : answers)
+      append_frame(frames, f.type, 0, f.payload);
+    client.write_plaintext(frames);
+    tls_exchange(client);
+  }
+
   /// A complete good handshake; the broker is authenticated afterwards.
   void authenticate(bool outbound) {
     start(outbound);
@@ -1053,47 +1098,26 @@ CAF_TEST(an inbound TLS connection costs no TLS state until its first bytes) {
   CAF_CHECK(mpx.output_buffer(conn).empty());
   CAF_CHECK_EQUAL(buffered_bytes_of_output(), 0u);
   tls_endpoint client{*ctx->tls, tls_side::client, id_b};
-  client.start();
-  byte_buffer plain; // what the broker sent, decrypted
-  auto pump = [&] {
-    for (int round = 0; round < 10; ++round) {
-      byte_buffer bytes;
-      client.take_ciphertext(bytes);
-      if (bytes.empty() && mpx.output_buffer(conn).empty())
-        return;
-      if (!bytes.empty())
-        send(bytes);
-      auto& out = mpx.output_buffer(conn);
-      client.feed(out.data(), out.size());
-      out.clear();
-      client.read_plaintext(plain);
-    }
-  };
-  pump();
-  CAF_REQUIRE(client.handshake_done());
-  CAF_REQUIRE(!client.failed());
-  // Inside TLS, the usual handshake: the broker's hello, then ours and our proof.
-  std::string reason;
-  CAF_REQUIRE_GREATER_OR_EQUAL(plain.size(), frame_header_size);
-  auto header = decode_frame_header(plain.data(), max_handshake_payload, reason);
-  CAF_REQUIRE(header);
-  CAF_REQUIRE(header->type == frame_type::hello);
-  byte_buffer broker_hello(plain.begin() + frame_header_size,
-                           plain.begin() + frame_header_size + header->payload_length);
-  plain.erase(plain.begin(), plain.begin() + frame_header_size + header->payload_length);
-  handshake remote{remote_identity(), true};
-  std::vector<handshake::outgoing_frame> answers;
-  remote.on_frame(frame_type::hello, broker_hello, answers);
-  byte_buffer frames;
-  auto hello = remote.start();
-  append_frame(frames, hello.type, 0, hello.payload);
-  for (auto& f : answers)
-    append_frame(frames, f.type, 0, f.payload);
-  client.write_plaintext(frames);
-  pump();
+  authenticate_over_tls(client);
   CAF_REQUIRE_EQUAL(seen->ups.size(), 1u);
   CAF_CHECK_EQUAL(seen->ups[0].info.node_id, id_b);
   CAF_CHECK(!broker_down());
+}
+
+CAF_TEST(frames after the one that closes a TLS link are not handled either) {
+  ctx->tls = std::make_shared<const tls_context>(secret);
+  start(false);
+  tls_endpoint client{*ctx->tls, tls_side::client, id_b};
+  authenticate_over_tls(client);
+  CAF_REQUIRE(!broker_down());
+  // In one record: a frame a peer may not send, then another.
+  byte_buffer frames = frame_bytes(frame_type::get, byte_buffer{'x'}, 1);
+  auto second = frame_bytes(frame_type::status, {}, 2);
+  frames.insert(frames.end(), second.begin(), second.end());
+  client.write_plaintext(frames);
+  tls_exchange(client);
+  CAF_CHECK(broker_down());
+  CAF_CHECK(mpx.stopped_reading(conn));
 }
 
 CAF_TEST(frames after the one that closes a plaintext link are not handled) {
