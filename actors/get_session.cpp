@@ -7,6 +7,7 @@
 #include "common/log.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace dfs {
 
@@ -23,6 +24,32 @@ void send_frame(get_actor* self, frame_type type, byte_buffer payload) {
 
 void fail(get_actor* self, errc code, const std::string& message) {
   fail_session(self, "get of '" + self->state.key + "'", code, message);
+}
+
+/// Out of credit, the get waits for its client. A client that returns none within [node]
+/// idle_timeout (0: never checked) ends the get, which gives its chunks' memory back.
+void watch_for_stall(get_actor* self) {
+  auto& st = self->state;
+  auto limit = st.ctx->config.idle_timeout;
+  if (limit.count() == 0 || st.stall_check_armed || st.credit > 0)
+    return;
+  st.stall_check_armed = true;
+  auto quiet = self->clock().now() - st.last_credit;
+  // Anonymous: a timer whose sender is the session itself can outlive it in CAF 0.17.6.
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self),
+                         std::chrono::duration_cast<std::chrono::nanoseconds>(limit - quiet),
+                         stall_check_atom::value);
+}
+
+void on_stall_check(get_actor* self) {
+  auto& st = self->state;
+  st.stall_check_armed = false;
+  auto limit = st.ctx->config.idle_timeout;
+  if (st.credit == 0 && self->clock().now() - st.last_credit >= limit)
+    return fail(self, errc::timeout,
+                "get stalled: the client returned no credit within [node] idle_timeout = "
+                  + std::to_string(limit.count()) + " s");
+  watch_for_stall(self);
 }
 
 void pump(get_actor* self) {
@@ -42,6 +69,7 @@ void pump(get_actor* self) {
     self->quit();
     return;
   }
+  watch_for_stall(self);
   // Fetch only what the credit will take: a chunk is sent as soon as it is its turn.
   while (st.fetching < get_prefetch && st.next_to_fetch < total
          && st.next_to_fetch < st.next_to_send + st.credit) {
@@ -69,6 +97,8 @@ void pump(get_actor* self) {
 /// longer counts in the session memory. Credit past the window is not the client's to give.
 void on_credit(get_actor* self, uint32_t frames) {
   auto& st = self->state;
+  if (frames > 0)
+    st.last_credit = self->clock().now();
   for (uint32_t i = 0; i < frames && st.next_to_acknowledge < st.next_to_send; ++i) {
     if (!st.file.is_inline())
       st.memory.give(st.file.chunks[st.next_to_acknowledge].length);
@@ -124,6 +154,7 @@ caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_con
                                  return fail(self, errc::not_found, "not found: " + st.key);
                                st.file = std::move(*newest);
                                st.credit = get_window;
+                               st.last_credit = self->clock().now();
                                st.frames = st.file.chunks.size();
                                if (st.file.is_inline() && !open_inline_file(self))
                                  return;
@@ -139,6 +170,7 @@ caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_con
   return {
     [=](credit_atom, uint32_t frames) { on_credit(self, frames); },
     [=](memory_freed_atom) { pump(self); },
+    [=](stall_check_atom) { on_stall_check(self); },
     [=](memory_wait_atom) {
       if (auto busy = memory_wait_expired(self))
         fail(self, errc::unavailable, *busy);

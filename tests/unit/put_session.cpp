@@ -220,6 +220,30 @@ CAF_TEST(a get holds no more chunks than the credit of its client and counts the
   CAF_CHECK_EQUAL(c->memory->used(), 0u); // the get is over
 }
 
+CAF_TEST(a get whose client returns no credit for idle_timeout ends and gives its memory back) {
+  begin(6 * 4096);
+  answer_membership();
+  CAF_REQUIRE(next_frame().first == frame_type::put_ready);
+  for (int i = 0; i < 6; ++i)
+    send_data(byte_buffer(4096, 'g'), i == 5);
+  while (next_frame().first != frame_type::put_done)
+    ; // credit
+  auto c = std::const_pointer_cast<node_context>(ctx);
+  c->config.idle_timeout = 1s;
+  c->memory = std::make_shared<session_memory>(64 * 4096);
+  session = sys.spawn(get_session, ctx, caf::actor{client}, uint64_t{2}, std::string{"k"});
+  answer_membership();
+  CAF_REQUIRE(next_frame().first == frame_type::get_meta);
+  for (int i = 0; i < 4; ++i)
+    CAF_REQUIRE(next_frame().first == frame_type::get_data);
+  auto f = next_frame(); // after about a second without credit
+  CAF_REQUIRE(f.first == frame_type::error);
+  CAF_CHECK_EQUAL(error_message(f.second).rfind("get stalled: the client returned no credit", 0), 0u);
+  for (int i = 0; i < 100 && c->memory->used() != 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  CAF_CHECK_EQUAL(c->memory->used(), 0u);
+}
+
 CAF_TEST(a small file sent after put_ready is stored inline as well) {
   begin(300);
   answer_membership();
