@@ -94,6 +94,34 @@ struct fixture {
     return err ? err->message : "(malformed)";
   }
 
+  /// Stores six chunks under "k" with a put, then starts a get of them (request id 2) whose
+  /// client grants no credit, counted in a session memory of its own; returns once the
+  /// get_meta and the window's four get_data frames have arrived.
+  std::shared_ptr<session_memory> start_get_of_six_chunks() {
+    begin(6 * 4096);
+    answer_membership();
+    CAF_REQUIRE(next_frame().first == frame_type::put_ready);
+    for (int i = 0; i < 6; ++i)
+      send_data(byte_buffer(4096, static_cast<char>('a' + i)), i == 5);
+    while (next_frame().first != frame_type::put_done)
+      ; // credit
+    auto memory = std::make_shared<session_memory>(64 * 4096);
+    std::const_pointer_cast<node_context>(ctx)->memory = memory;
+    session = sys.spawn(get_session, ctx, caf::actor{client}, uint64_t{2}, std::string{"k"});
+    answer_membership();
+    CAF_REQUIRE(next_frame().first == frame_type::get_meta);
+    for (int i = 0; i < 4; ++i)
+      CAF_REQUIRE(next_frame().first == frame_type::get_data);
+    return memory;
+  }
+
+  /// True once a session that ended gave its memory back (its state goes on another thread).
+  static bool memory_given_back(const session_memory& memory) {
+    for (int i = 0; i < 100 && memory.used() != 0; ++i)
+      std::this_thread::sleep_for(10ms);
+    return memory.used() == 0;
+  }
+
   caf::expected<manifest> stored() {
     caf::expected<manifest> out{caf::sec::unexpected_response};
     client->request(st, 10s, get_manifest_atom::value, std::string{"k"})
@@ -169,9 +197,7 @@ CAF_TEST(a put waits for session memory before put_ready) {
   while (next_frame().first != frame_type::put_done)
     ; // credit
   // The put is over: its memory is back once the session's state is gone.
-  for (int i = 0; i < 100 && c->memory->used() != 0; ++i)
-    std::this_thread::sleep_for(10ms);
-  CAF_CHECK_EQUAL(c->memory->used(), 0u);
+  CAF_CHECK(memory_given_back(*c->memory));
 }
 
 CAF_TEST(a put that waits for session memory too long fails with node busy) {
@@ -188,60 +214,29 @@ CAF_TEST(a put that waits for session memory too long fails with node busy) {
 }
 
 CAF_TEST(a get holds no more chunks than the credit of its client and counts them) {
-  // Six chunks stored by a put, then a get whose client grants no credit past the window.
-  begin(6 * 4096);
-  answer_membership();
-  CAF_REQUIRE(next_frame().first == frame_type::put_ready);
-  for (int i = 0; i < 6; ++i)
-    send_data(byte_buffer(4096, static_cast<char>('a' + i)), i == 5);
-  while (next_frame().first != frame_type::put_done)
-    ; // credit
-  auto c = std::const_pointer_cast<node_context>(ctx);
-  c->memory = std::make_shared<session_memory>(64 * 4096);
-  session = sys.spawn(get_session, ctx, caf::actor{client}, uint64_t{2}, std::string{"k"});
-  answer_membership();
-  CAF_REQUIRE(next_frame().first == frame_type::get_meta);
-  for (int i = 0; i < 4; ++i)
-    CAF_REQUIRE(next_frame().first == frame_type::get_data);
+  auto memory = start_get_of_six_chunks();
   bool more = false;
   client->receive([&](frame_atom, uint16_t, uint64_t, byte_buffer&) { more = true; },
                   caf::after(300ms) >> [] {});
   CAF_CHECK(!more);
   // The window's four chunks count until the client's credit returns them; none is held ahead.
-  CAF_CHECK_EQUAL(c->memory->used(), 4u * 4096);
+  CAF_CHECK_EQUAL(memory->used(), 4u * 4096);
   client->send(session, credit_atom::value, uint32_t{1});
   CAF_REQUIRE(next_frame().first == frame_type::get_data);
-  CAF_CHECK_EQUAL(c->memory->used(), 4u * 4096);
+  CAF_CHECK_EQUAL(memory->used(), 4u * 4096);
   // Credit past the window is not the client's to give: one more chunk, not a thousand.
   client->send(session, credit_atom::value, uint32_t{1000});
   CAF_REQUIRE(next_frame().first == frame_type::get_data);
-  for (int i = 0; i < 100 && c->memory->used() != 0; ++i)
-    std::this_thread::sleep_for(10ms);
-  CAF_CHECK_EQUAL(c->memory->used(), 0u); // the get is over
+  CAF_CHECK(memory_given_back(*memory)); // the get is over
 }
 
 CAF_TEST(a get whose client returns no credit for idle_timeout ends and gives its memory back) {
-  begin(6 * 4096);
-  answer_membership();
-  CAF_REQUIRE(next_frame().first == frame_type::put_ready);
-  for (int i = 0; i < 6; ++i)
-    send_data(byte_buffer(4096, 'g'), i == 5);
-  while (next_frame().first != frame_type::put_done)
-    ; // credit
-  auto c = std::const_pointer_cast<node_context>(ctx);
-  c->config.idle_timeout = 1s;
-  c->memory = std::make_shared<session_memory>(64 * 4096);
-  session = sys.spawn(get_session, ctx, caf::actor{client}, uint64_t{2}, std::string{"k"});
-  answer_membership();
-  CAF_REQUIRE(next_frame().first == frame_type::get_meta);
-  for (int i = 0; i < 4; ++i)
-    CAF_REQUIRE(next_frame().first == frame_type::get_data);
+  std::const_pointer_cast<node_context>(ctx)->config.idle_timeout = 1s;
+  auto memory = start_get_of_six_chunks();
   auto f = next_frame(); // after about a second without credit
   CAF_REQUIRE(f.first == frame_type::error);
   CAF_CHECK_EQUAL(error_message(f.second).rfind("get stalled: the client returned no credit", 0), 0u);
-  for (int i = 0; i < 100 && c->memory->used() != 0; ++i)
-    std::this_thread::sleep_for(10ms);
-  CAF_CHECK_EQUAL(c->memory->used(), 0u);
+  CAF_CHECK(memory_given_back(*memory));
 }
 
 CAF_TEST(a small file sent after put_ready is stored inline as well) {
