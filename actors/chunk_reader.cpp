@@ -1,11 +1,13 @@
 #include "actors/chunk_reader.hpp"
 
 #include "storage/chunk_store.hpp"
+#include "common/unexpected_messages.hpp"
 
 namespace dfs {
 
 chunk_reader_actor::behavior_type chunk_reader(chunk_reader_actor::pointer self,
                                                caf::weak_actor_ptr store) {
+  drop_unexpected_messages(self);
   return {
     [self, store](read_chunk_atom, const chunk_id& id,
                   const std::string& path) -> caf::result<byte_buffer> {

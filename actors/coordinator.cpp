@@ -1,6 +1,7 @@
 #include "actors/coordinator.hpp"
 
 #include "actors/fan_out.hpp"
+#include "common/unexpected_messages.hpp"
 #include "actors/put_session.hpp"
 #include "actors/read_path.hpp"
 #include "actors/scrubber.hpp"
@@ -210,6 +211,7 @@ void status(self_ptr self, caf::typed_response_promise<status_result_msg> rp) {
 
 coordinator_actor::behavior_type
 coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, node_context_ptr ctx) {
+  drop_unexpected_messages(self);
   self->state.ctx = ctx;
   // The scrubber starts with the coordinator (the store's settings were given by the node before
   // it spawned anything that talks to the store: actors/node.cpp).

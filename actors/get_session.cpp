@@ -1,16 +1,20 @@
 #include "actors/get_session.hpp"
 
 #include "actors/session_frames.hpp"
+#include "common/unexpected_messages.hpp"
 
 #include "actors/read_path.hpp"
 #include "common/log.hpp"
+
+#include <algorithm>
+#include <chrono>
 
 namespace dfs {
 
 namespace {
 
-constexpr uint32_t get_window = 4;   // data frames in flight to the client
-constexpr size_t get_prefetch = 4;   // chunks being fetched from replicas at once
+constexpr uint32_t get_window = transfer_window; // data frames in flight to the client
+constexpr size_t get_prefetch = transfer_window;   // chunks being fetched from replicas at once
 
 using get_actor = caf::stateful_actor<get_session_state>;
 
@@ -20,6 +24,32 @@ void send_frame(get_actor* self, frame_type type, byte_buffer payload) {
 
 void fail(get_actor* self, errc code, const std::string& message) {
   fail_session(self, "get of '" + self->state.key + "'", code, message);
+}
+
+/// Out of credit, the get waits for its client. A client that returns none within [node]
+/// idle_timeout (0: never checked) ends the get, which gives its chunks' memory back.
+void watch_for_stall(get_actor* self) {
+  auto& st = self->state;
+  auto limit = st.ctx->config.idle_timeout;
+  if (limit.count() == 0 || st.stall_check_armed || st.credit > 0)
+    return;
+  st.stall_check_armed = true;
+  auto quiet = self->clock().now() - st.last_credit;
+  // Anonymous: a timer whose sender is the session itself can outlive it in CAF 0.17.6.
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self),
+                         std::chrono::duration_cast<std::chrono::nanoseconds>(limit - quiet),
+                         stall_check_atom::value);
+}
+
+void on_stall_check(get_actor* self) {
+  auto& st = self->state;
+  st.stall_check_armed = false;
+  auto limit = st.ctx->config.idle_timeout;
+  if (st.credit == 0 && self->clock().now() - st.last_credit >= limit)
+    return fail(self, errc::timeout,
+                "get stalled: the client returned no credit within [node] idle_timeout = "
+                  + std::to_string(limit.count()) + " s");
+  watch_for_stall(self);
 }
 
 void pump(get_actor* self) {
@@ -39,12 +69,15 @@ void pump(get_actor* self) {
     self->quit();
     return;
   }
-  // Fetch ahead, but never hold more than prefetch + window chunks.
+  watch_for_stall(self);
+  // Fetch only what the credit will take: a chunk is sent as soon as it is its turn.
   while (st.fetching < get_prefetch && st.next_to_fetch < total
-         && st.next_to_fetch < st.next_to_send + get_prefetch + st.credit) {
+         && st.next_to_fetch < st.next_to_send + st.credit) {
+    auto ref = st.file.chunks[st.next_to_fetch];
+    if (!take_session_memory(self, ref.length))
+      return; // memory_freed_atom calls pump again
     auto index = st.next_to_fetch++;
     ++st.fetching;
-    auto ref = st.file.chunks[index];
     auto open = [cipher = st.cipher](byte_buffer&& stored) { return cipher->open(std::move(stored)); };
     fetch_chunk(self, *st.ctx, st.live, ref.id, [self, index, ref](caf::expected<byte_buffer> bytes) {
       auto& st = self->state;
@@ -58,6 +91,21 @@ void pump(get_actor* self) {
       pump(self);
     }, open);
   }
+}
+
+/// The client has `frames` more data frames: each returns the oldest frame sent, whose chunk no
+/// longer counts in the session memory. Credit past the window is not the client's to give.
+void on_credit(get_actor* self, uint32_t frames) {
+  auto& st = self->state;
+  if (frames > 0)
+    st.last_credit = self->clock().now();
+  for (uint32_t i = 0; i < frames && st.next_to_acknowledge < st.next_to_send; ++i) {
+    if (!st.file.is_inline())
+      st.memory.give(st.file.chunks[st.next_to_acknowledge].length);
+    ++st.next_to_acknowledge;
+  }
+  st.credit = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{st.credit} + frames, get_window));
+  pump(self);
 }
 
 /// An inline file is the one frame to send: opened here, nothing to fetch. False when it
@@ -86,12 +134,14 @@ bool open_inline_file(get_actor* self) {
 
 caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_context_ptr ctx,
                           caf::actor connection, uint64_t request_id, std::string key) {
+  drop_unexpected_messages(self);
   auto& st = self->state;
   st.ctx = ctx;
   st.connection = std::move(connection);
   st.request_id = request_id;
   st.key = std::move(key);
   st.cipher = std::make_shared<const chunk_cipher>(ctx->config.secret);
+  st.memory.attach(ctx->memory);
   self->request(ctx->membership, ctx->request_timeout, members_atom::value)
     .then(
       [=](std::vector<member_view>& members) {
@@ -104,6 +154,7 @@ caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_con
                                  return fail(self, errc::not_found, "not found: " + st.key);
                                st.file = std::move(*newest);
                                st.credit = get_window;
+                               st.last_credit = self->clock().now();
                                st.frames = st.file.chunks.size();
                                if (st.file.is_inline() && !open_inline_file(self))
                                  return;
@@ -117,9 +168,12 @@ caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_con
       },
       [=](caf::error& err) { fail(self, errc::unavailable, describe(err)); });
   return {
-    [=](credit_atom, uint32_t frames) {
-      self->state.credit += frames;
-      pump(self);
+    [=](credit_atom, uint32_t frames) { on_credit(self, frames); },
+    [=](memory_freed_atom) { pump(self); },
+    [=](stall_check_atom) { on_stall_check(self); },
+    [=](memory_wait_atom) {
+      if (auto busy = memory_wait_expired(self))
+        fail(self, errc::unavailable, *busy);
     },
   };
 }

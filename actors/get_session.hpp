@@ -1,7 +1,11 @@
 #pragma once
 // One client's get: finds the newest manifest, then streams the chunks in order. The client
-// grants credit per data frame, and at most `prefetch` chunks are fetched ahead, so a get holds
-// a bounded number of chunks in memory whatever the file's size or the client's speed.
+// grants credit per data frame, up to the window announced in get_meta, and a chunk is fetched
+// only when the credit will take it: a get holds at most its window of chunks whatever the
+// file's size or the client's speed. Each chunk counts in the node's session memory
+// (actors/session_memory.hpp) from its fetch until the client's credit says it has it, so
+// idle gets cannot grow the node; a get whose client returns no credit for [node] idle_timeout
+// fails, so that idle gets cannot keep that memory for ever either.
 //
 // Chunks are decrypted here, after fetch_chunk checked their hash: a copy whose GCM tag does not
 // verify counts as corrupt and the next replica is tried, so a client never sees bytes that are
@@ -14,9 +18,13 @@
 #include <caf/stateful_actor.hpp>
 
 #include <map>
+#include <optional>
 #include <memory>
 
 namespace dfs {
+
+/// A get's own timer: has the client returned credit within [node] idle_timeout?
+using stall_check_atom = caf::atom_constant<caf::atom("getstall")>;
 
 struct get_session_state {
   static inline const char* name = "get_session";
@@ -32,6 +40,11 @@ struct get_session_state {
   size_t next_to_send = 0;
   size_t fetching = 0;
   uint32_t credit = 0;
+  size_t next_to_acknowledge = 0; // the oldest chunk sent that the client's credit did not return
+  session_memory_lease memory;    // the chunks fetched and not yet acknowledged
+  std::optional<caf::actor_clock::time_point> memory_wait_started;
+  caf::actor_clock::time_point last_credit; // from the client, or get_meta
+  bool stall_check_armed = false;
   std::map<size_t, byte_buffer> fetched; // chunks that arrived before their turn or their credit
   bool failed = false;
   std::shared_ptr<const chunk_cipher> cipher; // the cluster's data keys

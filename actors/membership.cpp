@@ -2,6 +2,7 @@
 
 #include "actors/roster.hpp"
 #include "actors/roster_store.hpp"
+#include "common/unexpected_messages.hpp"
 #include "common/log.hpp"
 #include "net/dialer.hpp"
 
@@ -458,6 +459,7 @@ void restore(membership_state& st, const std::vector<roster_entry>& saved) {
 membership_actor::behavior_type
 membership(membership_actor::stateful_pointer<membership_state> self, node_context_ptr ctx,
            std::vector<roster_entry> saved) {
+  drop_unexpected_messages(self);
   auto& st = self->state;
   st.ctx = ctx;
   st.self_entry = {ctx->node_id, ctx->config.name, ctx->config.listen.to_string(),

@@ -57,6 +57,7 @@ int run_node(const node_config& config) {
   log::set_level(config.log_level);
   auto ctx = std::make_shared<node_context>();
   ctx->config = config;
+  ctx->memory = std::make_shared<session_memory>(config.session_memory);
 
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();

@@ -3,6 +3,7 @@
 #include "actors/hybrid_clock.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/user_directory.hpp"
+#include "actors/session_memory.hpp"
 #include "config/node_config.hpp"
 #include "net/handshake.hpp"
 #include "net/tls_endpoint.hpp"
@@ -25,6 +26,8 @@ struct node_context {
   /// The user registry as the connection brokers read it (filled by the users actor).
   std::shared_ptr<user_directory> users_directory = std::make_shared<user_directory>();
   std::shared_ptr<hybrid_clock> clock = std::make_shared<hybrid_clock>();
+  /// [node] session_memory: the chunk bytes client sessions hold. Null: no limit.
+  std::shared_ptr<session_memory> memory;
   /// TLS 1.3 keyed by the cluster secret on every connection; null when [cluster] tls = off.
   std::shared_ptr<const tls_context> tls;
 

@@ -1,6 +1,7 @@
 #include "actors/put_session.hpp"
 
 #include "common/buffer_pool.hpp"
+#include "common/unexpected_messages.hpp"
 
 #include "actors/session_frames.hpp"
 
@@ -16,7 +17,7 @@ namespace {
 
 /// Chunks a client may send before their replicas confirm: enough to keep the pipeline busy,
 /// few enough that a put holds at most window * chunk_size bytes.
-constexpr uint32_t put_window = 4;
+constexpr uint32_t put_window = transfer_window;
 
 /// Chunks that reached W copies but still wait for a slower replica. Credit goes back at W, but
 /// once this many chunks lag it waits for them to settle, so a replica that is slower than the
@@ -166,6 +167,41 @@ void replicate(put_actor* self, const sha256_digest& placement_id, caf::message 
 }
 
 void maybe_finish(put_actor* self);
+void on_chunk(put_actor* self, byte_buffer& bytes, bool final);
+
+/// The largest file a manifest can describe with this node's chunk size.
+uint64_t max_put_size(const node_context& ctx) {
+  return uint64_t{max_chunks_per_manifest} * ctx.config.chunk_size;
+}
+
+std::string too_large_message(const node_context& ctx, uint64_t size) {
+  return "file too large: " + (size == unknown_size ? std::string{"more than "} : std::string{})
+         + std::to_string(size == unknown_size ? max_put_size(ctx) : size)
+         + " bytes; a file may have at most " + std::to_string(max_chunks_per_manifest)
+         + " chunks of [storage] chunk_size = " + std::to_string(ctx.config.chunk_size)
+         + " bytes (" + std::to_string(max_put_size(ctx)) + " bytes)";
+}
+
+/// Tells the client to send (put_ready with its credit window) once placement is known and the
+/// window's chunks fit in the node's session memory; until then the client waits.
+void open_for_data(put_actor* self) {
+  auto& st = self->state;
+  if (!st.placed || st.ready || st.failed)
+    return;
+  uint64_t window_bytes = uint64_t{put_window} * st.ctx->config.chunk_size;
+  if (st.declared_size != unknown_size)
+    window_bytes = std::min(window_bytes, st.declared_size);
+  if (!take_session_memory(self, window_bytes))
+    return; // memory_freed_atom calls this again
+  st.ready = true;
+  send_frame(self, frame_type::put_ready,
+             to_payload(put_ready_msg{st.ctx->config.chunk_size, put_window}));
+  if (st.early_data) {
+    auto bytes = std::move(*st.early_data);
+    st.early_data.reset();
+    on_chunk(self, bytes, true);
+  }
+}
 
 /// Sends the credit owed to the client, unless too many chunks wait for a slow replica.
 void grant_credit(put_actor* self) {
@@ -204,6 +240,8 @@ void on_chunk(put_actor* self, byte_buffer& bytes, bool final) {
     return fail(self, errc::bad_request,
                 "data frames must be exactly the chunk size (" + std::to_string(chunk_size)
                   + " bytes) but for the last");
+  if (!inline_file && !bytes.empty() && st.result.chunks.size() >= max_chunks_per_manifest)
+    return fail(self, errc::bad_request, too_large_message(*st.ctx, unknown_size));
   st.received += bytes.size();
   if (st.declared_size != unknown_size && st.received > st.declared_size)
     return fail(self, errc::bad_request, "more data than the declared size");
@@ -300,6 +338,7 @@ caf::error quorum_error(const std::vector<std::pair<std::string, std::string>>& 
 caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_context_ptr ctx,
                           caf::actor connection, uint64_t request_id, std::string key,
                           uint64_t size) {
+  drop_unexpected_messages(self);
   auto& st = self->state;
   st.ctx = ctx;
   st.connection = std::move(connection);
@@ -307,8 +346,13 @@ caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_con
   st.result.key = std::move(key);
   st.declared_size = size;
   st.cipher.emplace(ctx->config.secret);
+  st.memory.attach(ctx->memory);
   if (auto reason = invalid_key_reason(st.result.key)) {
     fail(self, errc::bad_request, *reason);
+    return {};
+  }
+  if (size != unknown_size && size > max_put_size(*ctx)) {
+    fail(self, errc::bad_request, too_large_message(*ctx, size));
     return {};
   }
   self->request(ctx->membership, ctx->request_timeout, members_atom::value)
@@ -319,18 +363,17 @@ caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_con
         auto needed = std::min<size_t>(st.ctx->config.write_quorum, st.ctx->config.replicas);
         if (st.live.size() < needed)
           return fail(self, errc::too_few_replicas, quorum_failure_message(st.live.size(), needed));
-        st.ready = true;
-        send_frame(self, frame_type::put_ready,
-                   to_payload(put_ready_msg{st.ctx->config.chunk_size, put_window}));
-        if (st.early_data) {
-          auto bytes = std::move(*st.early_data);
-          st.early_data.reset();
-          on_chunk(self, bytes, true);
-        }
+        st.placed = true;
+        open_for_data(self);
       },
       [=](caf::error& err) { fail(self, errc::unavailable, describe(err)); });
   return {
     [=](data_atom, byte_buffer& bytes, bool final) { on_chunk(self, bytes, final); },
+    [=](memory_freed_atom) { open_for_data(self); },
+    [=](memory_wait_atom) {
+      if (auto busy = memory_wait_expired(self))
+        fail(self, errc::unavailable, *busy);
+    },
   };
 }
 

@@ -41,7 +41,12 @@ struct put_session_state {
   manifest result;
   uint64_t declared_size = 0;
   uint64_t received = 0;
+  bool placed = false; // membership answered with enough placement targets
   bool ready = false; // put_ready was sent: the client may send data
+  // Its credit window of chunks in the node's session memory (actors/session_memory.hpp),
+  // taken before put_ready, given back when the put ends.
+  session_memory_lease memory;
+  std::optional<caf::actor_clock::time_point> memory_wait_started;
   // The whole of a small file, sent with put_begin (max_early_put_size), until membership answers.
   std::optional<byte_buffer> early_data;
   bool all_received = false;

@@ -1,6 +1,7 @@
 #include "actors/replication.hpp"
 
 #include <algorithm>
+#include "common/unexpected_messages.hpp"
 
 #include "actors/fan_out.hpp"
 #include "actors/read_path.hpp"
@@ -310,6 +311,7 @@ void start_pass(self_ptr self) {
 
 replication_actor::behavior_type
 replication(replication_actor::stateful_pointer<replication_state> self, node_context_ptr ctx) {
+  drop_unexpected_messages(self);
   self->state.ctx = ctx;
   self->delayed_send(self, ctx->config.anti_entropy_interval, tick_atom::value);
   return {

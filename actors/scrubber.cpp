@@ -1,6 +1,7 @@
 #include "actors/scrubber.hpp"
 
 #include "actors/read_path.hpp"
+#include "common/unexpected_messages.hpp"
 #include "common/log.hpp"
 
 #include <algorithm>
@@ -249,6 +250,7 @@ void scrub_next(self_ptr self) {
 
 caf::behavior scrubber(caf::stateful_actor<scrubber_state>* self, node_context_ptr ctx,
                        caf::actor owner, caf::actor observer) {
+  drop_unexpected_messages(self);
   auto& st = self->state;
   st.ctx = ctx;
   st.observer = std::move(observer);

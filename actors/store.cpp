@@ -1,6 +1,7 @@
 #include "actors/store.hpp"
 
 #include "actors/chunk_reader.hpp"
+#include "common/unexpected_messages.hpp"
 #include "common/buffer_pool.hpp"
 #include "common/log.hpp"
 #include "storage/buffer_memory.hpp"
@@ -77,7 +78,7 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
       return caf::make_message(caf::ok_atom::value);
     }
     if (!msg.match_elements<capacity_atom, uint64_t>())
-      return caf::print_and_drop(ptr, x);
+      return drop_unexpected_message(ptr, x);
     auto bytes = msg.get_as<uint64_t>(1);
     st.chunks->set_capacity(bytes);
     auto limit = bytes == 0 ? std::string{"unlimited"} : std::to_string(bytes) + " bytes";

@@ -3,6 +3,8 @@
 // as such and costs no connection.
 #include "cli/cli.hpp"
 
+#include "common/log.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -29,7 +31,10 @@ std::string human_size(uint64_t bytes) {
 
 namespace {
 
-void say(const std::string& message) { std::fprintf(stderr, "dfs: %s\n", message.c_str()); }
+/// Messages name keys, which may hold control characters: escaped like ls's keys.
+void say(const std::string& message) {
+  std::fprintf(stderr, "dfs: %s\n", log::printable(message).c_str());
+}
 
 int failed(const error& e) {
   say(e.message);
@@ -64,7 +69,8 @@ public:
   progress_line(const char* verb, const std::string& key)
     : enabled_(::isatty(STDERR_FILENO) == 1), verb_(verb) {
     // A long key would wrap the line and defeat \r; its tail is the informative part.
-    label_ = key.size() <= 40 ? key : "..." + key.substr(key.size() - 37);
+    auto shown = log::printable(key);
+    label_ = shown.size() <= 40 ? shown : "..." + shown.substr(shown.size() - 37);
   }
   progress_line(const progress_line&) = delete;
   progress_line& operator=(const progress_line&) = delete;
@@ -138,7 +144,7 @@ int run_put(const settings& s, const std::vector<std::string>& args) {
   progress.finish();
   if (!stored)
     return failed(stored.error());
-  print_line("stored " + key + " (" + std::to_string(stored->size) + " bytes, "
+  print_line("stored " + log::printable(key) + " (" + std::to_string(stored->size) + " bytes, "
              + std::to_string(stored->copies) + " copies)");
   return exit_ok;
 }
@@ -199,8 +205,10 @@ int run_ls(const settings& s, const std::vector<std::string>& args) {
     print_line(to_json(*found));
     return exit_ok;
   }
+  // One line per key: a key's control characters and backslashes are escaped (README, "dfs
+  // ls"), so that a key cannot break a line or forge one. --json has JSON's own escapes.
   for (auto& e : *found)
-    print_line(std::to_string(e.size) + "\t" + e.key);
+    print_line(std::to_string(e.size) + "\t" + log::printable(e.key));
   return exit_ok;
 }
 
@@ -218,7 +226,7 @@ int run_stat(const settings& s, const std::vector<std::string>& args) {
     print_line(to_json(*st));
     return exit_ok;
   }
-  print_line("key: " + st->key);
+  print_line("key: " + log::printable(st->key));
   print_line("size: " + std::to_string(st->size));
   // A small file lives in its manifest (storage/manifest.hpp): it has no chunks.
   print_line("chunks: " + std::to_string(st->chunks)

@@ -105,6 +105,9 @@ const key_spec key_specs[] = {
   {"node", "handshake_timeout", "10", "seconds from accept to authenticated, 1 to 3600"},
   {"node", "idle_timeout", "300", "seconds without a frame before a connection is closed; 0 = off"},
   {"node", "max_buffered_bytes", "256MiB", "bytes one connection may hold buffered, at least 65MiB"},
+  {"node", "max_pending_per_source", "64", "handshakes pending from one address; past it its oldest is closed"},
+  {"node", "max_sessions_per_connection", "32", "puts and gets open at once on one connection"},
+  {"node", "session_memory", "512MiB", "chunk bytes all puts and gets of this node may hold at once"},
   {"cluster", "name", "dfs", "the cluster's name, the same on every node"},
   {"cluster", "secret_file", "FILE", "required; the shared secret, at least 32 bytes"},
   {"cluster", "bootstrap", "", "HOST:PORT,... of nodes to join; empty on the first node"},
@@ -420,6 +423,10 @@ config_outcome parse(int argc, const char* const* argv) {
            ": must be at least 65MiB, so that the largest frame (64 MiB + 64 KiB) fits");
     cfg.max_buffered_bytes = *size;
   }
+  cfg.max_pending_per_source = static_cast<uint32_t>(
+    count("node.max_pending_per_source", cfg.max_pending_per_source, 1, 1000000));
+  cfg.max_sessions_per_connection = static_cast<uint32_t>(
+    count("node.max_sessions_per_connection", cfg.max_sessions_per_connection, 1, 100000));
 
   if (auto v = src.get("cluster.name")) {
     if (!valid_node_name(v->text))
@@ -505,6 +512,14 @@ config_outcome parse(int argc, const char* const* argv) {
   if (cfg.chunk_size < 4 * 1024 || cfg.chunk_size > 64 * 1024 * 1024)
     fail("[storage] chunk_size = " + src.get("storage.chunk_size")->text
          + ": must be between 4KiB and 64MiB");
+
+  // A put holds its window of chunks (actors/session_memory.hpp): one must always fit.
+  cfg.session_memory = bytes("node.session_memory", cfg.session_memory,
+                             "a byte size such as 536870912, 512MiB or 1GiB");
+  if (cfg.session_memory < transfer_window * cfg.chunk_size)
+    fail("[node] session_memory = " + std::to_string(cfg.session_memory) + ": must be at least "
+         + std::to_string(transfer_window) + " times [storage] chunk_size ("
+         + std::to_string(transfer_window * cfg.chunk_size) + " bytes)");
 
   cfg.capacity = bytes("storage.capacity", cfg.capacity,
                        "a byte size such as 10GiB, 500MB or 0 for no limit");

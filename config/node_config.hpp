@@ -30,6 +30,10 @@ bool valid_node_name(const std::string& name);
 /// and K/M/G as powers of 1024); nullopt when malformed or overflowing.
 std::optional<uint64_t> parse_byte_size(const std::string& text);
 
+/// The chunks one put or get may have in flight to or from its client (its credit window):
+/// [node] session_memory must hold at least one such window of the largest chunks.
+constexpr uint32_t transfer_window = 4;
+
 struct node_config {
   // [node]
   std::string name;       // unique in the cluster
@@ -41,6 +45,9 @@ struct node_config {
   std::chrono::seconds handshake_timeout{10};  // from accept to authenticated, absolute
   std::chrono::seconds idle_timeout{300};      // no frame received for this long; 0 = off
   uint64_t max_buffered_bytes = 256ull << 20;  // per connection: partial frame + write backlog
+  uint32_t max_pending_per_source = 64;        // of max_pending_handshakes, from one address
+  uint32_t max_sessions_per_connection = 32;   // puts and gets open at once on one connection
+  uint64_t session_memory = 512ull << 20;      // chunk bytes all put and get sessions hold
   // [cluster]
   std::string cluster_name = "dfs";
   std::string secret_file;

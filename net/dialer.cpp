@@ -1,6 +1,7 @@
 #include "net/dialer.hpp"
 
 #include "net/peer_connection.hpp"
+#include "common/unexpected_messages.hpp"
 
 #include <caf/io/middleman.hpp>
 #include <caf/io/network/native_socket.hpp>
@@ -80,6 +81,7 @@ caf::behavior outbound_connection(peer_connection_broker* self, caf::io::network
 } // namespace
 
 caf::behavior dialer(caf::event_based_actor* self, node_context_ptr ctx) {
+  drop_unexpected_messages(self);
   return {
     [=](dial_atom, const std::string& address) {
       auto rp = self->make_response_promise<caf::actor>();

@@ -1,6 +1,7 @@
 #include "net/listener.hpp"
 
 #include "common/log.hpp"
+#include "common/unexpected_messages.hpp"
 
 #include <caf/io/system_messages.hpp>
 
@@ -37,9 +38,11 @@ void fit_open_file_limit(const node_config& cfg) {
 } // namespace
 
 caf::behavior listener(listener_broker* self, caf::io::doorman_ptr doorman, node_context_ptr ctx) {
+  drop_unexpected_messages(self);
   self->add_doorman(std::move(doorman));
-  self->state.inbound = std::make_shared<inbound_connections>(ctx->config.max_connections,
-                                                              ctx->config.max_pending_handshakes);
+  self->state.inbound = std::make_shared<inbound_connections>(
+    ctx->config.max_connections, ctx->config.max_pending_handshakes,
+    ctx->config.max_pending_per_source);
   fit_open_file_limit(ctx->config);
   self->set_down_handler([=](caf::down_msg& msg) {
     self->state.inbound->closed(msg.source);
@@ -59,14 +62,16 @@ caf::behavior listener(listener_broker* self, caf::io::doorman_ptr doorman, node
   return {
     [=](const caf::io::new_connection_msg& msg) {
       auto& st = self->state;
+      auto source = self->remote_addr(msg.handle); // the connection's until the fork
       auto connection = self->fork(peer_connection, msg.handle, ctx, false, st.inbound);
       self->monitor(connection);
       st.connections.insert(connection);
-      // At max_pending_handshakes, the oldest connection still in the handshake makes room:
-      // a flood of strangers then pushes out strangers, and a real client still gets in.
-      if (auto oldest = st.inbound->accepted(connection.address()))
-        if (auto victim = caf::actor_cast<caf::actor>(*oldest))
-          self->send(victim, evict_atom::value);
+      // At max_pending_handshakes (or max_pending_per_source from one address), a connection
+      // still in the handshake makes room, the flooding address's own oldest first: a flood of
+      // strangers then pushes out strangers, and a real client still gets in.
+      if (auto evicted = st.inbound->accepted(connection.address(), source))
+        if (auto victim = caf::actor_cast<caf::actor>(evicted->who))
+          self->send(victim, evict_atom::value, evicted->per_source);
       DFS_DEBUG("listener", "accepted a connection (" << st.connections.size() << " open, "
                                                       << st.inbound->pending()
                                                       << " in the handshake)");

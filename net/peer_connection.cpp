@@ -1,6 +1,7 @@
 #include "net/peer_connection.hpp"
 
 #include "common/buffer_pool.hpp"
+#include "common/unexpected_messages.hpp"
 
 #include "actors/get_session.hpp"
 #include "actors/permissions.hpp"
@@ -18,26 +19,50 @@ namespace dfs {
 
 // -- inbound_connections ----------------------------------------------------------------------
 
-std::optional<caf::actor_addr> inbound_connections::accepted(const caf::actor_addr& who) {
+void inbound_connections::forget_pending(pending_list::iterator i) {
+  if (auto n = pending_per_source_.find(i->source); n != pending_per_source_.end() && --n->second == 0)
+    pending_per_source_.erase(n);
+  pending_index_.erase(i->who);
+  pending_.erase(i);
+}
+
+inbound_connections::pending_list::iterator
+inbound_connections::oldest_from(const std::string& source) {
+  return std::find_if(pending_.begin(), pending_.end(),
+                      [&](const pending_connection& p) { return p.source == source; });
+}
+
+std::optional<inbound_connections::eviction>
+inbound_connections::accepted(const caf::actor_addr& who, const std::string& source) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (pending_index_.count(who) || established_.count(who))
     return std::nullopt;
-  pending_.push_back(who);
+  pending_.push_back({who, source});
   pending_index_.emplace(who, std::prev(pending_.end()));
-  if (pending_.size() <= max_pending_)
+  auto from_source = ++pending_per_source_[source];
+  std::string victim_source;
+  if (from_source > max_pending_per_source_) {
+    victim_source = source;
+  } else if (pending_.size() > max_pending_) {
+    // The source with the most handshakes pending gives up its oldest (the oldest overall
+    // among equals: the list is in order of arrival).
+    size_t most = 0;
+    for (auto& p : pending_)
+      if (auto n = pending_per_source_[p.source]; n > most)
+        most = n, victim_source = p.source;
+  } else {
     return std::nullopt;
-  auto oldest = pending_.front();
-  pending_.pop_front();
-  pending_index_.erase(oldest);
-  return oldest;
+  }
+  auto victim = oldest_from(victim_source);
+  eviction evicted{victim->who, from_source > max_pending_per_source_};
+  forget_pending(victim);
+  return evicted;
 }
 
 bool inbound_connections::authenticated(const caf::actor_addr& who, bool is_client) {
   std::lock_guard<std::mutex> guard{mtx_};
-  if (auto i = pending_index_.find(who); i != pending_index_.end()) {
-    pending_.erase(i->second);
-    pending_index_.erase(i);
-  }
+  if (auto i = pending_index_.find(who); i != pending_index_.end())
+    forget_pending(i->second);
   if (established_.count(who))
     return true;
   if (is_client && established_.size() >= max_connections_)
@@ -48,10 +73,8 @@ bool inbound_connections::authenticated(const caf::actor_addr& who, bool is_clie
 
 void inbound_connections::closed(const caf::actor_addr& who) {
   std::lock_guard<std::mutex> guard{mtx_};
-  if (auto i = pending_index_.find(who); i != pending_index_.end()) {
-    pending_.erase(i->second);
-    pending_index_.erase(i);
-  }
+  if (auto i = pending_index_.find(who); i != pending_index_.end())
+    forget_pending(i->second);
   established_.erase(who);
 }
 
@@ -83,43 +106,19 @@ void send_later(peer_connection_broker* self, Duration delay, Ts&&... xs) {
   caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), delay, std::forward<Ts>(xs)...);
 }
 
-/// Lines about connections closed at a limit, at most `per_second` a second of each kind: a
-/// flood of connections must not become a flood of log lines. The next line written says how
+/// Lines about connections closed at a limit or refused in the handshake, and about refused
+/// requests: each kind at most log::limiter::per_second a second, so that a flood of
+/// connections or frames does not become a flood of log lines. The next line written says how
 /// many were left out.
-class log_limiter {
-public:
-  static constexpr int per_second = 20;
-
-  /// True when a line may be written now; `left_out` is then the number of lines dropped
-  /// since the last one written.
-  bool admit(uint64_t& left_out) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto now = std::chrono::steady_clock::now();
-    if (now - window_start_ >= std::chrono::seconds{1}) {
-      window_start_ = now;
-      in_window_ = 0;
-    }
-    if (in_window_ >= per_second) {
-      ++left_out_;
-      return false;
-    }
-    ++in_window_;
-    left_out = std::exchange(left_out_, 0);
-    return true;
-  }
-
-private:
-  std::mutex mtx_;
-  std::chrono::steady_clock::time_point window_start_;
-  int in_window_ = 0;
-  uint64_t left_out_ = 0;
-};
+using log_limiter = log::limiter;
 
 log_limiter handshake_timeout_lines;
 log_limiter eviction_lines;
 log_limiter refusal_lines;
 log_limiter idle_lines;
 log_limiter buffer_lines;
+log_limiter handshake_failure_lines;
+log_limiter malformed_lines;
 
 std::string seconds_text(std::chrono::seconds s) { return std::to_string(s.count()) + " s"; }
 
@@ -173,8 +172,24 @@ void send_frame_parts(peer_connection_broker* self,
   check_buffer_limit(self);
 }
 
+void write_error(peer_connection_broker* self, uint64_t request_id, errc code,
+                 const std::string& message);
+
+/// Why a frame of `size` bytes cannot be sent: the other side's decoder would refuse its header
+/// and close the connection, so the request gets this error instead and the link stays.
+std::string too_large_reason(const char* what, frame_type type, size_t size) {
+  return std::string{what} + " too large: the " + to_string(type) + " would be "
+         + std::to_string(size) + " bytes, over the frame limit of "
+         + std::to_string(max_frame_payload) + " bytes";
+}
+
 void write_frame(peer_connection_broker* self, frame_type type, uint64_t request_id,
                  const char* payload, size_t size) {
+  if (size > max_frame_payload) {
+    auto reason = too_large_reason("answer", type, size);
+    DFS_WARN(self->state.who, "request #" << request_id << ": " << reason);
+    return write_error(self, request_id, errc::bad_request, reason);
+  }
   byte_buffer header;
   append_frame_header(header, type, request_id, size);
   send_frame_parts(self, {{header.data(), header.size()}, {payload, size}});
@@ -207,16 +222,16 @@ void close_connection(peer_connection_broker* self, errc code, const std::string
   bool was_peer_link = st.authenticated && st.peer.role == peer_role::peer;
   if (tell_peer)
     write_error(self, 0, code, reason);
+  // Anyone can connect and fail the handshake: those lines are throttled like a limit's.
+  if (!lines && st.hs && code != errc::none)
+    lines = &handshake_failure_lines;
   uint64_t left_out = 0;
   if (lines && !lines->admit(left_out)) {
     // counted, and mentioned by the next line of this kind
   } else if (code == errc::none) {
     DFS_DEBUG(st.who, "closing: " << reason);
   } else {
-    DFS_WARN(st.who, "closing: " << reason
-                       << (left_out > 0 ? " (and " + std::to_string(left_out)
-                                            + " more closed for this reason, not logged)"
-                                        : std::string{}));
+    DFS_WARN(st.who, "closing: " << reason << log::left_out_note(left_out));
   }
   if (st.inbound)
     st.inbound->closed(self->address());
@@ -227,7 +242,7 @@ void close_connection(peer_connection_broker* self, errc code, const std::string
   // Requests that still reach this broker while it terminates fail at once, not at a timeout.
   st.authenticated = false;
   for (auto& [id, session] : st.sessions)
-    self->send_exit(session, caf::exit_reason::user_shutdown);
+    self->send_exit(session.actor, caf::exit_reason::user_shutdown);
   st.sessions.clear();
   if (st.tls && !st.tls->failed() && !st.output_closed) {
     st.tls->close();
@@ -279,6 +294,10 @@ caf::response_promise forward_request(peer_connection_broker* self, frame_type t
   auto rp = self->make_response_promise();
   if (!st.authenticated || st.peer.role != peer_role::peer) {
     rp.deliver(make_error(errc::unavailable, "no authenticated peer on this connection"));
+    return rp;
+  }
+  if (payload.size() > max_frame_payload) {
+    rp.deliver(make_error(errc::bad_request, too_large_reason("request", type, payload.size())));
     return rp;
   }
   auto id = ++st.last_request_id;
@@ -357,16 +376,24 @@ void expire_pending(peer_connection_broker* self) {
 
 // -- serving a peer: remote requests in, local store answers out --------------
 
+/// A request whose payload does not decode: the frame itself was whole, so the connection
+/// is still in step; only this request is refused (a peer's link carries every other put).
+void refuse_malformed_request(peer_connection_broker* self) {
+  auto& st = self->state;
+  std::string reason = std::string{"malformed "} + to_string(st.header.type) + " request";
+  uint64_t left_out = 0;
+  if (malformed_lines.admit(left_out))
+    DFS_WARN(st.who, "refused a " << reason << log::left_out_note(left_out));
+  write_error(self, st.header.request_id, errc::protocol, reason);
+}
+
 void on_peer_request(peer_connection_broker* self, byte_buffer& payload) {
   auto& st = self->state;
   auto id = st.header.request_id;
   auto store = st.ctx->store;
   auto timeout = std::chrono::seconds{120};
   auto reply_error = [self, id](caf::error& err) { write_error(self, id, err); };
-  auto bad = [&] {
-    close_connection(self, errc::protocol,
-                     std::string{"malformed "} + to_string(st.header.type) + " request", true);
-  };
+  auto bad = [&] { refuse_malformed_request(self); };
   switch (st.header.type) {
     case frame_type::put_chunk: {
       // The chunk's id travels after its bytes, so the bytes can be handed on without a copy.
@@ -495,12 +522,76 @@ void answer_from_coordinator(peer_connection_broker* self, uint64_t id, frame_ty
           [=](caf::error& err) { write_error(self, id, err); });
 }
 
-void start_session(peer_connection_broker* self, uint64_t id, caf::actor session) {
+/// A put or get may start under this request id: it is not in use, and fewer than [node]
+/// max_sessions_per_connection sessions are open. If not, the client is told for this request
+/// and the connection stays up.
+bool may_start_session(peer_connection_broker* self, uint64_t id) {
+  auto& st = self->state;
+  if (st.sessions.count(id)) {
+    write_error(self, id, errc::bad_request, "request id already in use");
+    return false;
+  }
+  auto limit = st.ctx->config.max_sessions_per_connection;
+  if (st.sessions.size() >= limit) {
+    write_error(self, id, errc::unavailable,
+                "too many transfers on this connection: [node] max_sessions_per_connection = "
+                  + std::to_string(limit) + " puts and gets are open");
+    return false;
+  }
+  return true;
+}
+
+void start_session(peer_connection_broker* self, uint64_t id, caf::actor session, bool is_put) {
   auto& st = self->state;
   // Linked: a session ends with its connection; it ends normally by itself when done.
   self->link_to(session);
   self->monitor(session);
-  st.sessions[id] = std::move(session);
+  auto& entry = st.sessions[id];
+  entry.actor = std::move(session);
+  entry.is_put = is_put;
+}
+
+/// A put_data frame: goes to its put session if the client had credit for it. Data beyond the
+/// credit would pile up in the session's mailbox as fast as the client can send: the client
+/// breaks the protocol, and its connection is closed.
+void on_put_data(peer_connection_broker* self, uint64_t id, byte_buffer& payload) {
+  auto& st = self->state;
+  auto i = st.sessions.find(id);
+  if (i == st.sessions.end())
+    return; // the put already failed and the client was told; drop what is still in flight
+  auto& session = i->second;
+  if (!session.is_put) {
+    DFS_DEBUG(st.who, "dropped a put_data frame for request #" << id << ", which is a get");
+    return;
+  }
+  bool final = (st.header.flags & flag_final) != 0;
+  bool early = std::exchange(session.early_frame_allowed, false) && final
+               && payload.size() <= max_early_put_size;
+  if (session.put_credit > 0)
+    --session.put_credit;
+  else if (!early)
+    return close_connection(self, errc::protocol,
+                            "put data beyond credit: request #" + std::to_string(id)
+                              + " sent a data frame the node had not granted (put_ready's credit "
+                                "plus put_credit)",
+                            true);
+  self->send(session.actor, data_atom::value, std::move(payload), final);
+}
+
+/// A frame a session sends its client: the put credit it grants is what on_put_data allows.
+void note_session_frame(peer_connection_broker* self, frame_type type, uint64_t id,
+                        const byte_buffer& payload) {
+  if (type != frame_type::put_ready && type != frame_type::put_credit)
+    return;
+  auto i = self->state.sessions.find(id);
+  if (i == self->state.sessions.end())
+    return;
+  if (type == frame_type::put_ready) {
+    if (auto msg = from_payload<put_ready_msg>(payload))
+      i->second.put_credit += msg->credit;
+  } else if (auto msg = from_payload<credit_msg>(payload)) {
+    i->second.put_credit += msg->frames;
+  }
 }
 
 /// Looks the connection's user up again: a user removed since the last request is refused and
@@ -545,10 +636,7 @@ void answer_from_users(peer_connection_broker* self, uint64_t id, frame_type res
 void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
   auto& st = self->state;
   auto id = st.header.request_id;
-  auto bad = [&] {
-    close_connection(self, errc::protocol,
-                     std::string{"malformed "} + to_string(st.header.type) + " request", true);
-  };
+  auto bad = [&] { refuse_malformed_request(self); };
   if (!user_still_known(self))
     return;
   switch (st.header.type) {
@@ -558,39 +646,35 @@ void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
         return bad();
       if (!permitted(self, id, msg->key))
         return;
-      if (st.sessions.count(id))
-        return write_error(self, id, errc::bad_request, "request id already in use");
+      if (!may_start_session(self, id))
+        return;
       return start_session(self, id,
                            self->spawn(put_session, st.ctx, caf::actor_cast<caf::actor>(self), id,
-                                       std::move(msg->key), msg->size));
+                                       std::move(msg->key), msg->size),
+                           true);
     }
-    case frame_type::put_data: {
-      auto i = st.sessions.find(id);
-      if (i != st.sessions.end())
-        self->send(i->second, data_atom::value, std::move(payload),
-                   (st.header.flags & flag_final) != 0);
-      // else: the put already failed and the client was told; drop what is still in flight.
-      return;
-    }
+    case frame_type::put_data:
+      return on_put_data(self, id, payload);
     case frame_type::get: {
       auto msg = from_payload<key_msg>(payload);
       if (!msg)
         return bad();
       if (!permitted(self, id, msg->key))
         return;
-      if (st.sessions.count(id))
-        return write_error(self, id, errc::bad_request, "request id already in use");
+      if (!may_start_session(self, id))
+        return;
       return start_session(self, id,
                            self->spawn(get_session, st.ctx, caf::actor_cast<caf::actor>(self), id,
-                                       std::move(msg->key)));
+                                       std::move(msg->key)),
+                           false);
     }
     case frame_type::credit: {
       auto msg = from_payload<credit_msg>(payload);
       if (!msg)
         return bad();
       auto i = st.sessions.find(id);
-      if (i != st.sessions.end())
-        self->send(i->second, credit_atom::value, msg->frames);
+      if (i != st.sessions.end() && !i->second.is_put)
+        self->send(i->second.actor, credit_atom::value, msg->frames);
       return;
     }
     case frame_type::rm: {
@@ -779,6 +863,10 @@ void on_handshake_frame(peer_connection_broker* self, byte_buffer& payload) {
 
 void on_frame(peer_connection_broker* self, byte_buffer& payload) {
   auto& st = self->state;
+  // A closed connection handles nothing more, whatever else the same read brought: once
+  // closing, it is not authenticated and has no handshake either (a lingering peer link).
+  if (st.closing)
+    return;
   if (!st.authenticated)
     return on_handshake_frame(self, payload);
   DFS_TRACE(st.who, "received " << to_string(st.header.type) << " #" << st.header.request_id
@@ -796,7 +884,9 @@ void on_decoded_frame(peer_connection_broker* self, const frame_header& header,
   if (self->state.authenticated)
     self->state.last_frame = self->clock().now();
   on_frame(self, payload);
-  if (self->getf(caf::abstract_actor::is_terminated_flag))
+  // quit() does not terminate the broker before this handler returns, and a peer link does
+  // not quit at all while it lingers: closing is what says the rest of the read is not ours.
+  if (self->state.closing || self->getf(caf::abstract_actor::is_terminated_flag))
     self->state.decoder.stop();
 }
 
@@ -912,6 +1002,7 @@ size_t buffered_bytes(peer_connection_broker* self) {
 caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_handle hdl,
                               node_context_ptr ctx, bool outbound,
                               inbound_connections_ptr inbound) {
+  drop_unexpected_messages(self);
   auto& st = self->state;
   st.ctx = ctx;
   st.hdl = hdl;
@@ -939,7 +1030,7 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& sessions = self->state.sessions;
     for (auto i = sessions.begin(); i != sessions.end(); ++i)
-      if (i->second.address() == msg.source) {
+      if (i->second.actor.address() == msg.source) {
         sessions.erase(i);
         return;
       }
@@ -973,16 +1064,23 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
                          true, &handshake_timeout_lines);
     },
     // From the listener: the oldest connection still in the handshake makes room for a new one.
-    [=](evict_atom) {
+    [=](evict_atom, bool per_source) {
       auto& st = self->state;
       if (st.authenticated)
         return;
-      size_t limit = st.inbound ? st.inbound->max_pending() : st.ctx->config.max_pending_handshakes;
-      close_connection(self, errc::unavailable,
-                       "handshake not finished when [node] max_pending_handshakes = "
-                         + std::to_string(limit)
-                         + " was reached: the oldest makes room for a new connection",
-                       true, &eviction_lines);
+      auto reason =
+        per_source
+          ? "[node] max_pending_per_source = "
+              + std::to_string(st.inbound ? st.inbound->max_pending_per_source()
+                                          : st.ctx->config.max_pending_per_source)
+              + " was reached by this address: its oldest makes room for its new connection"
+          : "[node] max_pending_handshakes = "
+              + std::to_string(st.inbound ? st.inbound->max_pending()
+                                          : st.ctx->config.max_pending_handshakes)
+              + " was reached: the oldest from the busiest address makes room for a new "
+                "connection";
+      close_connection(self, errc::unavailable, "handshake not finished when " + reason, true,
+                       &eviction_lines);
     },
     [=](linger_end_atom) { self->quit(); },
     // From membership: a parallel connection to the same peer won (see on_peer_up there).
@@ -1009,6 +1107,7 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
     // The payload is ours alone (a session moved it in): once its bytes are in the write
     // buffer, the next chunk read can reuse it.
     [=](frame_atom, uint16_t type, uint64_t request_id, byte_buffer& payload) {
+      note_session_frame(self, static_cast<frame_type>(type), request_id, payload);
       write_frame(self, static_cast<frame_type>(type), request_id, payload);
       give_back(std::move(payload));
     },

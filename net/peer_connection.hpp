@@ -22,14 +22,16 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <unordered_map>
 
 namespace dfs {
 
 // -- limits on inbound connections ----------------------------------------------------------
 
-/// The listener to a connection it accepted: you are the oldest one still in the handshake and
-/// [node] max_pending_handshakes is reached; close unless authenticated meanwhile.
+/// The listener to a connection it accepted, with a bool: you are the oldest one still in the
+/// handshake from your address, and that address reached [node] max_pending_per_source (true)
+/// or all of them max_pending_handshakes (false); close unless authenticated meanwhile.
 using evict_atom = caf::atom_constant<caf::atom("evict")>;
 /// A connection to itself: time to look at how long nothing was received.
 using idle_check_atom = caf::atom_constant<caf::atom("idlecheck")>;
@@ -38,16 +40,26 @@ using linger_end_atom = caf::atom_constant<caf::atom("lingerend")>;
 
 /// The inbound connections of one listener, shared by the listener and the connection brokers
 /// it forked (all of them run on the middleman's I/O thread; the mutex makes that not matter).
-/// It keeps the connections still in the handshake in the order they were accepted, so that
-/// the oldest can make room for a new one, and counts the authenticated ones.
+/// It keeps the connections still in the handshake in the order they were accepted, with the
+/// address each came from, so that one can make room for a new one, and counts the
+/// authenticated ones.
 class inbound_connections {
 public:
-  inbound_connections(size_t max_connections, size_t max_pending)
-    : max_connections_(max_connections), max_pending_(max_pending) {}
+  inbound_connections(size_t max_connections, size_t max_pending, size_t max_pending_per_source)
+    : max_connections_(max_connections),
+      max_pending_(max_pending),
+      max_pending_per_source_(max_pending_per_source) {}
 
-  /// A connection was accepted. Returns the one to evict (the oldest still in the handshake)
-  /// when max_pending would be exceeded.
-  std::optional<caf::actor_addr> accepted(const caf::actor_addr& who);
+  /// A connection from `source` (its address without the port) was accepted. Returns the one
+  /// to evict, if any: the oldest from the same source when that source has more than
+  /// max_pending_per_source in the handshake; else, when more than max_pending are, the oldest
+  /// from the source with the most of them. One address flooding handshakes then only pushes
+  /// out its own connections, never another address's.
+  struct eviction {
+    caf::actor_addr who;
+    bool per_source; // at max_pending_per_source, rather than max_pending
+  };
+  std::optional<eviction> accepted(const caf::actor_addr& who, const std::string& source);
 
   /// The connection finished its handshake. True when it may stay: always for a peer (their
   /// number is bounded by the cluster's size, and refusing one could split the cluster), for a
@@ -61,13 +73,27 @@ public:
   size_t established() const;
   size_t max_connections() const { return max_connections_; }
   size_t max_pending() const { return max_pending_; }
+  size_t max_pending_per_source() const { return max_pending_per_source_; }
 
 private:
+  struct pending_connection {
+    caf::actor_addr who;
+    std::string source;
+  };
+  using pending_list = std::list<pending_connection>;
+
+  /// Forgets a pending connection (the lock is held).
+  void forget_pending(pending_list::iterator i);
+  /// The oldest pending connection from `source` (the lock is held; there is one).
+  pending_list::iterator oldest_from(const std::string& source);
+
   const size_t max_connections_;
   const size_t max_pending_;
+  const size_t max_pending_per_source_;
   mutable std::mutex mtx_;
-  std::list<caf::actor_addr> pending_; // oldest first
-  std::unordered_map<caf::actor_addr, std::list<caf::actor_addr>::iterator> pending_index_;
+  pending_list pending_; // oldest first
+  std::unordered_map<caf::actor_addr, pending_list::iterator> pending_index_;
+  std::unordered_map<std::string, size_t> pending_per_source_;
   std::unordered_map<caf::actor_addr, bool> established_; // counted ones
 };
 
@@ -112,8 +138,18 @@ struct peer_connection_state {
   uint64_t last_request_id = 0;
   std::unordered_map<uint64_t, pending_request> pending;
 
-  // A client's streaming operations, by the client's request id.
-  std::unordered_map<uint64_t, caf::actor> sessions;
+  // A client's streaming operations, by the client's request id; at most [node]
+  // max_sessions_per_connection of them.
+  struct client_session {
+    caf::actor actor;
+    bool is_put = false;
+    // A put's data frames the client may still send: the credit its session granted in
+    // put_ready and put_credit, seen as they passed through here. One frame, the whole of a
+    // small file (max_early_put_size), may come before put_ready.
+    uint64_t put_credit = 0;
+    bool early_frame_allowed = true;
+  };
+  std::unordered_map<uint64_t, client_session> sessions;
 };
 
 using peer_connection_broker = caf::io::stateful_broker<peer_connection_state>;

@@ -21,7 +21,11 @@ if [[ $hard_limit != unlimited ]] && ((hard_limit < idle + trickle + 64)); then
   exit 0
 fi
 
-start_cluster 1 --set node.handshake_timeout=$handshake_timeout
+# The flood and the client come from one address: the limit per address is set out of the way,
+# so that this test is about max_pending_handshakes (the unit suite peer_connection covers
+# max_pending_per_source).
+start_cluster 1 --set node.handshake_timeout=$handshake_timeout \
+  --set node.max_pending_per_source=1000000
 pid=$(node_pid 1)
 node_log=$CLUSTER_DIR/node1/node.log
 

@@ -75,6 +75,22 @@ run_capture dfs_at 3 stat docs/a.bin
 ((RC == 0)) || fail "stat docs/a.bin (text): $(last_run)"
 assert_contains "$OUT" 200000 "stat docs/a.bin"
 
+# A key with control characters and a backslash: ls prints it escaped, on one line (README,
+# "Keys in plain output"), and --json with JSON's escapes; the node's log holds no raw newline
+# from it.
+odd_key=$'odd/line\nbreak\tand\\slash\x1b'
+run_capture dfs_at 1 put "$TEST_DIR/b.txt" "$odd_key"
+((RC == 0)) || fail "put of a key with control characters: $(last_run)"
+assert_contains "$OUT" 'stored odd/line\nbreak\tand\\slash\x1b' "put's output"
+run_capture dfs_at 2 ls odd/
+((RC == 0)) || fail "ls odd/: $(last_run)"
+expected=$(printf '10\t%s' 'odd/line\nbreak\tand\\slash\x1b')
+[[ $(cat "$OUT") == "$expected" ]] || fail "ls odd/ printed $(od -c "$OUT" | head -5), not one escaped line"
+run_capture dfs_at 2 ls --json odd/
+assert_contains "$OUT" '"odd/line\nbreak\tand\\slash\u001b"' "ls --json odd/"
+run_capture dfs_at 1 rm "$odd_key"
+((RC == 0)) || fail "rm of a key with control characters: $(last_run)"
+
 # rm: gone from ls, get and stat fail with "not found" through every node.
 run_capture dfs_at 2 rm docs/a.bin
 ((RC == 0)) || fail "rm docs/a.bin through node 2: $(last_run)"

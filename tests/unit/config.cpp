@@ -477,6 +477,34 @@ CAF_TEST(connection limits) {
   CAF_CHECK(!fs::exists(path("data")));
 }
 
+CAF_TEST(session limits) {
+  auto out = run_ini(base_ini(), {});
+  CAF_REQUIRE_EQUAL(out.text, "");
+  CAF_CHECK_EQUAL(out.config.max_pending_per_source, 64u);
+  CAF_CHECK_EQUAL(out.config.max_sessions_per_connection, 32u);
+  CAF_CHECK_EQUAL(out.config.session_memory, 512u << 20);
+  fs::remove_all(path("data"));
+  out = run_ini(base_ini(), {"--node.max_pending_per_source", "1", "--node.max_sessions_per_connection",
+                             "100000", "--node.session_memory", "16MiB"});
+  CAF_REQUIRE_EQUAL(out.text, "");
+  CAF_CHECK_EQUAL(out.config.max_pending_per_source, 1u);
+  CAF_CHECK_EQUAL(out.config.max_sessions_per_connection, 100000u);
+  CAF_CHECK_EQUAL(out.config.session_memory, 16u << 20);
+  fs::remove_all(path("data"));
+  out = run_ini(base_ini(), {"--node.max_pending_per_source", "0"});
+  CAF_CHECK_EQUAL(out.text, "config: [node] max_pending_per_source = 0: must be between 1 and 1000000");
+  out = run_ini(base_ini(), {"--node.max_sessions_per_connection", "100001"});
+  CAF_CHECK_EQUAL(out.text,
+                  "config: [node] max_sessions_per_connection = 100001: must be between 1 and 100000");
+  out = run_ini(base_ini(), {"--node.session_memory", "plenty"});
+  CHECK_ERROR_NAMES(out, "[node] session_memory = plenty: expected a byte size");
+  // A put's window of the largest chunks must fit.
+  out = run_ini(base_ini(), {"--node.session_memory", "16MiB", "--storage.chunk_size", "8MiB"});
+  CAF_CHECK_EQUAL(out.text, "config: [node] session_memory = 16777216: must be at least 4 times "
+                            "[storage] chunk_size (33554432 bytes)");
+  CAF_CHECK(!fs::exists(path("data")));
+}
+
 // -- the value parsers -----------------------------------------------------------------------------
 
 CAF_TEST(parse_byte_size) {

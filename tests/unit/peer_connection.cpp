@@ -14,6 +14,8 @@
 #include "net/peer_connection.hpp"
 #include "actors/users.hpp"
 #include "storage/credential.hpp"
+#include "actors/get_session.hpp"
+#include "common/log.hpp"
 
 #include <memory>
 #include <string>
@@ -51,11 +53,12 @@ struct observed {
   std::vector<caf::actor_addr> down;
   std::vector<caf::error> down_reasons;
   std::vector<caf::actor_addr> closed; // peer_down_atom messages to membership
+  std::vector<caf::response_promise> member_questions; // from sessions, never answered
 };
 
 // Dynamically typed stubs handle only what the broker sends them; node_context holds them
 // through actor_cast, so they do not have to spell out whole interfaces.
-caf::behavior membership_stub(caf::event_based_actor*, std::shared_ptr<observed> seen) {
+caf::behavior membership_stub(caf::event_based_actor* self, std::shared_ptr<observed> seen) {
   return {
     [=](peer_up_atom, const peer_info& info, const caf::actor& connection, bool outbound) {
       seen->ups.push_back({info, connection, outbound});
@@ -66,6 +69,18 @@ caf::behavior membership_stub(caf::event_based_actor*, std::shared_ptr<observed>
       seen->closed.push_back(connection.address());
     },
     [=](gossip_atom, const std::string&, const std::vector<roster_entry>&) {},
+    // A session's question stays unanswered: the session stays open as long as the test needs.
+    [=](members_atom) -> caf::result<std::vector<member_view>> {
+      auto rp = self->make_response_promise<std::vector<member_view>>();
+      seen->member_questions.push_back(rp);
+      return rp;
+    },
+    // From the test: answer the questions so far (a promise is delivered in its actor).
+    [=](std::vector<member_view>& members) {
+      for (auto& rp : seen->member_questions)
+        rp.deliver(members);
+      seen->member_questions.clear();
+    },
   };
 }
 
@@ -78,6 +93,16 @@ caf::behavior store_stub(caf::event_based_actor*, std::shared_ptr<observed> seen
       if (id == chunk_id::of(held.data(), held.size()))
         return held;
       return make_error(errc::not_found, "no chunk " + id.hex().substr(0, 8));
+    },
+    [=](put_chunk_atom, const chunk_id&, const byte_buffer&) { return caf::ok_atom::value; },
+    // Past the frame limit: 65 manifests with 1 MiB of inline bytes each.
+    [=](list_manifests_atom, const std::string&) {
+      std::vector<manifest> all(65);
+      for (size_t i = 0; i < all.size(); ++i) {
+        all[i].key = "huge/" + std::to_string(i);
+        all[i].inline_data.assign(1u << 20, 'i');
+      }
+      return all;
     },
   };
 }
@@ -309,6 +334,64 @@ struct fixture : test_node_fixture<> {
 
   /// Bytes in the broker's write buffer (the test network never drains it by itself).
   size_t buffered_bytes_of_output() { return mpx.output_buffer(conn).size(); }
+
+  /// An inbound connection from a client, authenticated afterwards.
+  void authenticate_client() {
+    start(false);
+    handshake remote{{"", "11111111111111111111111111111111", "dfs-cli", peer_role::client, "",
+                      secret},
+                     true};
+    answer_hello(remote);
+    auto out = take_output();
+    CAF_REQUIRE_EQUAL(out.size(), 1u);
+    CAF_REQUIRE(out[0].header.type == frame_type::proof);
+    CAF_REQUIRE(!broker_down());
+  }
+
+  /// Passes TLS records both ways between `client` and the broker until neither has more;
+  /// returns the plaintext the broker sent.
+  byte_buffer tls_exchange(tls_endpoint& client) {
+    byte_buffer plain;
+    for (int round = 0; round < 10; ++round) {
+      byte_buffer bytes;
+      client.take_ciphertext(bytes);
+      if (bytes.empty() && mpx.output_buffer(conn).empty())
+        break;
+      if (!bytes.empty())
+        send(bytes);
+      auto& out = mpx.output_buffer(conn);
+      client.feed(out.data(), out.size());
+      out.clear();
+      client.read_plaintext(plain);
+    }
+    return plain;
+  }
+
+  /// A good handshake as a peer inside TLS, on an inbound connection started with ctx->tls.
+  void authenticate_over_tls(tls_endpoint& client) {
+    client.start();
+    auto plain = tls_exchange(client);
+    CAF_REQUIRE(client.handshake_done());
+    CAF_REQUIRE(!client.failed());
+    // Inside TLS, the usual handshake: the broker's hello, then ours and our proof.
+    std::string reason;
+    CAF_REQUIRE_GREATER_OR_EQUAL(plain.size(), frame_header_size);
+    auto header = decode_frame_header(plain.data(), max_handshake_payload, reason);
+    CAF_REQUIRE(header);
+    CAF_REQUIRE(header->type == frame_type::hello);
+    byte_buffer broker_hello(plain.begin() + frame_header_size,
+                             plain.begin() + frame_header_size + header->payload_length);
+    handshake remote{remote_identity(), true};
+    std::vector<handshake::outgoing_frame> answers;
+    remote.on_frame(frame_type::hello, broker_hello, answers);
+    byte_buffer frames;
+    auto hello = remote.start();
+    append_frame(frames, hello.type, 0, hello.payload);
+    for (auto& f : answers)
+      append_frame(frames, f.type, 0, f.payload);
+    client.write_plaintext(frames);
+    tls_exchange(client);
+  }
 
   /// A complete good handshake; the broker is authenticated afterwards.
   void authenticate(bool outbound) {
@@ -671,7 +754,7 @@ CAF_TEST(a peer request is answered from the store) {
   CAF_CHECK(!broker_down());
 }
 
-CAF_TEST(a malformed peer request closes the connection) {
+CAF_TEST(a malformed peer request is refused and the link stays) {
   authenticate(true);
   take_output();
   // get_chunk takes exactly a 32-byte id.
@@ -679,15 +762,16 @@ CAF_TEST(a malformed peer request closes the connection) {
   auto out = take_output();
   CAF_REQUIRE_EQUAL(out.size(), 1u);
   CAF_CHECK(out[0].header.type == frame_type::error);
+  CAF_CHECK_EQUAL(out[0].header.request_id, 5u);
   auto err = from_payload<error_msg>(out[0].payload);
   CAF_REQUIRE(err);
   CAF_CHECK_EQUAL(err->code, static_cast<uint8_t>(errc::protocol));
   CAF_CHECK(contains(err->message, "get_chunk"));
-  CAF_CHECK(broker_down());
+  CAF_CHECK(!broker_down());
   CAF_CHECK(seen->store_gets.empty());
 }
 
-CAF_TEST(a hostile list count from a peer closes the connection) {
+CAF_TEST(a hostile list count from a peer is refused and the link stays) {
   authenticate(false);
   take_output();
   byte_buffer payload;
@@ -698,11 +782,26 @@ CAF_TEST(a hostile list count from a peer closes the connection) {
   auto out = take_output();
   CAF_REQUIRE_EQUAL(out.size(), 1u);
   CAF_CHECK(out[0].header.type == frame_type::error);
+  CAF_CHECK_EQUAL(out[0].header.request_id, 9u);
   auto err = from_payload<error_msg>(out[0].payload);
   CAF_REQUIRE(err);
   CAF_CHECK_EQUAL(err->code, static_cast<uint8_t>(errc::protocol));
   CAF_CHECK(contains(err->message, "has_chunks"));
-  CAF_CHECK(broker_down());
+  CAF_CHECK(!broker_down());
+}
+
+CAF_TEST(an answer over the frame limit is an error for its request and the link stays) {
+  authenticate(false);
+  take_output();
+  send(frame_bytes(frame_type::list_manifests, to_payload(prefix_msg{"huge/"}), 11));
+  auto out = take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK(out[0].header.type == frame_type::error);
+  CAF_CHECK_EQUAL(out[0].header.request_id, 11u);
+  auto err = from_payload<error_msg>(out[0].payload);
+  CAF_REQUIRE(err);
+  CAF_CHECK(contains(err->message, "answer too large"));
+  CAF_CHECK(!broker_down());
 }
 
 CAF_TEST(the listener hands each connection to a broker of its own) {
@@ -1001,68 +1100,211 @@ CAF_TEST(an inbound TLS connection costs no TLS state until its first bytes) {
   CAF_CHECK(mpx.output_buffer(conn).empty());
   CAF_CHECK_EQUAL(buffered_bytes_of_output(), 0u);
   tls_endpoint client{*ctx->tls, tls_side::client, id_b};
-  client.start();
-  byte_buffer plain; // what the broker sent, decrypted
-  auto pump = [&] {
-    for (int round = 0; round < 10; ++round) {
-      byte_buffer bytes;
-      client.take_ciphertext(bytes);
-      if (bytes.empty() && mpx.output_buffer(conn).empty())
-        return;
-      if (!bytes.empty())
-        send(bytes);
-      auto& out = mpx.output_buffer(conn);
-      client.feed(out.data(), out.size());
-      out.clear();
-      client.read_plaintext(plain);
-    }
-  };
-  pump();
-  CAF_REQUIRE(client.handshake_done());
-  CAF_REQUIRE(!client.failed());
-  // Inside TLS, the usual handshake: the broker's hello, then ours and our proof.
-  std::string reason;
-  CAF_REQUIRE_GREATER_OR_EQUAL(plain.size(), frame_header_size);
-  auto header = decode_frame_header(plain.data(), max_handshake_payload, reason);
-  CAF_REQUIRE(header);
-  CAF_REQUIRE(header->type == frame_type::hello);
-  byte_buffer broker_hello(plain.begin() + frame_header_size,
-                           plain.begin() + frame_header_size + header->payload_length);
-  plain.erase(plain.begin(), plain.begin() + frame_header_size + header->payload_length);
-  handshake remote{remote_identity(), true};
-  std::vector<handshake::outgoing_frame> answers;
-  remote.on_frame(frame_type::hello, broker_hello, answers);
-  byte_buffer frames;
-  auto hello = remote.start();
-  append_frame(frames, hello.type, 0, hello.payload);
-  for (auto& f : answers)
-    append_frame(frames, f.type, 0, f.payload);
-  client.write_plaintext(frames);
-  pump();
+  authenticate_over_tls(client);
   CAF_REQUIRE_EQUAL(seen->ups.size(), 1u);
   CAF_CHECK_EQUAL(seen->ups[0].info.node_id, id_b);
   CAF_CHECK(!broker_down());
 }
 
+CAF_TEST(frames after the one that closes a TLS link are not handled either) {
+  ctx->tls = std::make_shared<const tls_context>(secret);
+  start(false);
+  tls_endpoint client{*ctx->tls, tls_side::client, id_b};
+  authenticate_over_tls(client);
+  CAF_REQUIRE(!broker_down());
+  // In one record: a frame a peer may not send, then another.
+  byte_buffer frames = frame_bytes(frame_type::get, byte_buffer{'x'}, 1);
+  auto second = frame_bytes(frame_type::status, {}, 2);
+  frames.insert(frames.end(), second.begin(), second.end());
+  client.write_plaintext(frames);
+  tls_exchange(client);
+  CAF_CHECK(broker_down());
+  CAF_CHECK(mpx.stopped_reading(conn));
+}
+
+CAF_TEST(frames after the one that closes a plaintext link are not handled) {
+  // Each link is closed by its first frame (one a role may not send); the second frame of the
+  // same read must not reach the handshake, which is gone once authenticated.
+  for (bool client : {false, true}) {
+    conn = connection_handle::from_int(client ? 301 : 302);
+    if (client)
+      authenticate_client();
+    else
+      authenticate(false);
+    take_output();
+    byte_buffer bytes = frame_bytes(client ? frame_type::put_chunk : frame_type::get,
+                                    byte_buffer{'x'}, 1);
+    auto second = frame_bytes(frame_type::status, {}, 2);
+    bytes.insert(bytes.end(), second.begin(), second.end());
+    send(bytes);
+    auto out = take_output();
+    CAF_REQUIRE_EQUAL(out.size(), 1u);
+    CAF_CHECK(out[0].header.type == frame_type::error);
+    CAF_CHECK(broker_down());
+    CAF_CHECK(mpx.stopped_reading(conn));
+  }
+}
+
+CAF_TEST(sessions past max_sessions_per_connection get an error and the connection stays) {
+  ctx->config.max_sessions_per_connection = 2;
+  authenticate_client();
+  for (uint64_t id = 1; id <= 3; ++id)
+    send(frame_bytes(frame_type::get, to_payload(key_msg{"k"}), id));
+  auto out = take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK(out[0].header.type == frame_type::error);
+  CAF_CHECK_EQUAL(out[0].header.request_id, 3u);
+  auto err = from_payload<error_msg>(out[0].payload);
+  CAF_REQUIRE(err);
+  CAF_CHECK_EQUAL(err->code, static_cast<uint8_t>(errc::unavailable));
+  CAF_CHECK(contains(err->message, "[node] max_sessions_per_connection = 2"));
+  CAF_CHECK_EQUAL(seen->member_questions.size(), 2u); // two sessions started, not three
+  // A put counts as well.
+  send(frame_bytes(frame_type::put_begin, to_payload(put_begin_msg{"p", 10}), 4));
+  out = take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK_EQUAL(out[0].header.request_id, 4u);
+  CAF_CHECK(!broker_down());
+  CAF_CHECK(!mpx.stopped_reading(conn));
+}
+
+CAF_TEST(put data beyond the granted credit closes the connection) {
+  ctx->config.chunk_size = 4096;
+  ctx->config.replicas = 1;
+  ctx->config.write_quorum = 1;
+  authenticate_client();
+  send(frame_bytes(frame_type::put_begin, to_payload(put_begin_msg{"p", unknown_size}), 5));
+  CAF_REQUIRE_EQUAL(seen->member_questions.size(), 1u);
+  caf::anon_send(membership, std::vector<member_view>{{id_b, "node-b", "127.0.0.1:7002",
+                                                       member_state::up,
+                                                       caf::actor_cast<caf::actor>(ctx->store)}});
+  drain();
+  auto out = take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_REQUIRE(out[0].header.type == frame_type::put_ready);
+  auto ready = from_payload<put_ready_msg>(out[0].payload);
+  CAF_REQUIRE(ready);
+  // The whole window in one read, and the chunks reach their replica: credit comes back.
+  byte_buffer bytes;
+  for (uint32_t i = 0; i < ready->credit; ++i)
+    append_frame(bytes, frame_type::put_data, 5, byte_buffer(4096, 'd'));
+  send(bytes);
+  uint32_t returned = 0;
+  for (auto& f : take_output()) {
+    CAF_REQUIRE(f.header.type == frame_type::put_credit);
+    returned += from_payload<credit_msg>(f.payload)->frames;
+  }
+  CAF_CHECK_EQUAL(returned, ready->credit);
+  CAF_CHECK(!broker_down());
+  // One frame more than the credit, in one read: the last one breaks the protocol.
+  bytes.clear();
+  for (uint32_t i = 0; i < returned + 1; ++i)
+    append_frame(bytes, frame_type::put_data, 5, byte_buffer(4096, 'd'));
+  send(bytes);
+  out = take_output();
+  CAF_REQUIRE_GREATER_OR_EQUAL(out.size(), 1u);
+  CAF_CHECK(out.back().header.type == frame_type::error);
+  auto err = from_payload<error_msg>(out.back().payload);
+  CAF_REQUIRE(err);
+  CAF_CHECK_EQUAL(err->code, static_cast<uint8_t>(errc::protocol));
+  CAF_CHECK(contains(err->message, "put data beyond credit"));
+  CAF_CHECK(broker_down());
+}
+
+CAF_TEST(the whole of a small file may come before put_ready and nothing more) {
+  authenticate_client();
+  byte_buffer early = frame_bytes(frame_type::put_begin, to_payload(put_begin_msg{"p", 10}), 6);
+  append_frame(early, frame_type::put_data, 6, byte_buffer(10, 's').data(), 10, flag_final);
+  send(early);
+  CAF_CHECK(!broker_down());
+  // A large put's first chunk before put_ready is data without credit.
+  send(frame_bytes(frame_type::put_begin, to_payload(put_begin_msg{"q", unknown_size}), 7));
+  send(frame_bytes(frame_type::put_data, byte_buffer(4096, 'd'), 7));
+  CAF_CHECK(broker_down());
+}
+
+CAF_TEST(a message no handler expects is dropped with one short line) {
+  std::vector<std::string> lines;
+  log::set_sink([&](log::level, const std::string& line) { lines.push_back(line); });
+  auto session = sys.spawn(get_session, node_context_ptr{ctx}, caf::actor{}, uint64_t{1},
+                           std::string{"k"});
+  actors.push_back(session);
+  drain();
+  caf::anon_send(session, data_atom::value, byte_buffer(4u << 20, 'x'), true);
+  drain();
+  log::set_sink({});
+  CAF_REQUIRE_EQUAL(lines.size(), 1u);
+  CAF_CHECK(contains(lines[0], "get_session"));
+  CAF_CHECK(contains(lines[0], "dropped an unexpected message ('data', 3 elements)"));
+  CAF_CHECK_LESS(lines[0].size(), 200u);
+}
+
+CAF_TEST(failed handshakes are logged at most per_second times a second) {
+  std::vector<std::string> lines;
+  log::set_sink([&](log::level lvl, const std::string& line) {
+    if (lvl == log::level::warn && contains(line, "handshake failed"))
+      lines.push_back(line);
+  });
+  for (int i = 0; i < 3 * log::limiter::per_second; ++i) {
+    conn = connection_handle::from_int(400 + i);
+    start(true);
+    handshake remote{remote_identity("alpha", secret + " but not quite"), false};
+    answer_hello(remote);
+    CAF_CHECK(broker_down());
+  }
+  log::set_sink({});
+  CAF_CHECK_LESS_OR_EQUAL(lines.size(), size_t{log::limiter::per_second});
+}
+
+CAF_TEST(one address flooding handshakes does not evict those of another address) {
+  inbound_connections table{100, 4, 2};
+  std::vector<caf::actor> flood;
+  for (int i = 0; i < 6; ++i)
+    flood.push_back(sys.spawn(inert_stub, 0));
+  auto client = sys.spawn(inert_stub, 0);
+  auto other = sys.spawn(inert_stub, 0);
+  actors.insert(actors.end(), flood.begin(), flood.end());
+  actors.insert(actors.end(), {client, other});
+  CAF_CHECK(!table.accepted(client.address(), "192.0.2.7"));
+  CAF_CHECK(!table.accepted(flood[0].address(), "198.51.100.1"));
+  CAF_CHECK(!table.accepted(flood[1].address(), "198.51.100.1"));
+  // Past max_pending_per_source = 2, the flooding address loses its own oldest.
+  for (int i = 2; i < 6; ++i) {
+    auto evicted = table.accepted(flood[i].address(), "198.51.100.1");
+    CAF_REQUIRE(evicted);
+    CAF_CHECK(evicted->who == flood[i - 2].address());
+    CAF_CHECK(evicted->per_source);
+  }
+  // Past max_pending = 4 in all, the busiest address gives way, not the oldest connection.
+  CAF_CHECK(!table.accepted(other.address(), "203.0.113.9")); // 4 pending: client, other, 2 flood
+  auto third = sys.spawn(inert_stub, 0);
+  actors.push_back(third);
+  auto evicted = table.accepted(third.address(), "203.0.113.10");
+  CAF_REQUIRE(evicted);
+  CAF_CHECK(evicted->who == flood[4].address());
+  CAF_CHECK(!evicted->per_source);
+  CAF_CHECK(table.authenticated(client.address(), true)); // still pending until now
+}
+
 CAF_TEST(inbound_connections counts and evicts in order) {
-  inbound_connections table{2, 2};
+  inbound_connections table{2, 2, 2};
   auto a = sys.spawn(inert_stub, 0);
   auto b = sys.spawn(inert_stub, 0);
   auto c = sys.spawn(inert_stub, 0);
   auto d = sys.spawn(inert_stub, 0);
   actors.insert(actors.end(), {a, b, c, d});
-  CAF_CHECK(!table.accepted(a.address()));
-  CAF_CHECK(!table.accepted(b.address()));
+  CAF_CHECK(!table.accepted(a.address(), "a"));
+  CAF_CHECK(!table.accepted(b.address(), "b"));
   CAF_CHECK_EQUAL(table.pending(), 2u);
-  auto evicted = table.accepted(c.address());
+  auto evicted = table.accepted(c.address(), "c");
   CAF_REQUIRE(evicted);
-  CAF_CHECK(*evicted == a.address());
+  CAF_CHECK(evicted->who == a.address());
   CAF_CHECK(table.authenticated(b.address(), true));
   CAF_CHECK(table.authenticated(c.address(), true));
   CAF_CHECK_EQUAL(table.pending(), 0u);
   CAF_CHECK_EQUAL(table.established(), 2u);
   // Full for clients, not for peers.
-  CAF_CHECK(!table.accepted(d.address()));
+  CAF_CHECK(!table.accepted(d.address(), "d"));
   CAF_CHECK(!table.authenticated(d.address(), true));
   CAF_CHECK(table.authenticated(a.address(), false));
   CAF_CHECK_EQUAL(table.established(), 3u);

@@ -1,6 +1,7 @@
 #define CAF_SUITE put_session
 #include "tests/unit/test_helpers.hpp"
 
+#include "actors/get_session.hpp"
 #include "actors/put_session.hpp"
 #include "actors/store.hpp"
 #include "common/buffer_pool.hpp"
@@ -13,6 +14,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include <chrono>
+#include <thread>
 
 using namespace dfs;
 using namespace std::chrono_literals;
@@ -92,6 +94,34 @@ struct fixture {
     return err ? err->message : "(malformed)";
   }
 
+  /// Stores six chunks under "k" with a put, then starts a get of them (request id 2) whose
+  /// client grants no credit, counted in a session memory of its own; returns once the
+  /// get_meta and the window's four get_data frames have arrived.
+  std::shared_ptr<session_memory> start_get_of_six_chunks() {
+    begin(6 * 4096);
+    answer_membership();
+    CAF_REQUIRE(next_frame().first == frame_type::put_ready);
+    for (int i = 0; i < 6; ++i)
+      send_data(byte_buffer(4096, static_cast<char>('a' + i)), i == 5);
+    while (next_frame().first != frame_type::put_done)
+      ; // credit
+    auto memory = std::make_shared<session_memory>(64 * 4096);
+    std::const_pointer_cast<node_context>(ctx)->memory = memory;
+    session = sys.spawn(get_session, ctx, caf::actor{client}, uint64_t{2}, std::string{"k"});
+    answer_membership();
+    CAF_REQUIRE(next_frame().first == frame_type::get_meta);
+    for (int i = 0; i < 4; ++i)
+      CAF_REQUIRE(next_frame().first == frame_type::get_data);
+    return memory;
+  }
+
+  /// True once a session that ended gave its memory back (its state goes on another thread).
+  static bool memory_given_back(const session_memory& memory) {
+    for (int i = 0; i < 100 && memory.used() != 0; ++i)
+      std::this_thread::sleep_for(10ms);
+    return memory.used() == 0;
+  }
+
   caf::expected<manifest> stored() {
     caf::expected<manifest> out{caf::sec::unexpected_response};
     client->request(st, 10s, get_manifest_atom::value, std::string{"k"})
@@ -136,6 +166,77 @@ CAF_TEST(early data is refused unless it is the whole of a small file) {
     CAF_CHECK_EQUAL(error_message(f.second), "data before put_ready");
   }
   CAF_CHECK(!stored());
+}
+
+CAF_TEST(a put past max_chunks_per_manifest is refused before any data) {
+  begin(uint64_t{max_chunks_per_manifest} * 4096 + 1);
+  auto f = next_frame();
+  CAF_REQUIRE(f.first == frame_type::error);
+  auto message = error_message(f.second);
+  CAF_CHECK_EQUAL(message.rfind("file too large: 4294967297 bytes", 0), 0u);
+  CAF_CHECK_NOT_EQUAL(message.find("at most 1048576 chunks"), std::string::npos);
+}
+
+CAF_TEST(a put waits for session memory before put_ready) {
+  auto c = std::const_pointer_cast<node_context>(ctx);
+  c->memory = std::make_shared<session_memory>(4 * 4096);
+  caf::actor holder{client}; // a stand-in for another transfer
+  CAF_REQUIRE(c->memory->try_take(4 * 4096, holder));
+  begin(8192);
+  answer_membership();
+  bool early = false;
+  client->receive([&](frame_atom, uint16_t, uint64_t, byte_buffer&) { early = true; },
+                  caf::after(300ms) >> [] {});
+  CAF_CHECK(!early); // no put_ready while the memory is held
+  c->memory->give(4 * 4096);
+  CAF_CHECK(next_frame().first == frame_type::put_ready);
+  CAF_CHECK_EQUAL(c->memory->used(), 8192u); // the declared size, under a window of chunks
+  client->receive([](memory_freed_atom) {}, caf::after(0s) >> [] {}); // the holder's wake-up
+  send_data(byte_buffer(4096, 'a'), false);
+  send_data(byte_buffer(4096, 'b'), true);
+  while (next_frame().first != frame_type::put_done)
+    ; // credit
+  // The put is over: its memory is back once the session's state is gone.
+  CAF_CHECK(memory_given_back(*c->memory));
+}
+
+CAF_TEST(a put that waits for session memory too long fails with node busy) {
+  auto c = std::const_pointer_cast<node_context>(ctx);
+  c->request_timeout = 1s;
+  c->memory = std::make_shared<session_memory>(4 * 4096);
+  CAF_REQUIRE(c->memory->try_take(4 * 4096, caf::actor{}));
+  begin(8192);
+  answer_membership();
+  auto f = next_frame();
+  CAF_REQUIRE(f.first == frame_type::error);
+  CAF_CHECK_EQUAL(error_message(f.second).rfind("node busy:", 0), 0u);
+  c->memory->give(4 * 4096);
+}
+
+CAF_TEST(a get holds no more chunks than the credit of its client and counts them) {
+  auto memory = start_get_of_six_chunks();
+  bool more = false;
+  client->receive([&](frame_atom, uint16_t, uint64_t, byte_buffer&) { more = true; },
+                  caf::after(300ms) >> [] {});
+  CAF_CHECK(!more);
+  // The window's four chunks count until the client's credit returns them; none is held ahead.
+  CAF_CHECK_EQUAL(memory->used(), 4u * 4096);
+  client->send(session, credit_atom::value, uint32_t{1});
+  CAF_REQUIRE(next_frame().first == frame_type::get_data);
+  CAF_CHECK_EQUAL(memory->used(), 4u * 4096);
+  // Credit past the window is not the client's to give: one more chunk, not a thousand.
+  client->send(session, credit_atom::value, uint32_t{1000});
+  CAF_REQUIRE(next_frame().first == frame_type::get_data);
+  CAF_CHECK(memory_given_back(*memory)); // the get is over
+}
+
+CAF_TEST(a get whose client returns no credit for idle_timeout ends and gives its memory back) {
+  std::const_pointer_cast<node_context>(ctx)->config.idle_timeout = 1s;
+  auto memory = start_get_of_six_chunks();
+  auto f = next_frame(); // after about a second without credit
+  CAF_REQUIRE(f.first == frame_type::error);
+  CAF_CHECK_EQUAL(error_message(f.second).rfind("get stalled: the client returned no credit", 0), 0u);
+  CAF_CHECK(memory_given_back(*memory));
 }
 
 CAF_TEST(a small file sent after put_ready is stored inline as well) {
