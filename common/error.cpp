@@ -13,7 +13,9 @@ errc code_of(const caf::error& err) {
 }
 
 std::string describe(const caf::error& err) {
-  if (err.category() == error_category && err.context().match_elements<std::string>())
+  // The sentence comes first; some errors carry more after it (superseding_version).
+  if (err.category() == error_category && !err.context().empty()
+      && err.context().match_element<std::string>(0))
     return err.context().get_as<std::string>(0);
   if (err.category() == caf::atom("system")) {
     auto code = static_cast<caf::sec>(err.code());

@@ -5,6 +5,7 @@
 #include "actors/store.hpp"
 #include "common/buffer_pool.hpp"
 #include "common/error.hpp"
+#include "common/wall_clock.hpp"
 #include "net/frame.hpp"
 #include "net/messages.hpp"
 
@@ -229,6 +230,66 @@ CAF_TEST(the own store is told a chunk was sealed here and peers get a plain put
   while (f.first == frame_type::put_credit)
     f = next_frame();
   CAF_CHECK(f.first == frame_type::put_done);
+}
+
+CAF_TEST(a put that meets a newer version writes its manifest again above it) {
+  // Another node wrote k with its clock 30 s ahead of ours (within max_clock_skew). Before,
+  // the store answered ok while it kept that version: the put was acknowledged and invisible.
+  auto ahead = manifest{};
+  ahead.key = "k";
+  ahead.version = version{wall_clock_ms() + 30'000, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"};
+  ahead.deleted = true;
+  bool held = false;
+  client->request(st, 10s, put_manifest_atom::value, ahead)
+    .receive([&](caf::ok_atom) { held = true; }, [](caf::error& e) { CAF_FAIL(describe(e)); });
+  CAF_REQUIRE(held);
+  begin(5);
+  answer_membership();
+  CAF_CHECK(next_frame().first == frame_type::put_ready);
+  send_data(byte_buffer{'l', 'a', 't', 'e', 'r'}, true);
+  auto done = next_frame();
+  CAF_REQUIRE(done.first == frame_type::put_done);
+  auto m = stored();
+  CAF_REQUIRE(m);
+  CAF_CHECK(!m->deleted);
+  CAF_CHECK_EQUAL(m->size, 5u);
+  CAF_CHECK_GREATER(m->version.hlc, ahead.version.hlc);
+  CAF_CHECK_EQUAL(m->version.node_id, node_id);
+  // The version reported to the client is the one stored, its content hash masked under it.
+  auto msg = from_payload<put_done_msg>(done.second);
+  CAF_REQUIRE(msg);
+  CAF_CHECK_EQUAL(msg->version, m->version.to_string());
+  chunk_cipher cipher{ctx->config.secret};
+  auto plain = sha256("later", 5);
+  CAF_CHECK(cipher.mask_content_hash("k", m->version, m->content_hash) == plain);
+}
+
+CAF_TEST(a put that cannot go past a version far ahead of its clock fails and says why) {
+  // This replica accepts versions two hours ahead; the put session's node only 60 s.
+  bool set = false;
+  client->request(caf::actor_cast<caf::actor>(st), 10s, clock_skew_atom::value, uint64_t{7'200'000})
+    .receive([&](caf::ok_atom) { set = true; }, [](caf::error& e) { CAF_FAIL(describe(e)); });
+  CAF_REQUIRE(set);
+  auto far = manifest{};
+  far.key = "k";
+  far.version = version{wall_clock_ms() + 3'600'000, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"};
+  far.deleted = true;
+  client->request(st, 10s, put_manifest_atom::value, far)
+    .receive([](caf::ok_atom) {}, [](caf::error& e) { CAF_FAIL(describe(e)); });
+  begin(5);
+  answer_membership();
+  CAF_CHECK(next_frame().first == frame_type::put_ready);
+  send_data(byte_buffer{'l', 'a', 't', 'e', 'r'}, true);
+  auto f = next_frame();
+  CAF_REQUIRE(f.first == frame_type::error);
+  auto err = from_payload<error_msg>(f.second);
+  CAF_REQUIRE(err);
+  CAF_CHECK_EQUAL(err->code, static_cast<uint8_t>(errc::clock_skew));
+  CAF_MESSAGE(err->message);
+  CAF_CHECK(err->message.find("max_clock_skew") != std::string::npos);
+  auto still = stored();
+  CAF_REQUIRE(still);
+  CAF_CHECK(still->version == far.version);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
