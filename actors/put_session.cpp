@@ -84,6 +84,7 @@ bool record_version_answer(item_write& w, const member_view& member, const caf::
   }
   if (code_of(err) == errc::clock_skew) {
     w.clock_refusal = make_error(errc::clock_skew, "on node " + member.name + ": " + describe(err));
+    DFS_WARN("put_session", "replica " << member.name << " " << describe(err));
     return true;
   }
   return false;

@@ -5,6 +5,8 @@
 namespace dfs {
 
 errc code_of(const caf::error& err) {
+  if (!err)
+    return errc::none; // CAF's accessors require an error that is not none
   if (err.category() == error_category)
     return static_cast<errc>(err.code());
   if (err.category() == caf::atom("system") && err.code() == static_cast<uint8_t>(caf::sec::request_timeout))
@@ -13,6 +15,8 @@ errc code_of(const caf::error& err) {
 }
 
 std::string describe(const caf::error& err) {
+  if (!err)
+    return "no error";
   // The sentence comes first; some errors carry more after it (superseding_version).
   if (err.category() == error_category && !err.context().empty()
       && err.context().match_element<std::string>(0))

@@ -36,7 +36,8 @@ inline caf::error make_error(errc code, std::string message) {
                     caf::make_message(std::move(message))};
 }
 
-/// The code of a dfs error; errc::unavailable for CAF's own errors (a dead actor, a timeout).
+/// The code of a dfs error; errc::unavailable for CAF's own errors (a dead actor, a timeout);
+/// errc::none for no error.
 errc code_of(const caf::error& err);
 
 /// The sentence for a person: the message of a dfs error, CAF's rendering of any other.

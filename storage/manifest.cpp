@@ -28,7 +28,7 @@ caf::error superseded_error_with_message(std::string message, const version& hel
 }
 
 std::optional<version> superseding_version(const caf::error& err) {
-  if (code_of(err) != errc::superseded
+  if (!err || code_of(err) != errc::superseded
       || !err.context().match_elements<std::string, uint64_t, std::string>())
     return std::nullopt;
   return version{err.context().get_as<uint64_t>(1), err.context().get_as<std::string>(2)};
