@@ -1,8 +1,8 @@
 #define CAF_SUITE put_session
 #include "tests/unit/test_helpers.hpp"
+#include "tests/unit/one_node.hpp"
 
 #include "actors/put_session.hpp"
-#include "actors/store.hpp"
 #include "common/buffer_pool.hpp"
 #include "common/error.hpp"
 #include "common/wall_clock.hpp"
@@ -23,34 +23,15 @@ namespace {
 // One put session against a real store (R = W = 1), with the test standing in for the client
 // connection (it receives the session's frames) and for membership (it answers when told), so
 // that data can reach the session before put_ready.
-struct fixture {
-  test::temp_dir dir;
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
+struct fixture : test::one_node {
   caf::scoped_actor client{sys};
-  caf::scoped_actor membership{sys};
-  store_actor st = sys.spawn<caf::detached>(store, dir.path.string());
-  node_context_ptr ctx;
   caf::actor session;
 
-  const std::string node_id = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-
-  fixture() {
-    auto c = std::make_shared<node_context>();
-    c->node_id = node_id;
-    c->config.replicas = 1;
-    c->config.write_quorum = 1;
-    c->config.chunk_size = 4096;
-    c->config.secret = std::string(32, 's');
-    c->store = st;
-    c->membership = caf::actor_cast<membership_actor>(caf::actor{membership});
-    ctx = c;
-  }
+  fixture() { ctx->config.chunk_size = 4096; }
 
   ~fixture() {
-    for (auto a : {caf::actor_cast<caf::actor>(st), session})
-      if (a)
-        client->send_exit(a, caf::exit_reason::user_shutdown);
+    if (session)
+      client->send_exit(session, caf::exit_reason::user_shutdown);
   }
 
   void begin(uint64_t size) {
@@ -59,19 +40,6 @@ struct fixture {
 
   void send_data(byte_buffer bytes, bool final) {
     client->send(session, data_atom::value, std::move(bytes), final);
-  }
-
-  /// Answers the session's question for the members: this node alone, up.
-  void answer_membership() {
-    bool asked = false;
-    membership->receive(
-      [&](members_atom) {
-        asked = true;
-        return std::vector<member_view>{
-          {node_id, "a", "127.0.0.1:1", member_state::up, caf::actor_cast<caf::actor>(st)}};
-      },
-      caf::after(10s) >> [] {});
-    CAF_REQUIRE(asked);
   }
 
   /// The next frame the session sends the client.
@@ -239,10 +207,7 @@ CAF_TEST(a put that meets a newer version writes its manifest again above it) {
   ahead.key = "k";
   ahead.version = version{wall_clock_ms() + 30'000, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"};
   ahead.deleted = true;
-  bool held = false;
-  client->request(st, 10s, put_manifest_atom::value, ahead)
-    .receive([&](caf::ok_atom) { held = true; }, [](caf::error& e) { CAF_FAIL(describe(e)); });
-  CAF_REQUIRE(held);
+  hold(ahead);
   begin(5);
   answer_membership();
   CAF_CHECK(next_frame().first == frame_type::put_ready);
@@ -266,16 +231,12 @@ CAF_TEST(a put that meets a newer version writes its manifest again above it) {
 
 CAF_TEST(a put that cannot go past a version far ahead of its clock fails and says why) {
   // This replica accepts versions two hours ahead; the put session's node only 60 s.
-  bool set = false;
-  client->request(caf::actor_cast<caf::actor>(st), 10s, clock_skew_atom::value, uint64_t{7'200'000})
-    .receive([&](caf::ok_atom) { set = true; }, [](caf::error& e) { CAF_FAIL(describe(e)); });
-  CAF_REQUIRE(set);
+  store_accepts_versions_ahead(2h);
   auto far = manifest{};
   far.key = "k";
   far.version = version{wall_clock_ms() + 3'600'000, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"};
   far.deleted = true;
-  client->request(st, 10s, put_manifest_atom::value, far)
-    .receive([](caf::ok_atom) {}, [](caf::error& e) { CAF_FAIL(describe(e)); });
+  hold(far);
   begin(5);
   answer_membership();
   CAF_CHECK(next_frame().first == frame_type::put_ready);
