@@ -92,6 +92,56 @@ void stat(self_ptr self, const std::string& key, caf::typed_response_promise<sta
   });
 }
 
+/// Writes the tombstone of `key` at version `hlc` to `targets`; writes it again above a newer
+/// version a replica reports (next_version_above), so that an rm is acknowledged only once its
+/// tombstone is the newest version on the replicas that took it.
+void write_tombstone(self_ptr self, const std::string& key, std::vector<member_view> targets,
+                     uint64_t hlc, int retries, caf::typed_response_promise<caf::ok_atom> rp) {
+  auto& ctx = *self->state.ctx;
+  manifest tombstone;
+  tombstone.key = key;
+  tombstone.deleted = true;
+  tombstone.version = {hlc, ctx.node_id};
+  size_t needed = std::min<size_t>(ctx.config.write_quorum, targets.size());
+  auto acks = std::make_shared<size_t>(0);
+  // Replicas that refused the tombstone for want of room, named in the error as a put
+  // names them: a disk full past its reserve ([storage] reserve) is what the user must fix.
+  auto full = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
+  auto newer = std::make_shared<std::optional<version>>();
+  auto clock_refusal = std::make_shared<caf::error>();
+  fan_out(
+    self, targets, caf::make_message(put_manifest_atom::value, tombstone), ctx.request_timeout,
+    [acks](const member_view&, caf::ok_atom) { ++*acks; },
+    [full, newer, clock_refusal](const member_view& m, const caf::error& err) {
+      if (auto held = superseding_version(err)) {
+        if (!*newer || **newer < *held)
+          *newer = *held;
+        return;
+      }
+      DFS_WARN("coordinator", "rm on " << m.name << ": " << describe(err));
+      if (code_of(err) == errc::no_space)
+        full->emplace_back(m.name, describe(err));
+      if (code_of(err) == errc::clock_skew)
+        *clock_refusal = make_error(errc::clock_skew, "on node " + m.name + ": " + describe(err));
+    },
+    [=]() mutable {
+      if (*newer) {
+        auto next = next_version_above(*self->state.ctx->clock, key, **newer, retries);
+        if (!next)
+          rp.deliver(next.error());
+        else
+          write_tombstone(self, key, std::move(targets), *next, retries + 1, rp);
+        return;
+      }
+      if (*acks < needed) {
+        rp.deliver(*clock_refusal ? *clock_refusal : quorum_error(*full, *acks, needed));
+        return;
+      }
+      DFS_INFO("coordinator", "removed '" << key << "'");
+      rp.deliver(caf::ok_atom::value);
+    });
+}
+
 void rm(self_ptr self, const std::string& key, caf::typed_response_promise<caf::ok_atom> rp) {
   with_members(self, rp, [=](std::vector<member_view> members) mutable {
     auto live = std::make_shared<std::vector<member_view>>(readable_members(members));
@@ -104,32 +154,13 @@ void rm(self_ptr self, const std::string& key, caf::typed_response_promise<caf::
           return;
         }
         auto& ctx = *self->state.ctx;
-        manifest tombstone;
-        tombstone.key = key;
-        tombstone.deleted = true;
-        tombstone.version = {ctx.clock->now(), ctx.node_id};
+        auto hlc = ctx.clock->next();
+        if (!hlc) {
+          rp.deliver(hlc.error());
+          return;
+        }
         auto targets = replicas_for(manifest_placement_id(key), pool, ctx.config.replicas);
-        size_t needed = std::min<size_t>(ctx.config.write_quorum, targets.size());
-        auto acks = std::make_shared<size_t>(0);
-        // Replicas that refused the tombstone for want of room, named in the error as a put
-        // names them: a disk full past its reserve ([storage] reserve) is what the user must fix.
-        auto full = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
-        fan_out(
-          self, targets, caf::make_message(put_manifest_atom::value, tombstone),
-          ctx.request_timeout, [acks](const member_view&, caf::ok_atom) { ++*acks; },
-          [full](const member_view& m, const caf::error& err) {
-            DFS_WARN("coordinator", "rm on " << m.name << ": " << describe(err));
-            if (code_of(err) == errc::no_space)
-              full->emplace_back(m.name, describe(err));
-          },
-          [=]() mutable {
-            if (*acks < needed) {
-              rp.deliver(quorum_error(*full, *acks, needed));
-              return;
-            }
-            DFS_INFO("coordinator", "removed '" << key << "'");
-            rp.deliver(caf::ok_atom::value);
-          });
+        write_tombstone(self, key, std::move(targets), *hlc, 0, rp);
       });
   });
 }

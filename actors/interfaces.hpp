@@ -75,7 +75,11 @@ using store_actor = caf::typed_actor<
   caf::replies_to<get_chunk_atom, chunk_id>::with<byte_buffer>,
   // For each id, whether this store holds it.
   caf::replies_to<has_chunks_atom, std::vector<chunk_id>>::with<std::vector<bool>>,
-  // Keeps the manifest if it is newer than the one held (newest wins); answers ok either way.
+  // Keeps the manifest if it is newer than the one held (newest wins). Ok only when the store
+  // now holds that version or already held that very write; errc::superseded, carrying the
+  // version held, when it holds a newer one (or the same version with other contents);
+  // errc::clock_skew when the version is more than [cluster] max_clock_skew ahead of this
+  // node's wall clock.
   caf::replies_to<put_manifest_atom, manifest>::with<caf::ok_atom>,
   // The newest manifest held for a key, tombstones included; errc::not_found if none.
   caf::replies_to<get_manifest_atom, std::string>::with<manifest>,

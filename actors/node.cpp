@@ -20,6 +20,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <set>
 #include <cstdio>
 #include <thread>
@@ -50,6 +51,33 @@ void await_down(caf::scoped_actor& self, std::set<caf::actor_addr> whom, std::ch
   }
 }
 
+/// Starts the clock past every version the store holds, before the node serves anything: a
+/// restarted node (whose wall clock may have gone back) then never issues a version older than
+/// one it wrote or took before, nor the same (hlc, node id) again for other contents.
+bool seed_clock(caf::scoped_actor& self, const caf::actor& store, hybrid_clock& clock) {
+  bool seeded = false;
+  self->request(store, std::chrono::seconds{60}, newest_hlc_atom::value)
+    .receive(
+      [&](uint64_t newest) {
+        seeded = true;
+        if (clock.observe(newest))
+          return;
+        // Too far ahead to follow: the clock stays bounded, and writes to the keys that hold
+        // such versions fail with errc::clock_skew until the wall clock catches up.
+        DFS_WARN("node", "the manifests in data_dir hold versions up to "
+                           << newest << ", " << (newest - clock.wall()) / 1000
+                           << " s ahead of this node's clock, more than [cluster] max_clock_skew ("
+                           << clock.max_skew().count() / 1000
+                           << " s): was this node's clock set back? Writes to those keys fail "
+                              "until the clock passes them");
+      },
+      [&](caf::error& err) {
+        std::fprintf(stderr, "config: [node] data_dir: the store did not report its newest "
+                             "version: %s\n", describe(err).c_str());
+      });
+  return seeded;
+}
+
 } // namespace
 
 int run_node(const node_config& config) {
@@ -58,6 +86,18 @@ int run_node(const node_config& config) {
   auto ctx = std::make_shared<node_context>();
   ctx->config = config;
   ctx->memory = std::make_shared<session_memory>(config.session_memory);
+  auto clock_offset = test_clock_offset_seconds();
+  if (!clock_offset) {
+    std::fprintf(stderr, "config: %s='%s': expected whole seconds such as 3600 or -3600 (it is for "
+                         "tests only: leave it unset)\n",
+                 test_clock_offset_variable, std::getenv(test_clock_offset_variable));
+    return 2;
+  }
+  if (*clock_offset != 0)
+    DFS_WARN("node", test_clock_offset_variable << "=" << *clock_offset
+                       << ": this node's wall clock is shifted by " << *clock_offset
+                       << " s; this is for tests only");
+  ctx->clock = std::make_shared<hybrid_clock>(config.max_clock_skew);
 
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
@@ -138,13 +178,18 @@ int run_node(const node_config& config) {
     self->request(untyped_store, std::chrono::seconds{60}, atom, bytes)
       .receive([](caf::ok_atom) {},
                [&](caf::error& err) {
-                 std::fprintf(stderr, "config: [storage] %s: the store did not take it: %s\n",
+                 std::fprintf(stderr, "config: %s: the store did not take it: %s\n",
                               key, describe(err).c_str());
                  settings_taken = false;
                });
   };
-  set(capacity_atom::value, config.capacity, "capacity");
-  set(disk_reserve_atom::value, config.disk_reserve, "reserve");
+  set(capacity_atom::value, config.capacity, "[storage] capacity");
+  set(disk_reserve_atom::value, config.disk_reserve, "[storage] reserve");
+  set(clock_skew_atom::value,
+      static_cast<uint64_t>(std::chrono::milliseconds{config.max_clock_skew}.count()),
+      "[cluster] max_clock_skew");
+  if (settings_taken)
+    settings_taken = seed_clock(self, untyped_store, *ctx->clock);
   if (!settings_taken) {
     // The store may still run (a timeout): end it, or the actor system would wait for it.
     self->send_exit(ctx->store, caf::exit_reason::user_shutdown);

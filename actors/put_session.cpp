@@ -49,6 +49,12 @@ struct item_write {
   caf::message own_store_request;
   std::function<void()> on_quorum;
   std::function<void(size_t copies)> on_settled;
+  // Manifests only: a replica holds a newer version (the newest reported is kept), or refused
+  // this one as too far ahead of its clock. Once every replica has answered, on_superseded runs
+  // instead of on_settled: the write is not the newest version and must not be acknowledged.
+  std::function<void(const version& newer)> on_superseded;
+  std::optional<version> superseded_by;
+  caf::error clock_refusal;
 };
 
 void settle_if_done(put_actor* self, std::shared_ptr<item_write> w);
@@ -65,6 +71,24 @@ void member_failed(put_actor* self, const member_view& member, const caf::error&
   for (auto& [answered, give_up] : abandoned)
     if (!*answered)
       give_up();
+}
+
+/// A manifest's answer that says the version is not the newest (errc::superseded) or too far
+/// ahead of the replica's clock (errc::clock_skew): kept in `w`; false for any other answer.
+bool record_version_answer(item_write& w, const member_view& member, const caf::error& err) {
+  if (!w.on_superseded)
+    return false;
+  if (auto newer = superseding_version(err)) {
+    if (!w.superseded_by || *w.superseded_by < *newer)
+      w.superseded_by = *newer;
+    return true;
+  }
+  if (code_of(err) == errc::clock_skew) {
+    w.clock_refusal = make_error(errc::clock_skew, "on node " + member.name + ": " + describe(err));
+    DFS_WARN("put_session", "replica " << member.name << " " << describe(err));
+    return true;
+  }
+  return false;
 }
 
 /// Starts the request to the next member of the ranking that is not known to be full or failed;
@@ -106,7 +130,9 @@ bool send_to_next(put_actor* self, const std::shared_ptr<item_write>& w) {
           if (*answered)
             return;
           *answered = true;
-          if (code_of(err) == errc::no_space) {
+          if (record_version_answer(*w, member, err)) {
+            // Not a failure of the member: it holds a newer version or its clock disagrees.
+          } else if (code_of(err) == errc::no_space) {
             // Full: not asked again during this put; the next member in rendezvous order takes
             // its place for this item.
             if (self->state.full_nodes.insert(member.node_id).second)
@@ -130,6 +156,10 @@ bool send_to_next(put_actor* self, const std::shared_ptr<item_write>& w) {
 void settle_if_done(put_actor* self, std::shared_ptr<item_write> w) {
   if (w->outstanding > 0)
     return;
+  if (w->superseded_by)
+    return w->on_superseded(*w->superseded_by);
+  if (w->clock_refusal && w->acks < w->needed)
+    return fail(self, errc::clock_skew, describe(w->clock_refusal));
   if (w->acks < w->needed) {
     auto err = quorum_error(w->full, w->acks, w->needed);
     return fail(self, code_of(err), describe(err));
@@ -146,9 +176,11 @@ void settle_if_done(put_actor* self, std::shared_ptr<item_write> w) {
 /// Writes one item (a chunk or the manifest) to its replicas: the first R placement targets in
 /// rendezvous order that are not known to be full or failed. on_quorum runs once W of them
 /// hold it; on_settled runs once, with the number of copies, when every replica has answered
-/// and at least W succeeded.
+/// and at least W succeeded. With on_superseded (manifests), a replica that holds a newer
+/// version makes it run instead of on_settled, with the newest version reported.
 void replicate(put_actor* self, const sha256_digest& placement_id, caf::message request,
-               std::function<void()> on_quorum, std::function<void(size_t copies)> on_settled) {
+               std::function<void()> on_quorum, std::function<void(size_t copies)> on_settled,
+               std::function<void(const version& newer)> on_superseded = {}) {
   auto& st = self->state;
   auto w = std::make_shared<item_write>();
   w->ranking = replicas_for(placement_id, st.live, st.live.size());
@@ -160,6 +192,7 @@ void replicate(put_actor* self, const sha256_digest& placement_id, caf::message 
       caf::message::concat(caf::make_message(sealed_here_atom::value), w->request);
   w->on_quorum = std::move(on_quorum);
   w->on_settled = std::move(on_settled);
+  w->on_superseded = std::move(on_superseded);
   for (size_t i = 0; i < replicas; ++i)
     if (!send_to_next(self, w))
       break;
@@ -289,16 +322,15 @@ void on_chunk(put_actor* self, byte_buffer& bytes, bool final) {
     });
 }
 
-void maybe_finish(put_actor* self) {
+/// Writes the manifest at version `hlc` to its replicas; puts it again above a newer version a
+/// replica reports, at most max_version_retries times (see next_version_above).
+void write_manifest(put_actor* self, uint64_t hlc, int retries) {
   auto& st = self->state;
-  if (!st.all_received || st.chunks_in_flight > 0 || st.failed)
-    return;
-  st.result.size = st.received;
-  st.result.version = {st.ctx->clock->now(), st.ctx->node_id};
+  st.result.version = {hlc, st.ctx->node_id};
   // Masked under the data keys: a plain SHA-256 on every disk would let anyone with a disk test
-  // a guess of a file's content.
+  // a guess of a file's content. The mask depends on the version, so each attempt masks anew.
   st.result.content_hash =
-    st.cipher->mask_content_hash(st.result.key, st.result.version, st.content_hash->finish());
+    st.cipher->mask_content_hash(st.result.key, st.result.version, *st.plain_content_hash);
   auto placement_id = manifest_placement_id(st.result.key);
   replicate(
     self, placement_id, caf::make_message(put_manifest_atom::value, st.result), [] {},
@@ -313,7 +345,28 @@ void maybe_finish(put_actor* self) {
       send_frame(self, frame_type::put_done,
                  to_payload(put_done_msg{st.fewest_copies, st.result.version.to_string()}));
       self->quit();
+    },
+    [self, retries](const version& newer) {
+      auto& st = self->state;
+      auto next = next_version_above(*st.ctx->clock, st.result.key, newer, retries);
+      if (!next)
+        return fail(self, code_of(next.error()), describe(next.error()));
+      DFS_DEBUG("put_session", "'" << st.result.key << "' has a newer version " << newer.to_string()
+                                   << " on a replica; writing it again above");
+      write_manifest(self, *next, retries + 1);
     });
+}
+
+void maybe_finish(put_actor* self) {
+  auto& st = self->state;
+  if (!st.all_received || st.chunks_in_flight > 0 || st.failed || st.plain_content_hash)
+    return;
+  st.result.size = st.received;
+  st.plain_content_hash = st.content_hash->finish();
+  auto hlc = st.ctx->clock->next();
+  if (!hlc)
+    return fail(self, code_of(hlc.error()), describe(hlc.error()));
+  write_manifest(self, *hlc, 0);
 }
 
 } // namespace
@@ -321,6 +374,25 @@ void maybe_finish(put_actor* self) {
 std::string quorum_failure_message(size_t reached, size_t required) {
   return "only " + std::to_string(reached) + " of " + std::to_string(required)
          + " required replicas reachable";
+}
+
+caf::expected<uint64_t> next_version_above(hybrid_clock& clock, const std::string& key,
+                                           const version& newer, int retries) {
+  if (retries >= max_version_retries)
+    return make_error(errc::superseded,
+                      "gave up writing '" + key + "': newer versions written at the same time "
+                        "superseded it " + std::to_string(retries + 1) + " times (the last "
+                        + newer.to_string() + "); nothing was acknowledged, try again");
+  if (!clock.observe(newer.hlc)) {
+    auto ahead_s = (newer.hlc - clock.wall()) / 1000;
+    return make_error(errc::clock_skew,
+                      "cannot write '" + key + "' as its newest version: node " + newer.node_id
+                        + " wrote version " + newer.to_string() + ", " + std::to_string(ahead_s)
+                        + " s ahead of this node's clock, more than [cluster] max_clock_skew ("
+                        + std::to_string(clock.max_skew().count() / 1000)
+                        + " s); check the clocks of both nodes");
+  }
+  return clock.next();
 }
 
 caf::error quorum_error(const std::vector<std::pair<std::string, std::string>>& full,

@@ -53,6 +53,9 @@ struct put_session_state {
   bool failed = false;
   std::vector<member_view> live; // the members that were up when the put began
   std::unique_ptr<sha256_stream> content_hash = std::make_unique<sha256_stream>();
+  // The content hash once all data arrived: the manifest is being written (and each attempt
+  // masks it under its own version).
+  std::optional<sha256_digest> plain_content_hash;
   size_t chunks_in_flight = 0;
   size_t lagging = 0;       // chunks with W copies that still wait for another replica
   uint32_t credit_owed = 0; // credit earned by chunks at W, held back while too many lag
@@ -74,6 +77,19 @@ caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_con
 
 /// The message a put fails with when too few replicas hold an item.
 std::string quorum_failure_message(size_t reached, size_t required);
+
+/// How often a put's manifest, or an rm's tombstone, is written again above a newer version a
+/// replica reported before the operation fails: enough to get past a few writers of one key at
+/// the same moment; each attempt is a round to R replicas.
+constexpr int max_version_retries = 3;
+
+/// The hlc for writing `key` again after a replica answered that it holds `newer`, when
+/// `retries` attempts were already made again: `clock` observes `newer` and issues a timestamp
+/// above it. errc::superseded after max_version_retries; errc::clock_skew when `newer` is more
+/// than max_clock_skew ahead of this node's wall clock (it cannot become the newest version
+/// without this node issuing one as far ahead).
+caf::expected<uint64_t> next_version_above(hybrid_clock& clock, const std::string& key,
+                                           const version& newer, int retries);
 
 /// What a write (a put's item, an rm's tombstone) that reached `reached` of `required`
 /// replicas fails with. When full nodes, (name, what it said), kept it from its quorum:

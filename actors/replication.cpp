@@ -105,8 +105,15 @@ void send_manifest(self_ptr self, const manifest& m, const member_view& dest,
   self->request(dest.replica, self->state.ctx->request_timeout, put_manifest_atom::value, m)
     .then([next](caf::ok_atom) { next(); },
           [next, dest, key = m.key](caf::error& err) {
-            DFS_WARN("replication", "copy of manifest '" << key << "' to " << dest.name
-                                                         << " failed: " << describe(err));
+            // The destination holds a newer version (written since the inventory), or this
+            // version is too far ahead of its clock: nothing to copy there, and no fault.
+            auto code = code_of(err);
+            if (code == errc::superseded || code == errc::clock_skew)
+              DFS_DEBUG("replication", "copy of manifest '" << key << "' to " << dest.name
+                                                            << " skipped: " << describe(err));
+            else
+              DFS_WARN("replication", "copy of manifest '" << key << "' to " << dest.name
+                                                           << " failed: " << describe(err));
             next();
           });
 }

@@ -7,12 +7,6 @@
 
 namespace dfs {
 
-uint64_t wall_clock_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count());
-}
-
 std::optional<std::string> roster_entry_problem(const roster_entry& e, uint64_t wall_ms) {
   if (!is_node_id(e.node_id))
     return "node id '" + e.node_id.substr(0, 64) + "' is not 32 lowercase hex digits";

@@ -12,8 +12,10 @@
 // Both merges are idempotent, commutative and associative, so every node converges on the same
 // roster whatever order gossip arrives in. Each entry is checked (roster_entry_problem) before
 // it is merged.
+#include "common/wall_clock.hpp"
 #include "net/messages.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,14 +25,12 @@ namespace dfs {
 /// How far ahead of this node's wall clock a version stamped by another node (an incarnation,
 /// an admin decision) may be. A version further ahead would win every merge until the clocks
 /// caught up with it: a decision no newer one could replace.
-constexpr uint64_t max_clock_ahead_ms = 60'000;
+/// ([cluster] max_clock_skew's default; wall_clock_ms() in common/wall_clock.hpp.)
+constexpr uint64_t max_clock_ahead_ms = std::chrono::milliseconds{default_max_clock_skew}.count();
 
 /// The most entries a peers frame (and the roster file) may hold: far more nodes than a
 /// cluster of this design has, few enough that a roster stays small.
 constexpr size_t max_roster_entries = 1024;
-
-/// Milliseconds since the epoch on this machine's clock: what versions are bounded against.
-uint64_t wall_clock_ms();
 
 /// Why `e` cannot be taken, as a sentence naming the field, or nullopt when it is well formed:
 /// the id is 32 lowercase hex digits, the name follows the [node] name rule, the address is

@@ -77,6 +77,12 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
                                           << " bytes of its disk for deletes and metadata");
       return caf::make_message(caf::ok_atom::value);
     }
+    if (msg.match_elements<clock_skew_atom, uint64_t>()) {
+      st.manifests->set_clock_bound(std::chrono::milliseconds{msg.get_as<uint64_t>(1)});
+      return caf::make_message(caf::ok_atom::value);
+    }
+    if (msg.match_elements<newest_hlc_atom>())
+      return caf::make_message(st.manifests->newest_hlc());
     if (!msg.match_elements<capacity_atom, uint64_t>())
       return drop_unexpected_message(ptr, x);
     auto bytes = msg.get_as<uint64_t>(1);

@@ -90,6 +90,8 @@ const char* to_string(error_code code) {
     case error_code::wrong_version: return "wrong_version";
     case error_code::timeout: return "timeout";
     case error_code::forbidden: return "forbidden";
+    case error_code::superseded: return "superseded";
+    case error_code::clock_skew: return "clock_skew";
   }
   return "unknown";
 }

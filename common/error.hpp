@@ -25,6 +25,8 @@ enum class errc : uint8_t {
   wrong_version = 11,   // handshake: a protocol version we do not speak
   timeout = 12,         // a peer was silent for too long
   forbidden = 13,       // the credential does not allow this (read-only user, outside its prefix)
+  superseded = 14,      // a replica holds a newer version of the key (superseding_version)
+  clock_skew = 15,      // a version too far ahead of this node's clock, or a clock at its end
 };
 
 constexpr caf::atom_value error_category = caf::atom("dfs");
@@ -34,7 +36,8 @@ inline caf::error make_error(errc code, std::string message) {
                     caf::make_message(std::move(message))};
 }
 
-/// The code of a dfs error; errc::unavailable for CAF's own errors (a dead actor, a timeout).
+/// The code of a dfs error; errc::unavailable for CAF's own errors (a dead actor, a timeout);
+/// errc::none for no error.
 errc code_of(const caf::error& err);
 
 /// The sentence for a person: the message of a dfs error, CAF's rendering of any other.

@@ -119,6 +119,7 @@ const key_spec key_specs[] = {
   {"cluster", "anti_entropy_interval", "10", "seconds between comparisons of holdings and placement"},
   {"cluster", "tls", "required", "required: TLS 1.3 keyed by the secret on every link; off: debugging only"},
   {"cluster", "gc_grace", "3600", "seconds before an unreferenced chunk or a tombstone is collected"},
+  {"cluster", "max_clock_skew", "60", "seconds a version may be ahead of this node's clock, 1 to 86400"},
   {"storage", "chunk_size", "4MiB", "4KiB to 64MiB; bytes, K/KiB/M/MiB/G/GiB or KB/MB/GB"},
   {"storage", "capacity", "0", "bytes of chunks this node may hold; 0 = no limit but the disk"},
   {"storage", "reserve", "64MiB", "disk bytes data leaves free for deletes; 0 = none"},
@@ -499,6 +500,7 @@ config_outcome parse(int argc, const char* const* argv) {
   cfg.anti_entropy_interval =
     std::chrono::seconds{seconds("cluster.anti_entropy_interval", 10, 1, 86400)};
   cfg.gc_grace = std::chrono::seconds{seconds("cluster.gc_grace", 3600, 0, 30 * 86400)};
+  cfg.max_clock_skew = std::chrono::seconds{seconds("cluster.max_clock_skew", 60, 1, 86400)};
   if (auto v = src.get("cluster.tls")) {
     if (v->text != "required" && v->text != "off")
       fail("[cluster] tls '" + v->text + "': expected required or off");

@@ -61,6 +61,7 @@ struct node_config {
   std::chrono::seconds anti_entropy_interval{10}; // between comparisons of holdings and placement
   bool tls_required = true;                       // [cluster] tls: required (default) or off
   std::chrono::seconds gc_grace{3600};            // before unreferenced chunks/tombstones go
+  std::chrono::seconds max_clock_skew{60};        // how far ahead of our clock a version may be
   // [storage]
   uint64_t chunk_size = 4 * 1024 * 1024;
   uint64_t capacity = 0;                    // bytes of chunks this node accepts, 0 = no limit

@@ -138,6 +138,7 @@ void message_seeds() {
   message_seed(0, "hello-client", sample_hello(id_a, "", peer_role::client));
   message_seed(1, "proof", proof_msg{});
   message_seed(2, "error", error_msg{4, "malformed frame"});
+  message_seed(2, "error-superseded", error_msg{static_cast<uint8_t>(errc::superseded), "a newer version is held", version{42, id_b}});
   message_seed(3, "key", key_msg{"photos/cat.jpg"});
   message_seed(4, "prefix", prefix_msg{"photos/"});
   message_seed(5, "put_begin", put_begin_msg{"photos/cat.jpg", 123456});

@@ -3,6 +3,33 @@
 namespace dfs {
 
 namespace {
+bool carries_version(uint8_t code) { return code == static_cast<uint8_t>(errc::superseded); }
+} // namespace
+
+void error_msg::write(writer& w) const {
+  w.u8(code), w.str(message);
+  if (carries_version(code))
+    w.u64(newer.hlc), w.str(newer.node_id);
+}
+
+void error_msg::read(reader& r) {
+  code = r.u8(), message = r.str(4096);
+  if (carries_version(code))
+    newer.hlc = r.u64(), newer.node_id = r.str(64);
+}
+
+error_msg to_error_msg(const caf::error& err) {
+  return {static_cast<uint8_t>(code_of(err)), describe(err),
+          superseding_version(err).value_or(version{})};
+}
+
+caf::error from_error_msg(const error_msg& msg) {
+  if (carries_version(msg.code))
+    return superseded_error_with_message(msg.message, msg.newer);
+  return make_error(static_cast<errc>(msg.code), msg.message);
+}
+
+namespace {
 
 // Every list on the wire is bounded by what its remaining bytes can hold, so a hostile count
 // never makes us reserve memory.

@@ -41,9 +41,19 @@ struct proof_msg {
 struct error_msg {
   uint8_t code = 0; // an errc
   std::string message;
-  void write(writer& w) const { w.u8(code), w.str(message); }
-  void read(reader& r) { code = r.u8(), message = r.str(4096); }
+  // Only when code is errc::superseded, and then always: the newer version the replica holds,
+  // which the writer must go past (superseding_version).
+  version newer;
+  error_msg() = default;
+  error_msg(uint8_t code, std::string message, version newer = {})
+    : code(code), message(std::move(message)), newer(std::move(newer)) {}
+  void write(writer& w) const;
+  void read(reader& r);
 };
+
+/// The frame form of an error, and back (with the version a superseded error carries).
+error_msg to_error_msg(const caf::error& err);
+caf::error from_error_msg(const error_msg& msg);
 
 struct key_msg { // get, rm, stat, get_manifest; decommission (the node's name)
   std::string key;

@@ -207,7 +207,8 @@ void write_error(peer_connection_broker* self, uint64_t request_id, errc code,
 }
 
 void write_error(peer_connection_broker* self, uint64_t request_id, const caf::error& err) {
-  write_error(self, request_id, code_of(err), describe(err));
+  // With the version a superseded error carries: the writing node must go past it.
+  write_frame(self, frame_type::error, request_id, to_payload(to_error_msg(err)));
 }
 
 /// Ends this connection, and only this one: tells the peer why (if it can), fails every
@@ -323,7 +324,7 @@ void on_response(peer_connection_broker* self, byte_buffer& payload) {
     auto err = from_payload<error_msg>(payload);
     if (!err)
       return malformed();
-    return rp.deliver(make_error(static_cast<errc>(err->code), err->message));
+    return rp.deliver(from_error_msg(*err));
   }
   if (type != request.expected)
     return rp.deliver(make_error(errc::protocol, std::string{"expected "} + to_string(request.expected)
@@ -341,6 +342,8 @@ void on_response(peer_connection_broker* self, byte_buffer& payload) {
       auto msg = from_payload<manifest_msg>(payload);
       if (!msg)
         return malformed();
+      // A version too far ahead of our wall clock is not observed (the clock stays bounded);
+      // a write that must go past it then fails with a clear error instead.
       st.ctx->clock->observe(msg->value.version.hlc);
       return rp.deliver(std::move(msg->value));
     }
@@ -437,6 +440,8 @@ void on_peer_request(peer_connection_broker* self, byte_buffer& payload) {
       auto msg = from_payload<manifest_msg>(payload);
       if (!msg)
         return bad();
+      // Bounded: a version too far ahead is not observed, and the store refuses it
+      // (errc::clock_skew) by the same bound.
       st.ctx->clock->observe(msg->value.version.hlc);
       self->request(store, timeout, put_manifest_atom::value, std::move(msg->value))
         .then([=](caf::ok_atom) { write_frame(self, frame_type::ok, id, nullptr, 0); }, reply_error);

@@ -1,8 +1,38 @@
 #include "storage/manifest.hpp"
 
+#include <algorithm>
+
 namespace dfs {
 
 std::string version::to_string() const { return std::to_string(hlc) + "@" + node_id; }
+
+bool same_write(const manifest& a, const manifest& b) {
+  auto same_chunks = std::equal(a.chunks.begin(), a.chunks.end(), b.chunks.begin(), b.chunks.end(),
+                                [](const chunk_ref& x, const chunk_ref& y) {
+                                  return x.id == y.id && x.length == y.length;
+                                });
+  // The content hash covers an inline file's bytes, which listings leave out.
+  return a.key == b.key && a.version == b.version && a.deleted == b.deleted && a.size == b.size
+         && a.content_hash == b.content_hash && same_chunks;
+}
+
+caf::error superseded_error(const std::string& key, const version& held) {
+  return superseded_error_with_message("a newer version of '" + key + "' is held ("
+                                         + held.to_string() + ")",
+                                       held);
+}
+
+caf::error superseded_error_with_message(std::string message, const version& held) {
+  return caf::error{static_cast<uint8_t>(errc::superseded), error_category,
+                    caf::make_message(std::move(message), held.hlc, held.node_id)};
+}
+
+std::optional<version> superseding_version(const caf::error& err) {
+  if (!err || code_of(err) != errc::superseded
+      || !err.context().match_elements<std::string, uint64_t, std::string>())
+    return std::nullopt;
+  return version{err.context().get_as<uint64_t>(1), err.context().get_as<std::string>(2)};
+}
 
 std::optional<std::string> invalid_key_reason(const std::string& key) {
   if (key.empty())

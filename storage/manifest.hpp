@@ -1,6 +1,7 @@
 #pragma once
 // The data model: a key maps to a manifest, which lists the content-addressed chunks of a file,
 // or, for a file of at most max_inline_size bytes, holds the file itself (sealed like a chunk).
+#include "common/error.hpp"
 #include "net/codec.hpp"
 #include "storage/chunk_cipher.hpp"
 #include "storage/crypto.hpp"
@@ -71,6 +72,19 @@ struct manifest {
   /// arrive without them (listings, inventories): inline_data is then empty.
   bool is_inline() const { return !deleted && size > 0 && chunks.empty(); }
 };
+
+/// Both are the same write: one version and the same contents. (Two writes of one version
+/// with different contents come from a node whose clock went back: not the same write.)
+bool same_write(const manifest& a, const manifest& b);
+
+/// The answer of a replica asked to keep a version of `key` older than the one it holds, or
+/// the one it holds with other contents: errc::superseded, carrying `held` so that the writer
+/// can go past it (error frames carry it too, see error_msg).
+caf::error superseded_error(const std::string& key, const version& held);
+/// The same with the sentence given (an error frame's, from a peer).
+caf::error superseded_error_with_message(std::string message, const version& held);
+/// The version a superseded error carries; nullopt for any other error.
+std::optional<version> superseding_version(const caf::error& err);
 
 /// The manifest as listings carry it: everything but the inline file's bytes.
 manifest without_inline_data(const manifest& m);

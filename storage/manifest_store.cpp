@@ -7,6 +7,7 @@
 #include "common/log.hpp"
 #include "storage/chunk_store.hpp" // disk:: helpers
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <system_error>
@@ -141,12 +142,16 @@ caf::error manifest_store::put(const manifest& m, write_batch& batch, const room
   if (m.is_inline() && m.inline_data.empty())
     return make_error(errc::bad_request, "the manifest for key " + m.key
                                            + " lacks the bytes of its inline file");
+  if (auto err = check_clock_bound(m))
+    return err;
+  // Against what is held, then what is about to be held (staged in a batch not committed yet).
   auto held = index_.find(m.key);
   if (held != index_.end() && !m.newer_than(held->second))
-    return caf::none; // what we hold is as new or newer
+    return same_write(m, held->second) ? caf::none : superseded_error(m.key, held->second.version);
   auto staged = staged_.find(m.key);
   if (staged != staged_.end() && !m.newer_than(staged->second))
-    return caf::none; // what is about to be held is as new or newer
+    return same_write(m, staged->second) ? caf::none
+                                         : superseded_error(m.key, staged->second.version);
   // Only what the write adds needs room: a new version replaces the bytes of the one held.
   // (Until the rename the two files coexist: 64 KiB at most per inline file replaced, for the
   // few of one group-commit batch, which the disk reserve covers: see chunk_store::disk_reserve.)
@@ -184,6 +189,31 @@ caf::error manifest_store::put(const manifest& m, write_batch& batch, const room
   staged_[m.key] = without_inline_data(m);
   staged_inline_bytes_ += m.inline_data.size();
   return caf::none;
+}
+
+caf::error manifest_store::check_clock_bound(const manifest& m) const {
+  auto wall = wall_();
+  if (m.version.hlc <= saturating_add(wall, max_ahead_ms_))
+    return caf::none;
+  auto ahead_s = (m.version.hlc - wall) / 1000;
+  return make_error(errc::clock_skew,
+                    "refused the manifest of '" + m.key + "': its version " + m.version.to_string()
+                      + " is " + std::to_string(ahead_s) + " s ahead of this node's clock, more "
+                      + "than [cluster] max_clock_skew (" + std::to_string(max_ahead_ms_ / 1000)
+                      + " s); the writing node's clock, or this one's, is wrong");
+}
+
+void manifest_store::set_clock_bound(std::chrono::milliseconds max_ahead,
+                                     std::function<uint64_t()> wall) {
+  max_ahead_ms_ = static_cast<uint64_t>(max_ahead.count());
+  wall_ = std::move(wall);
+}
+
+uint64_t manifest_store::newest_hlc() const {
+  uint64_t newest = 0;
+  for (auto& kv : index_)
+    newest = std::max(newest, kv.second.version.hlc);
+  return newest;
 }
 
 caf::error manifest_store::remove(const std::string& key, const version& held_version) {

@@ -5,12 +5,14 @@
 // and skipped rather than believed. All manifests are also held in memory, sorted by key, but
 // without the bytes of inline files: list by prefix never touches the disk, and get only to read
 // an inline file back (memory does not grow with the bytes of small files).
+#include "common/wall_clock.hpp"
 #include "storage/manifest.hpp"
 #include "storage/write_batch.hpp"
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <string>
@@ -30,11 +32,15 @@ public:
   /// the bytes of the version it replaces.
   using room_check = std::function<caf::error(uint64_t bytes)>;
 
-  /// Keeps `m` if it is newer than the manifest held for its key (newest wins; on an equal
-  /// version the one held stays) and answers success either way, once `m` is durable.
-  /// errc::bad_request for an invalid key, a manifest that does not encode consistently, or an
-  /// inline file's manifest without its bytes; whatever `room` answers; errc::no_space,
-  /// errc::io_error if the disk refuses.
+  /// Keeps `m` if it is newer than the manifest held for its key (newest wins), once it is
+  /// durable. Success means this store now holds `m` or already held that very write.
+  /// errc::superseded (superseding_version() gives it) when the store holds a newer version,
+  /// or the same version with other contents: the writer did not make the newest version and
+  /// must not be told it did. errc::clock_skew when `m`'s version is more than the clock bound
+  /// (set_clock_bound) ahead of this node's wall clock: one far-future manifest would otherwise
+  /// win over every later write. errc::bad_request for an invalid key, a manifest that does not
+  /// encode consistently, or an inline file's manifest without its bytes; whatever `room`
+  /// answers; errc::no_space, errc::io_error if the disk refuses.
   caf::error put(const manifest& m, const room_check& room = {});
 
   /// The same, but `m` is only staged in `batch`: get() and list() see it once the batch
@@ -65,6 +71,14 @@ public:
   /// Every key held, sorted.
   std::vector<std::string> keys() const;
 
+  /// The largest hlc of any version held (0 when none): a restarted node's clock starts past it.
+  uint64_t newest_hlc() const;
+
+  /// put() refuses versions more than `max_ahead` ahead of `wall` ([cluster] max_clock_skew
+  /// and the node's wall clock; default_max_clock_skew and wall_clock_ms until set).
+  void set_clock_bound(std::chrono::milliseconds max_ahead,
+                       std::function<uint64_t()> wall = wall_clock_ms);
+
   /// Where the manifest for `key` lives (or would live) on disk.
   std::string path_of(const std::string& key) const;
 
@@ -75,7 +89,12 @@ private:
   void hold(const manifest& m);
   void forget(std::map<std::string, manifest>::iterator i);
 
+  /// errc::clock_skew if `m` is further ahead of the wall clock than the bound allows.
+  caf::error check_clock_bound(const manifest& m) const;
+
   std::string data_dir_;
+  uint64_t max_ahead_ms_ = std::chrono::milliseconds{default_max_clock_skew}.count();
+  std::function<uint64_t()> wall_ = wall_clock_ms;
   std::map<std::string, manifest> index_;  // key -> newest manifest, without inline bytes
   std::map<std::string, manifest> staged_; // key -> newest manifest staged in a write batch
   uint64_t inline_bytes_ = 0;

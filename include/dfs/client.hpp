@@ -50,6 +50,8 @@ enum class error_code : uint8_t {
   wrong_version = 11,
   timeout = 12, // the node did not answer in time
   forbidden = 13, // the credential does not allow it (a read-only user, a key outside its prefix)
+  superseded = 14, // a put or rm kept meeting newer versions of its key written at the same time
+  clock_skew = 15, // a version too far ahead of a node's clock: check the nodes' clocks
 };
 
 /// "not_found", "timeout", ...

@@ -173,7 +173,8 @@ CAF_TEST(the newest of several manifests staged for a key wins) {
   auto ms = open_manifests();
   write_batch batch{data_dir};
   CAF_CHECK(!ms.put(make_manifest("k", 20, "new"), batch));
-  CAF_CHECK(!ms.put(make_manifest("k", 10, "old"), batch)); // older than staged: nothing staged
+  // Older than staged: nothing staged, and the writer learns of the newer version.
+  CAF_CHECK(superseding_version(ms.put(make_manifest("k", 10, "old"), batch)) == version{20, "node-a"});
   CAF_CHECK(!ms.put(make_manifest("k", 30, "newest"), batch));
   CAF_CHECK_EQUAL(batch.size(), 2u);
   auto early = ms.get("k");
@@ -292,14 +293,19 @@ CAF_TEST(open fails with a sentence when the data dir is unusable) {
 CAF_TEST(the newest manifest wins) {
   auto ms = open_manifests();
   CAF_CHECK(!ms.put(make_manifest("k", 2, "second")));
-  CAF_CHECK(!ms.put(make_manifest("k", 1, "first"))); // older: accepted, ignored
+  // Older: not kept, and not answered as if it were (superseded, with the version held).
+  auto older = ms.put(make_manifest("k", 1, "first"));
+  CAF_CHECK(code_of(older) == errc::superseded);
+  CAF_CHECK(superseding_version(older) == version{2, "node-a"});
   auto got = ms.get("k");
   CAF_REQUIRE(got);
   CAF_CHECK_EQUAL(got->version.hlc, 2u);
   CAF_CHECK_EQUAL(got->size, 6u);
-  // An equal version keeps what is held. (CAF_CHECK_EQUAL keeps references to its arguments:
-  // compare copies, not members of a temporary.)
-  CAF_CHECK(!ms.put(make_manifest("k", 2, "impostor")));
+  // An equal version keeps what is held: the very same write is answered ok, other contents
+  // under the same version (a node whose clock went back) are superseded. (CAF_CHECK_EQUAL
+  // keeps references to its arguments: compare copies, not members of a temporary.)
+  CAF_CHECK(!ms.put(make_manifest("k", 2, "second")));
+  CAF_CHECK(superseding_version(ms.put(make_manifest("k", 2, "impostor"))) == version{2, "node-a"});
   got = ms.get("k");
   CAF_CHECK_EQUAL(got->size, 6u);
   // The node id breaks ties in the hybrid clock.
@@ -318,11 +324,46 @@ CAF_TEST(a tombstone is kept and beats older writes) {
   auto ms = open_manifests();
   CAF_CHECK(!ms.put(make_manifest("gone", 1)));
   CAF_CHECK(!ms.put(make_tombstone("gone", 2)));
-  CAF_CHECK(!ms.put(make_manifest("gone", 1, "resurrected?")));
+  CAF_CHECK(code_of(ms.put(make_manifest("gone", 1, "resurrected?"))) == errc::superseded);
   auto got = ms.get("gone");
   CAF_REQUIRE(got);
   CAF_CHECK(got->deleted);
   CAF_CHECK_EQUAL(ms.list("").size(), 1u);
+}
+
+CAF_TEST(a version far ahead of the wall clock is refused) {
+  auto ms = open_manifests();
+  uint64_t wall = 5'000'000;
+  ms.set_clock_bound(std::chrono::seconds{60}, [&wall] { return wall; });
+  // Up to max_clock_skew ahead is fine.
+  CAF_CHECK(!ms.put(make_manifest("k", wall + 60'000, "near")));
+  // An hour ahead (a node with its clock wrong, or a forged manifest) would win over every
+  // later write for an hour: refused, with a sentence that says why.
+  auto far = ms.put(make_manifest("k", wall + 3'600'000, "far"));
+  CAF_CHECK(code_of(far) == errc::clock_skew);
+  CAF_MESSAGE(describe(far));
+  CAF_CHECK(describe(far).find("max_clock_skew") != std::string::npos);
+  CAF_CHECK(code_of(ms.put(make_tombstone("other", UINT64_MAX))) == errc::clock_skew);
+  uint64_t held = ms.get("k")->version.hlc;
+  CAF_CHECK_EQUAL(held, wall + 60'000);
+  CAF_CHECK_EQUAL(ms.keys(), (std::vector<std::string>{"k"}));
+  // Once the wall clock has caught up, the same version is taken.
+  wall += 3'600'000;
+  CAF_CHECK(!ms.put(make_manifest("k", wall, "far")));
+  held = ms.get("k")->version.hlc;
+  CAF_CHECK_EQUAL(held, wall);
+}
+
+CAF_TEST(newest_hlc is the largest version held across keys and a reopen) {
+  {
+    auto ms = open_manifests();
+    CAF_CHECK_EQUAL(ms.newest_hlc(), 0u);
+    CAF_REQUIRE(!ms.put(make_manifest("a", 70)));
+    CAF_REQUIRE(!ms.put(make_tombstone("b", 90)));
+    CAF_REQUIRE(!ms.put(make_manifest("c", 80)));
+    CAF_CHECK_EQUAL(ms.newest_hlc(), 90u);
+  }
+  CAF_CHECK_EQUAL(open_manifests().newest_hlc(), 90u);
 }
 
 CAF_TEST(list by prefix is sorted by key) {
@@ -532,7 +573,7 @@ CAF_TEST(only the bytes an inline file adds need room) {
   CAF_REQUIRE(!ms.put(test::inline_file_manifest("k", 400, 2), room));
   CAF_REQUIRE(!ms.put(test::inline_file_manifest("k", 450, 3), room));
   // An older version is not written and not asked about; a too large one is refused.
-  CAF_REQUIRE(!ms.put(test::inline_file_manifest("k", 10000, 1), room));
+  CAF_CHECK(code_of(ms.put(test::inline_file_manifest("k", 10000, 1), room)) == errc::superseded);
   CAF_CHECK(code_of(ms.put(test::inline_file_manifest("other", 600, 1), room)) == errc::no_space);
   CAF_CHECK_EQUAL(asked, (std::vector<uint64_t>{428, 50, 628}));
   CAF_CHECK_EQUAL(ms.keys(), (std::vector<std::string>{"k"}));

@@ -127,6 +127,7 @@ CAF_TEST(a valid file gives its values and the defaults) {
   CAF_CHECK_EQUAL(cfg.handshake_timeout.count(), 10);
   CAF_CHECK_EQUAL(cfg.idle_timeout.count(), 300);
   CAF_CHECK_EQUAL(cfg.max_buffered_bytes, 256u * 1024 * 1024);
+  CAF_CHECK_EQUAL(cfg.max_clock_skew.count(), 60);
 }
 
 CAF_TEST(a file that sets every key) {
@@ -147,6 +148,7 @@ CAF_TEST(a file that sets every key) {
                      "bootstrap = 10.0.0.1:7001 , node-b:7002,[::1]:7003\n"
                      "replicas = 5\n"
                      "write_quorum = 5\n"
+                     "max_clock_skew = 300\n"
                      "[storage]\n"
                      "chunk_size = 1MiB\n"
                      "reserve = 1GiB\n"
@@ -178,6 +180,7 @@ CAF_TEST(a file that sets every key) {
   CAF_CHECK_EQUAL(cfg.handshake_timeout.count(), 5);
   CAF_CHECK_EQUAL(cfg.idle_timeout.count(), 0);
   CAF_CHECK_EQUAL(cfg.max_buffered_bytes, 1024u * 1024 * 1024);
+  CAF_CHECK_EQUAL(cfg.max_clock_skew.count(), 300);
 }
 
 CAF_TEST(a binary secret is kept byte for byte) {
@@ -386,6 +389,17 @@ CAF_TEST(values out of range) {
   out = run_ini(base_ini() + "replicas = 16\nwrite_quorum = 16\n[storage]\nchunk_size = 4KiB\n");
   CAF_CHECK_EQUAL(out.text, "");
   out = run_ini(base_ini() + "replicas = 1\nwrite_quorum = 1\n[storage]\nchunk_size = 67108864\n");
+  CAF_CHECK_EQUAL(out.text, "");
+  // max_clock_skew: 0 would refuse every version a moment ahead; over a day bounds nothing.
+  out = run_ini(base_ini() + "max_clock_skew = 0\n");
+  CAF_CHECK_EQUAL(out.text, "config: [cluster] max_clock_skew = 0: must be between 1 and 86400 seconds");
+  out = run_ini(base_ini(), {"--cluster.max_clock_skew", "86401"});
+  CHECK_ERROR_NAMES(out, "[cluster] max_clock_skew = 86401");
+  out = run_ini(base_ini(), {"--cluster.max_clock_skew", "soon"});
+  CHECK_ERROR_NAMES(out, "[cluster] max_clock_skew");
+  out = run_ini(base_ini() + "max_clock_skew = 1\n");
+  CAF_CHECK_EQUAL(out.text, "");
+  out = run_ini(base_ini() + "max_clock_skew = 86400\n");
   CAF_CHECK_EQUAL(out.text, "");
 }
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -199,4 +200,77 @@ CAF_TEST(newer_than follows the version order) {
   auto old_tomb = with_version(99, "zzzz", true);
   CAF_CHECK(newer.newer_than(old_tomb));
   CAF_CHECK(!old_tomb.newer_than(newer));
+}
+
+// -- bounded against the wall clock ----------------------------------------------------------
+
+namespace {
+
+/// A wall clock the test sets by hand.
+struct fake_wall {
+  std::shared_ptr<uint64_t> ms = std::make_shared<uint64_t>(1'000'000);
+  hybrid_clock::wall_source source() const {
+    return [ms = ms] { return *ms; };
+  }
+};
+
+} // namespace
+
+CAF_TEST(a timestamp further ahead than max_skew is refused and leaves the clock alone) {
+  fake_wall wall;
+  hybrid_clock clk{std::chrono::seconds{60}, wall.source()};
+  auto before = clk.now();
+  CAF_CHECK_EQUAL(before, 1'000'000u);
+  // One hour ahead: refused, and the next timestamp still follows the wall clock.
+  CAF_CHECK(!clk.observe(1'000'000 + 3'600'000));
+  CAF_CHECK_EQUAL(clk.now(), before + 1);
+  // Far in the future, and the largest value there is: refused too.
+  CAF_CHECK(!clk.observe(UINT64_MAX));
+  CAF_CHECK_EQUAL(clk.now(), before + 2);
+  // Exactly max_skew ahead is accepted, and the clock moves past it.
+  CAF_CHECK(clk.observe(1'000'000 + 60'000));
+  CAF_CHECK_EQUAL(clk.now(), 1'060'001u);
+  // Once the wall clock has moved on, what was too far ahead becomes acceptable.
+  *wall.ms += 3'600'000;
+  CAF_CHECK(clk.observe(1'000'000 + 3'600'000 + 30'000));
+  CAF_CHECK_EQUAL(clk.now(), 4'630'001u);
+  CAF_CHECK_EQUAL(clk.latest_acceptable(), 4'660'000u);
+}
+
+CAF_TEST(the clock saturates at its largest value instead of wrapping) {
+  fake_wall wall;
+  *wall.ms = UINT64_MAX - 5;
+  hybrid_clock clk{std::chrono::seconds{60}, wall.source()};
+  // wall + max_skew does not wrap around to a small number: the top is acceptable.
+  CAF_CHECK_EQUAL(clk.latest_acceptable(), UINT64_MAX);
+  CAF_CHECK(clk.observe(UINT64_MAX - 1));
+  auto last = clk.next();
+  CAF_REQUIRE(last);
+  CAF_CHECK_EQUAL(*last, UINT64_MAX);
+  // No newer timestamp exists: next() fails instead of repeating (or wrapping to 0).
+  auto stuck = clk.next();
+  CAF_REQUIRE(!stuck);
+  CAF_CHECK(code_of(stuck.error()) == errc::clock_skew);
+  CAF_MESSAGE(describe(stuck.error()));
+  CAF_CHECK_EQUAL(clk.now(), UINT64_MAX); // a time, not a version: it stays at the top
+}
+
+CAF_TEST(a clock seeded with the newest version held issues newer ones though the wall clock went back) {
+  // A node restarted with its clock set back 30 s: its store holds versions from before.
+  fake_wall wall;
+  uint64_t newest_held = *wall.ms;
+  *wall.ms -= 30'000;
+  hybrid_clock unseeded{std::chrono::seconds{60}, wall.source()};
+  auto unseeded_first = unseeded.next().value(); // what a node without seeding would issue
+  CAF_CHECK_LESS(unseeded_first, newest_held);
+  hybrid_clock clk{std::chrono::seconds{60}, wall.source()};
+  CAF_CHECK(clk.observe(newest_held));
+  auto first = clk.next();
+  CAF_REQUIRE(first);
+  CAF_CHECK_GREATER(*first, newest_held);
+  // Versions held further ahead than max_skew are not followed: the seed is refused.
+  hybrid_clock far{std::chrono::seconds{10}, wall.source()};
+  CAF_CHECK(!far.observe(newest_held));
+  auto far_first = far.next().value();
+  CAF_CHECK_LESS(far_first, newest_held);
 }

@@ -1,11 +1,12 @@
 #define CAF_SUITE put_session
 #include "tests/unit/test_helpers.hpp"
+#include "tests/unit/one_node.hpp"
 
 #include "actors/get_session.hpp"
 #include "actors/put_session.hpp"
-#include "actors/store.hpp"
 #include "common/buffer_pool.hpp"
 #include "common/error.hpp"
+#include "common/wall_clock.hpp"
 #include "net/frame.hpp"
 #include "net/messages.hpp"
 
@@ -24,34 +25,15 @@ namespace {
 // One put session against a real store (R = W = 1), with the test standing in for the client
 // connection (it receives the session's frames) and for membership (it answers when told), so
 // that data can reach the session before put_ready.
-struct fixture {
-  test::temp_dir dir;
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
+struct fixture : test::one_node {
   caf::scoped_actor client{sys};
-  caf::scoped_actor membership{sys};
-  store_actor st = sys.spawn<caf::detached>(store, dir.path.string());
-  node_context_ptr ctx;
   caf::actor session;
 
-  const std::string node_id = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-
-  fixture() {
-    auto c = std::make_shared<node_context>();
-    c->node_id = node_id;
-    c->config.replicas = 1;
-    c->config.write_quorum = 1;
-    c->config.chunk_size = 4096;
-    c->config.secret = std::string(32, 's');
-    c->store = st;
-    c->membership = caf::actor_cast<membership_actor>(caf::actor{membership});
-    ctx = c;
-  }
+  fixture() { ctx->config.chunk_size = 4096; }
 
   ~fixture() {
-    for (auto a : {caf::actor_cast<caf::actor>(st), session})
-      if (a)
-        client->send_exit(a, caf::exit_reason::user_shutdown);
+    if (session)
+      client->send_exit(session, caf::exit_reason::user_shutdown);
   }
 
   void begin(uint64_t size) {
@@ -60,19 +42,6 @@ struct fixture {
 
   void send_data(byte_buffer bytes, bool final) {
     client->send(session, data_atom::value, std::move(bytes), final);
-  }
-
-  /// Answers the session's question for the members: this node alone, up.
-  void answer_membership() {
-    bool asked = false;
-    membership->receive(
-      [&](members_atom) {
-        asked = true;
-        return std::vector<member_view>{
-          {node_id, "a", "127.0.0.1:1", member_state::up, caf::actor_cast<caf::actor>(st)}};
-      },
-      caf::after(10s) >> [] {});
-    CAF_REQUIRE(asked);
   }
 
   /// The next frame the session sends the client.
@@ -330,6 +299,59 @@ CAF_TEST(the own store is told a chunk was sealed here and peers get a plain put
   while (f.first == frame_type::put_credit)
     f = next_frame();
   CAF_CHECK(f.first == frame_type::put_done);
+}
+
+CAF_TEST(a put that meets a newer version writes its manifest again above it) {
+  // Another node wrote k with its clock 30 s ahead of ours (within max_clock_skew). Before,
+  // the store answered ok while it kept that version: the put was acknowledged and invisible.
+  auto ahead = manifest{};
+  ahead.key = "k";
+  ahead.version = version{wall_clock_ms() + 30'000, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"};
+  ahead.deleted = true;
+  hold(ahead);
+  begin(5);
+  answer_membership();
+  CAF_CHECK(next_frame().first == frame_type::put_ready);
+  send_data(byte_buffer{'l', 'a', 't', 'e', 'r'}, true);
+  auto done = next_frame();
+  CAF_REQUIRE(done.first == frame_type::put_done);
+  auto m = stored();
+  CAF_REQUIRE(m);
+  CAF_CHECK(!m->deleted);
+  CAF_CHECK_EQUAL(m->size, 5u);
+  CAF_CHECK_GREATER(m->version.hlc, ahead.version.hlc);
+  CAF_CHECK_EQUAL(m->version.node_id, node_id);
+  // The version reported to the client is the one stored, its content hash masked under it.
+  auto msg = from_payload<put_done_msg>(done.second);
+  CAF_REQUIRE(msg);
+  CAF_CHECK_EQUAL(msg->version, m->version.to_string());
+  chunk_cipher cipher{ctx->config.secret};
+  auto plain = sha256("later", 5);
+  CAF_CHECK(cipher.mask_content_hash("k", m->version, m->content_hash) == plain);
+}
+
+CAF_TEST(a put that cannot go past a version far ahead of its clock fails and says why) {
+  // This replica accepts versions two hours ahead; the put session's node only 60 s.
+  store_accepts_versions_ahead(2h);
+  auto far = manifest{};
+  far.key = "k";
+  far.version = version{wall_clock_ms() + 3'600'000, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"};
+  far.deleted = true;
+  hold(far);
+  begin(5);
+  answer_membership();
+  CAF_CHECK(next_frame().first == frame_type::put_ready);
+  send_data(byte_buffer{'l', 'a', 't', 'e', 'r'}, true);
+  auto f = next_frame();
+  CAF_REQUIRE(f.first == frame_type::error);
+  auto err = from_payload<error_msg>(f.second);
+  CAF_REQUIRE(err);
+  CAF_CHECK_EQUAL(err->code, static_cast<uint8_t>(errc::clock_skew));
+  CAF_MESSAGE(err->message);
+  CAF_CHECK(err->message.find("max_clock_skew") != std::string::npos);
+  auto still = stored();
+  CAF_REQUIRE(still);
+  CAF_CHECK(still->version == far.version);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

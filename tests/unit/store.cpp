@@ -4,6 +4,7 @@
 #include "actors/store.hpp"
 #include "common/buffer_pool.hpp"
 #include "common/error.hpp"
+#include "common/wall_clock.hpp"
 #include "storage/node_usage.hpp"
 
 #include <caf/actor_system.hpp>
@@ -229,7 +230,13 @@ CAF_TEST(has_chunks answers per id) {
 
 CAF_TEST(manifests keep the newest version and list by prefix) {
   CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("dir/b", 2)));
-  CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("dir/b", 1, true)));
+  // An older version is not answered ok: the requester learns the version held instead.
+  auto older = ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("dir/b", 1, true));
+  CAF_REQUIRE(!older);
+  CAF_CHECK(code_of(older.error()) == errc::superseded);
+  CAF_CHECK(superseding_version(older.error()) == version{2, "node-a"});
+  // The same write again is answered ok: it is held.
+  CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("dir/b", 2)));
   CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("dir/a", 1)));
   CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("dir/a", 5, true)));
   CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("other", 1)));
@@ -243,6 +250,28 @@ CAF_TEST(manifests keep the newest version and list by prefix) {
   CAF_CHECK_EQUAL((*listed)[0].key, "dir/a");
   CAF_CHECK((*listed)[0].deleted);
   CAF_CHECK_EQUAL((*listed)[1].key, "dir/b");
+}
+
+CAF_TEST(a manifest further ahead of the clock than max_clock_skew is refused) {
+  auto untyped = caf::actor_cast<caf::actor>(st);
+  auto now_ms = wall_clock_ms();
+  // The default bound (60 s) holds before the node sets one.
+  auto far = ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("k", now_ms + 3'600'000));
+  CAF_REQUIRE(!far);
+  CAF_CHECK(code_of(far.error()) == errc::clock_skew);
+  CAF_MESSAGE(describe(far.error()));
+  // [cluster] max_clock_skew = 7200 lets it in.
+  bool set = false;
+  self->request(untyped, std::chrono::seconds(10), clock_skew_atom::value, uint64_t{7'200'000})
+    .receive([&](caf::ok_atom) { set = true; }, [&](caf::error& err) { CAF_FAIL(describe(err)); });
+  CAF_REQUIRE(set);
+  CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("k", now_ms + 3'600'000)));
+  // And the store reports it as the newest version it holds, for the node's clock.
+  CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("older", 5)));
+  uint64_t newest = 0;
+  self->request(untyped, std::chrono::seconds(10), newest_hlc_atom::value)
+    .receive([&](uint64_t x) { newest = x; }, [&](caf::error& err) { CAF_FAIL(describe(err)); });
+  CAF_CHECK_EQUAL(newest, now_ms + 3'600'000);
 }
 
 CAF_TEST(inventory lists chunks and manifests and the bytes held) {
