@@ -169,6 +169,9 @@ void message_seeds() {
                roster_msg{{{id_a, "n1", "127.0.0.1:7001", 17, admin_state::active, 0},
                            {id_b, "n2", "127.0.0.1:7002", 18, admin_state::leaving, 19}}});
   message_seed(19, "empty", empty_msg{});
+  message_seed(20, "peers",
+               peers_msg{roster_msg{{{id_a, "n1", "127.0.0.1:7001", 17, admin_state::active, 0}}},
+                         {id_b}});
 }
 
 // -- handshake -------------------------------------------------------------------------------

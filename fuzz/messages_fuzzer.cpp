@@ -1,7 +1,7 @@
 // Every payload decoder of net/messages.hpp (control frames between clients and nodes and
 // between nodes), through from_payload<T> exactly as the brokers and the client call it.
 //
-// Input: [selector] payload...   (selector % 20 picks the message type, in the order of
+// Input: [selector] payload...   (selector % 21 picks the message type, in the order of
 // `decoders` below; fuzz/make_seeds.cpp writes one seed per type)
 //
 // Invariants, for every type:
@@ -34,7 +34,7 @@ double item_ratio(const Msg& with_one, const Msg& with_none) {
 }
 
 struct ratios {
-  double ls_entry, member, chunk_id_item, manifest_item, chunk_ref_item, roster_item;
+  double ls_entry, member, chunk_id_item, manifest_item, chunk_ref_item, roster_item, waited_id;
 };
 
 const ratios& item_ratios() {
@@ -50,6 +50,7 @@ const ratios& item_ratios() {
     one_chunk.chunks.push_back(chunk_ref{});
     x.chunk_ref_item = item_ratio<manifest_msg, chunk_ref>(manifest_msg{one_chunk}, {});
     x.roster_item = item_ratio<roster_msg, roster_entry>(roster_msg{{roster_entry{}}}, {});
+    x.waited_id = item_ratio<peers_msg, std::string>(peers_msg{{}, {std::string{}}}, {});
     return x;
   }();
   return r;
@@ -120,6 +121,11 @@ void validate(const roster_msg& m) {
     FUZZ_CHECK(static_cast<uint8_t>(e.admin) <= static_cast<uint8_t>(admin_state::left));
   }
 }
+void validate(const peers_msg& m) {
+  validate(m.roster);
+  for (auto& id : m.waiting_for)
+    FUZZ_CHECK(id.size() <= 64);
+}
 void validate(const empty_msg&) {}
 
 // -- the check every type goes through ------------------------------------------------------
@@ -177,10 +183,14 @@ const decoder_fn decoders[] = {
   },
   [](const char* d, size_t n) { check<roster_msg>(d, n, item_ratios().roster_item); },
   [](const char* d, size_t n) { check<empty_msg>(d, n, 0); },
+  [](const char* d, size_t n) {
+    auto& r = item_ratios();
+    check<peers_msg>(d, n, std::max(r.roster_item, r.waited_id));
+  },
 };
 
 constexpr size_t decoder_count = sizeof(decoders) / sizeof(decoders[0]);
-static_assert(decoder_count == 20, "fuzz/make_seeds.cpp numbers the message types the same way");
+static_assert(decoder_count == 21, "fuzz/make_seeds.cpp numbers the message types the same way");
 
 } // namespace
 

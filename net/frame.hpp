@@ -69,7 +69,7 @@ enum class frame_type : uint16_t {
   manifest_list = 57,
   inventory = 58,
   inventory_result = 59,
-  peers = 60,     // gossip: the sender's roster
+  peers = 60,     // gossip: the sender's roster and the ids it waits for (peers_msg)
   heartbeat = 61, // a sign of life, every second or so
 };
 

@@ -173,4 +173,16 @@ void roster_msg::read(reader& r) {
   });
 }
 
+void peers_msg::write(writer& w) const {
+  roster.write(w);
+  w.u32(static_cast<uint32_t>(waiting_for.size()));
+  for (auto& id : waiting_for)
+    w.str(id);
+}
+
+void peers_msg::read(reader& r) {
+  roster.read(r);
+  read_list(r, waiting_for, 4, [&](std::string& id) { id = r.str(64); });
+}
+
 } // namespace dfs

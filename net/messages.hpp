@@ -182,8 +182,18 @@ struct roster_entry {
   uint64_t admin_version = 0; // HLC time of the decision
 };
 
-struct roster_msg { // the peers frame
+struct roster_msg { // the roster file's body, and the first part of a peers frame
   std::vector<roster_entry> entries;
+  void write(writer& w) const;
+  void read(reader& r);
+};
+
+/// The peers frame: the sender's roster, and the node ids the sender waits for (members it
+/// knows that are suspect or down, never left ones). The receiver keeps only each member's
+/// latest list, and only to hold garbage collection back (see actors/collection_gate.hpp).
+struct peers_msg {
+  roster_msg roster;
+  std::vector<std::string> waiting_for;
   void write(writer& w) const;
   void read(reader& r);
 };

@@ -126,6 +126,7 @@ bool decodes_as(const std::string& name, const byte_buffer& p) {
   if (name == "manifest_list") return decodes<manifest_list_msg>(p);
   if (name == "inventory_result") return decodes<inventory_result_msg>(p);
   if (name == "roster") return decodes<roster_msg>(p);
+  if (name == "peers") return decodes<peers_msg>(p);
   if (name == "empty") return decodes<empty_msg>(p);
   CAF_FAIL("no such sample: " << name);
   return false;
@@ -168,6 +169,7 @@ std::vector<std::pair<std::string, std::function<byte_buffer()>>> samples() {
          inventory_result_msg{{cid(1), cid(2)}, {sample_manifest("a", 1), tombstone("b")}, 8209});
      }},
     {"roster", [] { return to_payload(sample_roster()); }},
+    {"peers", [] { return to_payload(peers_msg{sample_roster(), {node_a, std::string(32, 'c')}}); }},
     {"empty", [] { return to_payload(empty_msg{}); }},
   };
 }
@@ -329,6 +331,15 @@ CAF_TEST(node to node messages round trip) {
   CAF_CHECK(roster.entries[1].admin == admin_state::leaving);
   CAF_CHECK_EQUAL(roster.entries[1].admin_version, 1700000000999u);
   CAF_CHECK(round_trip(roster_msg{}).entries.empty());
+
+  // The peers frame: the roster, then the ids its sender waits for.
+  auto peers = round_trip(peers_msg{sample_roster(), {node_a, std::string(32, 'c')}});
+  CAF_CHECK_EQUAL(peers.roster.entries.size(), 2u);
+  CAF_CHECK_EQUAL(peers.waiting_for, (std::vector<std::string>{node_a, std::string(32, 'c')}));
+  auto quiet = round_trip(peers_msg{sample_roster(), {}});
+  CAF_CHECK(quiet.waiting_for.empty());
+  // A roster alone (the roster file's body) is no peers frame: the list must be there.
+  CAF_CHECK(!from_payload<peers_msg>(to_payload(sample_roster())));
 }
 
 // -- malformed input ---------------------------------------------------------------

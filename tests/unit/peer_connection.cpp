@@ -63,7 +63,8 @@ caf::behavior membership_stub(caf::event_based_actor*, std::shared_ptr<observed>
     [=](peer_down_atom, const caf::actor& connection) {
       seen->closed.push_back(connection.address());
     },
-    [=](gossip_atom, const std::string&, const std::vector<roster_entry>&) {},
+    [=](gossip_atom, const std::string&, const std::vector<roster_entry>&,
+        const std::vector<std::string>&) {},
   };
 }
 
