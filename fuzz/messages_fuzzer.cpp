@@ -34,7 +34,7 @@ double item_ratio(const Msg& with_one, const Msg& with_none) {
 }
 
 struct ratios {
-  double ls_entry, member, chunk_id_item, manifest_item, chunk_ref_item, roster_item, waited_id;
+  double ls_entry, member, chunk_id_item, manifest_item, chunk_ref_item, roster_item, string_item;
 };
 
 const ratios& item_ratios() {
@@ -50,7 +50,7 @@ const ratios& item_ratios() {
     one_chunk.chunks.push_back(chunk_ref{});
     x.chunk_ref_item = item_ratio<manifest_msg, chunk_ref>(manifest_msg{one_chunk}, {});
     x.roster_item = item_ratio<roster_msg, roster_entry>(roster_msg{{roster_entry{}}}, {});
-    x.waited_id = item_ratio<peers_msg, std::string>(peers_msg{{}, {std::string{}}}, {});
+    x.string_item = item_ratio<peers_msg, std::string>(peers_msg{{}, {std::string{}}}, {});
     return x;
   }();
   return r;
@@ -85,6 +85,8 @@ void validate(const status_result_msg& m) {
   for (auto& x : m.members)
     FUZZ_CHECK(x.name.size() <= 256 && x.node_id.size() <= 64 && x.address.size() <= 300
                && x.state.size() <= 32);
+  for (auto& why : m.collection_waits)
+    FUZZ_CHECK(why.size() <= 1024);
 }
 void validate(const has_chunks_msg&) {}
 void validate(const has_chunks_result_msg&) {}
@@ -168,7 +170,10 @@ const decoder_fn decoders[] = {
   [](const char* d, size_t n) { check<get_meta_msg>(d, n, 0); },
   [](const char* d, size_t n) { check<ls_result_msg>(d, n, item_ratios().ls_entry); },
   [](const char* d, size_t n) { check<stat_result_msg>(d, n, 0); },
-  [](const char* d, size_t n) { check<status_result_msg>(d, n, item_ratios().member); },
+  [](const char* d, size_t n) {
+    auto& r = item_ratios();
+    check<status_result_msg>(d, n, std::max(r.member, r.string_item));
+  },
   [](const char* d, size_t n) { check<has_chunks_msg>(d, n, item_ratios().chunk_id_item); },
   [](const char* d, size_t n) { check<has_chunks_result_msg>(d, n, 1); },
   [](const char* d, size_t n) { check<manifest_msg>(d, n, item_ratios().chunk_ref_item); },
@@ -185,7 +190,7 @@ const decoder_fn decoders[] = {
   [](const char* d, size_t n) { check<empty_msg>(d, n, 0); },
   [](const char* d, size_t n) {
     auto& r = item_ratios();
-    check<peers_msg>(d, n, std::max(r.roster_item, r.waited_id));
+    check<peers_msg>(d, n, std::max(r.roster_item, r.string_item));
   },
 };
 

@@ -76,6 +76,9 @@ void status_result_msg::write(writer& w) const {
       w.u64(m.bytes), w.u64(m.used), w.u64(m.capacity);
   w.u64(under_replicated);
   w.u64(over_replicated);
+  w.u32(static_cast<uint32_t>(collection_waits.size()));
+  for (auto& why : collection_waits)
+    w.str(why);
 }
 
 void status_result_msg::read(reader& r) {
@@ -87,6 +90,7 @@ void status_result_msg::read(reader& r) {
   });
   under_replicated = r.u64();
   over_replicated = r.u64();
+  read_list(r, collection_waits, 4, [&](std::string& why) { why = r.str(1024); });
 }
 
 void has_chunks_msg::write(writer& w) const {

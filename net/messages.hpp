@@ -128,6 +128,9 @@ struct status_result_msg {
   std::vector<member_status> members;
   uint64_t under_replicated = 0; // items with fewer than min(R, live) copies on live members
   uint64_t over_replicated = 0;  // items with more than R copies on live members
+  // Why the answering node does not collect garbage now, one phrase each (empty: it may);
+  // see actors/collection_gate.hpp.
+  std::vector<std::string> collection_waits = {};
   void write(writer& w) const;
   void read(reader& r);
 };

@@ -72,6 +72,8 @@ fi
 # Logged at most once every 10 s: by now the reasons of the first passes have changed.
 wait_until 15 grep -Eq "collection waits: (.*; )?n[12] waits for [0-9a-f]{32}" "$CLUSTER_DIR/node4/node.log" ||
   fail "n4 did not log that it waits because n1 or n2 waits for n3"
+dfs_at 4 status --json | jq -e '.collection_waits | any(test("^n[12] waits for [0-9a-f]{32}$"))' >/dev/null ||
+  fail "dfs status through n4 does not say why collection waits: $(dfs_at 4 status --json)"
 log "the tombstones outlived gc_grace ($grace s) by $((grace * 3)) s while n3 was away"
 
 cluster_sh restart 3 >/dev/null || fail "restarting node 3 failed"

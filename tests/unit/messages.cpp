@@ -153,7 +153,7 @@ std::vector<std::pair<std::string, std::function<byte_buffer()>>> samples() {
        return to_payload(status_result_msg{"node-a",
                                            {{"node-a", node_a, "127.0.0.1:7001", "up", 12, 4096},
                                             {"b", "", "h:1", "down", 0, 0}},
-                                           9, 2});
+                                           9, 2, {"b is down", "a waits for " + node_a}});
      }},
     {"has_chunks", [] { return to_payload(has_chunks_msg{{cid(1), cid(2)}}); }},
     {"has_chunks_result", [] { return to_payload(has_chunks_result_msg{{true, false, true}}); }},
@@ -264,7 +264,7 @@ CAF_TEST(result messages round trip) {
   auto ss = round_trip(status_result_msg{"node-a",
                                          {{"node-a", node_a, "127.0.0.1:7001", "up", 12, 4096},
                                           {"b", "", "h:1", "down", 0, 0}},
-                                         9, 2});
+                                         9, 2, {"b is down", "a waits for " + node_a}});
   CAF_CHECK_EQUAL(ss.node, "node-a");
   CAF_REQUIRE_EQUAL(ss.members.size(), 2u);
   CAF_CHECK_EQUAL(ss.members[0].name, "node-a");
@@ -280,6 +280,9 @@ CAF_TEST(result messages round trip) {
   CAF_CHECK_EQUAL(ss.members[1].chunks, 0u);
   CAF_CHECK_EQUAL(ss.under_replicated, 9u);
   CAF_CHECK_EQUAL(ss.over_replicated, 2u);
+  CAF_CHECK_EQUAL(ss.collection_waits,
+                  (std::vector<std::string>{"b is down", "a waits for " + node_a}));
+  CAF_CHECK(round_trip(status_result_msg{}).collection_waits.empty());
 }
 
 CAF_TEST(node to node messages round trip) {
@@ -417,7 +420,7 @@ CAF_TEST(a status member list is bounded by the 48 bytes a member takes at least
   CAF_CHECK(!from_payload<status_result_msg>(hostile));
   CAF_CHECK_LESS(max_rss_kib() - rss_before, 32 * 1024);
   // Members of four empty strings and four numbers: three fit in 3 * 48 bytes, four do not.
-  const byte_buffer totals(16, 0); // under_replicated, over_replicated
+  const byte_buffer totals(20, 0); // under_replicated, over_replicated, no collection_waits
   byte_buffer members(3 * 48, 0);
   auto three = from_payload<status_result_msg>(concat(concat(node, u32_le(3)), concat(members, totals)));
   CAF_REQUIRE(three);
