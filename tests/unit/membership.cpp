@@ -148,15 +148,15 @@ CAF_TEST(the connection that loses to a parallel one is superseded and stays ali
 CAF_TEST(gossip naming a node nobody met does not make it a member) {
   CAF_CHECK(peer_up(connection("a"), false));
   gossip(a_id,
-             std::vector<roster_entry>{line(a_id, "a", "127.0.0.1:1"),
-                                       line(ghost_id, "ghost", "127.0.0.1:9")});
+         std::vector<roster_entry>{line(a_id, "a", "127.0.0.1:1"),
+                                   line(ghost_id, "ghost", "127.0.0.1:9")});
   auto vs = views();
   CAF_CHECK_EQUAL(vs.size(), 2u); // this node and a
   CAF_CHECK(!view_of(ghost_id));
   // Not even as a decision: a ghost said to be leaving is no member either.
   gossip(a_id,
-             std::vector<roster_entry>{line(ghost_id, "ghost", "127.0.0.1:9", admin_state::leaving,
-                                            wall_clock_ms())});
+         std::vector<roster_entry>{line(ghost_id, "ghost", "127.0.0.1:9", admin_state::leaving,
+                                        wall_clock_ms())});
   CAF_CHECK(!view_of(ghost_id));
 }
 
@@ -171,16 +171,16 @@ CAF_TEST(gossip cannot move another member or retire it with a version from the 
   CAF_CHECK_EQUAL(c->address, "127.0.0.1:3");
   // "c left" dated far ahead: refused as a whole frame, c stays up.
   gossip(a_id,
-             std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::left,
-                                            ~uint64_t{0})});
+         std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::left,
+                                        ~uint64_t{0})});
   c = view_of(c_id);
   CAF_REQUIRE(c);
   CAF_CHECK(c->state == member_state::up);
   // A bad line spoils the frame: its good lines are not taken either.
   gossip(a_id,
-             std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::leaving,
-                                            wall_clock_ms()),
-                                       line("not-an-id", "x", "127.0.0.1:4")});
+         std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::leaving,
+                                        wall_clock_ms()),
+                                   line("not-an-id", "x", "127.0.0.1:4")});
   c = view_of(c_id);
   CAF_REQUIRE(c);
   CAF_CHECK(c->state == member_state::up);
@@ -195,13 +195,13 @@ CAF_TEST(a decommission relayed by gossip is taken and never undone) {
   CAF_CHECK(peer_up(connection("a"), false));
   CAF_CHECK(peer_up(peer_info{c_id, "c", "127.0.0.1:3"}, connection("c"), false) == true);
   gossip(a_id,
-             std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::leaving,
-                                            wall_clock_ms())});
+         std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::leaving,
+                                        wall_clock_ms())});
   CAF_CHECK(view_of(c_id)->state == member_state::leaving);
   // c itself saying it is active, with a newer version, does not take it back.
   gossip(c_id,
-             std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::active,
-                                            wall_clock_ms() + 5000)});
+         std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::active,
+                                        wall_clock_ms() + 5000)});
   CAF_CHECK(view_of(c_id)->state == member_state::leaving);
 }
 
@@ -252,8 +252,8 @@ CAF_TEST(decommissioning a name two members share retires the one that is down) 
 CAF_TEST(a node told it was decommissioned stays so and refuses every peer) {
   CAF_CHECK(peer_up(connection("a"), false));
   gossip(a_id,
-             std::vector<roster_entry>{line("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "b", "127.0.0.1:2",
-                                            admin_state::left, wall_clock_ms())});
+         std::vector<roster_entry>{line("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "b", "127.0.0.1:2",
+                                        admin_state::left, wall_clock_ms())});
   CAF_CHECK(view_of("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")->state == member_state::left);
   auto refused = peer_up(peer_info{c_id, "c", "127.0.0.1:3"}, connection("c"), false);
   CAF_REQUIRE(!refused);
