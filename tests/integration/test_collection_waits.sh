@@ -15,9 +15,9 @@ start_cluster 3 --replicas 2 --write-quorum 2 \
   --set cluster.anti_entropy_interval=1 --set cluster.gc_grace=$grace
 
 # Which of the keys end up held only by n4 and n5 depends on their random node ids: with this
-# many keys, some do (each key with probability 1/9), bar a chance of about 1 in 300.
+# many keys, some do (each key with probability 1/9), bar a chance of about 1 in 2000.
 keys=()
-for i in $(seq -w 0 47); do keys+=("k$i"); done
+for i in $(seq -w 0 63); do keys+=("k$i"); done
 manifest_file() { # NODE KEY
   local hex
   hex=$(printf '%s' "$2" | sha256sum | cut -c1-64)
