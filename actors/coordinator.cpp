@@ -1,5 +1,6 @@
 #include "actors/coordinator.hpp"
 
+#include "actors/collection_gate.hpp"
 #include "actors/fan_out.hpp"
 #include "common/unexpected_messages.hpp"
 #include "actors/put_session.hpp"
@@ -201,6 +202,7 @@ void status(self_ptr self, caf::typed_response_promise<status_result_msg> rp) {
       row.state = to_string(m.state);
       result->members.push_back(std::move(row));
     }
+    result->collection_waits = collection_waits(members, ctx.node_id);
     auto live = readable_members(members);
     // Copies of every item on live members, by item: chunks by id, manifests by key.
     auto chunk_copies = std::make_shared<std::map<chunk_id, size_t>>();

@@ -14,6 +14,7 @@
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,10 @@ struct member_view {
   std::string address;
   member_state state = member_state::down;
   caf::actor replica;
+  /// The node ids this member last said it waits for (suspect or down in its view), replaced
+  /// by each of its gossips; nullopt until it has said so on its current connection. Used only
+  /// to hold garbage collection back (actors/collection_gate.hpp), never to make a member.
+  std::optional<std::vector<std::string>> waits_for = std::nullopt;
 
   /// New data is placed only on members that are up and not leaving.
   bool placement_target() const { return state == member_state::up && replica; }
@@ -134,8 +139,9 @@ using membership_actor = caf::typed_actor<
   caf::reacts_to<peer_down_atom, caf::actor>,
   // A peer's heartbeat arrived (any sign of life counts for the failure detector).
   caf::reacts_to<heartbeat_atom, std::string>,
-  // A peer's view of the roster, with the peer's node id as its handshake proved it.
-  caf::reacts_to<gossip_atom, std::string, std::vector<roster_entry>>,
+  // A peer's view of the roster and the ids it waits for, with the peer's node id as its
+  // handshake proved it.
+  caf::reacts_to<gossip_atom, std::string, std::vector<roster_entry>, std::vector<std::string>>,
   // Every member ever seen, this node first, with its state.
   caf::replies_to<members_atom>::with<std::vector<member_view>>,
   // Decommission the named member: it becomes leaving, hands its data over, then is left.

@@ -1,10 +1,13 @@
 #include "actors/membership.hpp"
 
+#include "actors/collection_gate.hpp"
+
 #include "actors/roster.hpp"
 #include "actors/roster_store.hpp"
 #include "common/unexpected_messages.hpp"
 #include "common/log.hpp"
 #include "net/dialer.hpp"
+#include "storage/node_identity.hpp"
 
 #include <algorithm>
 
@@ -40,7 +43,7 @@ std::string self_refusal_text(const membership_state& st) {
 membership_state::member make_member(const node_context& ctx, roster_entry entry) {
   membership_state::member m{std::move(entry), nullptr, false,
                              failure_detector{ctx.config.suspect_after, ctx.config.down_after},
-                             member_state::down, {}};
+                             member_state::down, {}, std::nullopt};
   return m;
 }
 
@@ -70,6 +73,22 @@ std::vector<roster_entry> roster(const membership_state& st) {
   for (auto& [id, m] : st.members)
     out.push_back(m.entry);
   return out;
+}
+
+std::vector<member_view> member_views(const membership_state& st) {
+  auto now = clock::now();
+  std::vector<member_view> out;
+  out.push_back({st.ctx->node_id, st.ctx->config.name, st.ctx->config.listen.to_string(),
+                 self_state(st), caf::actor_cast<caf::actor>(st.ctx->store), std::nullopt});
+  for (auto& [id, m] : st.members)
+    out.push_back({id, m.entry.name, m.entry.address, state_of(m, now), m.connection, m.waits_for});
+  out.front().waits_for = ids_waited_for(out);
+  return out;
+}
+
+/// What this node gossips with its roster: the members it waits for before collecting.
+std::vector<std::string> waiting_for(const membership_state& st) {
+  return *member_views(st).front().waits_for;
 }
 
 /// After every change that must survive a restart: a member first seen, a new address or
@@ -137,9 +156,10 @@ void notify_replication(self_ptr self) {
 
 void gossip(self_ptr self) {
   auto entries = roster(self->state);
+  auto waits = waiting_for(self->state);
   for (auto& [id, m] : self->state.members)
     if (m.connection)
-      caf::anon_send(m.connection, gossip_atom::value, entries);
+      caf::anon_send(m.connection, gossip_atom::value, entries, waits);
 }
 
 void dial_missing(self_ptr self) {
@@ -199,14 +219,17 @@ void detect(self_ptr self) {
     m.last_state = state;
     changed = true;
   }
-  if (changed)
+  if (changed) {
     notify_replication(self);
+    gossip(self); // whom this node waits for changed: the others hold collection at once
+  }
 }
 
 /// Refuses a link: the peer hears why (the decision, as gossip it can verify the shape of, then
 /// the error from its connection) and nothing it holds is read.
 caf::error refuse(const caf::actor& connection, const roster_entry& decision, std::string why) {
-  caf::anon_send(connection, gossip_atom::value, std::vector<roster_entry>{decision});
+  caf::anon_send(connection, gossip_atom::value, std::vector<roster_entry>{decision},
+                 std::vector<std::string>{});
   return make_error(errc::auth_failed, std::move(why));
 }
 
@@ -254,6 +277,8 @@ caf::result<bool> on_peer_up(self_ptr self, const peer_info& info, const caf::ac
   m.entry.address = info.listen_address;
   if (is_new || moved)
     save(st);
+  if (m.connection != connection)
+    m.waits_for.reset(); // until it says so on this connection
   m.connection = connection;
   m.outbound = outbound;
   m.detector.heard(clock::now());
@@ -261,7 +286,7 @@ caf::result<bool> on_peer_up(self_ptr self, const peer_info& info, const caf::ac
   learn_address(st, info.listen_address, false);
   if (auto t = st.addresses.find(info.listen_address); t != st.addresses.end())
     t->second.backoff = std::chrono::milliseconds{200};
-  caf::anon_send(connection, gossip_atom::value, roster(st));
+  caf::anon_send(connection, gossip_atom::value, roster(st), waiting_for(st));
   detect(self);
   return true;
 }
@@ -295,14 +320,34 @@ bool take_decision_about_self(self_ptr self, const roster_entry& decision) {
   return true;
 }
 
+/// Replaces what `sender` said it waits for, a list checked on its own: a roster line refused
+/// does not keep the list from counting. A list that breaks the rules counts as not said yet,
+/// which holds collection back until the sender sends a good one.
+void take_waiting_list(self_ptr self, membership_state::member& sender,
+                       const std::vector<std::string>& waits) {
+  sender.waits_for.reset();
+  if (waits.size() > max_roster_entries)
+    return refuse_gossip(self, sender.entry.name,
+                         "it waits for " + std::to_string(waits.size()) + " nodes, more than "
+                           + std::to_string(max_roster_entries));
+  for (auto& id : waits)
+    if (!is_node_id(id))
+      return refuse_gossip(self, sender.entry.name, "it waits for '" + id.substr(0, 64)
+                                                      + "', not 32 lowercase hex digits");
+  std::set<std::string> unique{waits.begin(), waits.end()};
+  sender.waits_for.emplace(unique.begin(), unique.end());
+}
+
 /// `sender`: the peer the frame came from, as its handshake proved. It alone speaks for its own
-/// name, address and incarnation; what it says of others is a decision to check or an address
-/// to try.
-void on_gossip(self_ptr self, const std::string& sender, const std::vector<roster_entry>& entries) {
+/// name, address and incarnation, and for whom it waits; what it says of others is a decision
+/// to check or an address to try.
+void on_gossip(self_ptr self, const std::string& sender, const std::vector<roster_entry>& entries,
+               const std::vector<std::string>& waits) {
   auto& st = self->state;
   auto from = st.members.find(sender);
   if (from == st.members.end() || from->second.entry.admin == admin_state::left)
     return; // not a member: a link being refused
+  take_waiting_list(self, from->second, waits);
   auto& sender_entry = from->second.entry;
   if (entries.size() > max_roster_entries)
     return refuse_gossip(self, sender_entry.name,
@@ -345,6 +390,7 @@ void on_connection_down(self_ptr self, const caf::actor_addr& source) {
   for (auto& [id, m] : st.members)
     if (m.connection && m.connection.address() == source) {
       m.connection = nullptr;
+      m.waits_for.reset(); // it is not readable now, so its being away holds collection
       DFS_INFO("membership", "lost the connection to " << m.entry.name);
       // Redial at once: a restarted node should be seen again within a tick or two.
       if (auto t = st.addresses.find(m.entry.address); t != st.addresses.end()) {
@@ -418,15 +464,6 @@ caf::result<caf::ok_atom> on_leave(self_ptr self, const std::string& name) {
   return caf::ok_atom::value;
 }
 
-std::vector<member_view> member_views(const membership_state& st) {
-  auto now = clock::now();
-  std::vector<member_view> out;
-  out.push_back({st.ctx->node_id, st.ctx->config.name, st.ctx->config.listen.to_string(),
-                 self_state(st), caf::actor_cast<caf::actor>(st.ctx->store)});
-  for (auto& [id, m] : st.members)
-    out.push_back({id, m.entry.name, m.entry.address, state_of(m, now), m.connection});
-  return out;
-}
 
 /// The roster as saved before this start. This node keeps its decisions (a decommissioned node
 /// stays so) and takes a newer incarnation; every other member is suspect until heard from, and
@@ -493,8 +530,9 @@ membership(membership_actor::stateful_pointer<membership_state> self, node_conte
       if (i != self->state.members.end())
         i->second.detector.heard(clock::now());
     },
-    [=](gossip_atom, const std::string& sender, const std::vector<roster_entry>& entries) {
-      on_gossip(self, sender, entries);
+    [=](gossip_atom, const std::string& sender, const std::vector<roster_entry>& entries,
+        const std::vector<std::string>& waits) {
+      on_gossip(self, sender, entries, waits);
     },
     [=](members_atom) { return member_views(self->state); },
     [=](leave_atom, const std::string& name) { return on_leave(self, name); },

@@ -10,7 +10,10 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 namespace dfs {
 
@@ -25,6 +28,9 @@ struct membership_state {
     failure_detector detector;
     member_state last_state = member_state::down;
     clock::time_point last_refusal_logged; // a decommissioned node's refusals, throttled
+    // The ids this member last said it waits for (see actors/collection_gate.hpp): replaced by
+    // each of its gossips, forgotten with its connection; nullopt until it has said so.
+    std::optional<std::vector<std::string>> waits_for;
   };
 
   struct dial_target {

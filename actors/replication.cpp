@@ -3,6 +3,7 @@
 #include <algorithm>
 #include "common/unexpected_messages.hpp"
 
+#include "actors/collection_gate.hpp"
 #include "actors/fan_out.hpp"
 #include "actors/read_path.hpp"
 #include "common/log.hpp"
@@ -143,6 +144,31 @@ void copy_inline_manifest(self_ptr self, const manifest& listed, const member_vi
       });
 }
 
+/// True when garbage may be collected (actors/collection_gate.hpp); otherwise says why in the
+/// log, so an operator can tell which node holds it back: once a minute while the reasons stay
+/// the same, at once when they change (the first ones, right after a start, are often
+/// transient), but never more than once every 10 s.
+bool may_collect(self_ptr self, const std::vector<member_view>& members) {
+  auto& st = self->state;
+  auto waits = collection_waits(members, st.ctx->node_id);
+  if (waits.empty()) {
+    st.last_waits_logged.clear();
+    return true;
+  }
+  std::string why;
+  for (auto& w : waits)
+    why += (why.empty() ? "" : "; ") + w;
+  auto now = clock::now();
+  auto since = now - st.last_wait_logged;
+  if (since >= std::chrono::minutes{1}
+      || (why != st.last_waits_logged && since >= std::chrono::seconds{10})) {
+    st.last_wait_logged = now;
+    st.last_waits_logged = why;
+    DFS_INFO("replication", "collection waits: " << why);
+  }
+  return false;
+}
+
 void plan_pass(self_ptr self, const std::vector<member_view>& members, const holdings& h) {
   auto& st = self->state;
   auto& ctx = *st.ctx;
@@ -152,9 +178,7 @@ void plan_pass(self_ptr self, const std::vector<member_view>& members, const hol
   placement_view view{ctx.node_id, {}, ctx.config.replicas};
   for (auto& m : placement_targets(members))
     view.targets_pool.push_back(m.node_id);
-  bool all_settled = std::none_of(members.begin(), members.end(), [](auto& m) {
-    return m.state == member_state::suspect || m.state == member_state::down;
-  });
+  bool all_settled = may_collect(self, members);
 
   // Manifests: the newest version of each key, and who holds exactly that version.
   std::map<std::string, manifest> newest;

@@ -6,7 +6,8 @@
 //    (repair after a failure, hand-off after a join or during a decommission);
 //  - drops a surplus copy once every target holds the item;
 //  - collects garbage: chunks no live manifest references and tombstones no node can still
-//    contradict, after gc_grace, and only while no member is suspect or down.
+//    contradict, after gc_grace, and only while no member is suspect or down and no readable
+//    member waits for a node not known here as left (actors/collection_gate.hpp).
 // Copies are paced to [cluster] repair_rate bytes per second so clients keep being served.
 #include "actors/node_context.hpp"
 #include "actors/repair_planner.hpp"
@@ -17,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <string>
 
 namespace dfs {
 
@@ -30,6 +32,8 @@ struct replication_state {
   std::deque<std::function<void(std::function<void()>)>> tasks; // copies and drops of a pass
   clock::time_point next_copy_allowed = clock::now(); // the repair_rate pacing
   std::map<chunk_id, clock::time_point> unreferenced_since;
+  clock::time_point last_wait_logged; // the "collection waits: ..." line, throttled
+  std::string last_waits_logged;       // what it said
   uint64_t copies_done = 0;
   uint64_t bytes_copied = 0;
   uint64_t drops_done = 0;

@@ -269,6 +269,8 @@ int run_status(const settings& s, const std::vector<std::string>&) {
         m.capacity == 0 ? std::string{"unlimited"} : human_size(m.capacity));
   print_line("under_replicated: " + std::to_string(st->under_replicated));
   print_line("over_replicated: " + std::to_string(st->over_replicated));
+  for (auto& why : st->collection_waits)
+    print_line("collection waits: " + why);
   return exit_ok;
 }
 

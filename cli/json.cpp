@@ -103,8 +103,11 @@ std::string to_json(const cluster_status& s) {
            + field("used", m.used) + "," + field("capacity", m.capacity);
     out += "}";
   }
-  return out + "]," + field("under_replicated", s.under_replicated) + ","
-         + field("over_replicated", s.over_replicated) + "}";
+  out += "]," + field("under_replicated", s.under_replicated) + ","
+         + field("over_replicated", s.over_replicated) + ",\"collection_waits\":[";
+  for (size_t i = 0; i < s.collection_waits.size(); ++i)
+    out += (i == 0 ? "" : ",") + json_string(s.collection_waits[i]);
+  return out + "]}";
 }
 
 std::string to_json(const std::vector<user_info>& users) {

@@ -578,6 +578,7 @@ result<cluster_status> client::status() {
     out.node = std::move(st.node);
     out.under_replicated = st.under_replicated;
     out.over_replicated = st.over_replicated;
+    out.collection_waits = std::move(st.collection_waits);
     out.members.reserve(st.members.size());
     for (auto& m : st.members)
       out.members.push_back({std::move(m.name), std::move(m.node_id), std::move(m.address),

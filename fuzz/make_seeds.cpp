@@ -179,6 +179,9 @@ void message_seeds() {
   auto user_hello = sample_hello(id_a, "", peer_role::client);
   user_hello.access_key = "ALICEALICEALICEALICE";
   message_seed(0, "hello-user", user_hello);
+  message_seed(24, "peers",
+               peers_msg{roster_msg{{{id_a, "n1", "127.0.0.1:7001", 17, admin_state::active, 0}}},
+                         {id_b}});
 }
 
 // -- handshake -------------------------------------------------------------------------------

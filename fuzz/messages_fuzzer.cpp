@@ -1,7 +1,7 @@
 // Every payload decoder of net/messages.hpp (control frames between clients and nodes and
 // between nodes), through from_payload<T> exactly as the brokers and the client call it.
 //
-// Input: [selector] payload...   (selector % 24 picks the message type, in the order of
+// Input: [selector] payload...   (selector % 25 picks the message type, in the order of
 // `decoders` below; fuzz/make_seeds.cpp writes one seed per type)
 //
 // Invariants, for every type:
@@ -34,7 +34,8 @@ double item_ratio(const Msg& with_one, const Msg& with_none) {
 }
 
 struct ratios {
-  double ls_entry, member, chunk_id_item, manifest_item, chunk_ref_item, roster_item, user_item;
+  double ls_entry, member, chunk_id_item, manifest_item, chunk_ref_item, roster_item, user_item,
+    string_item;
 };
 
 const ratios& item_ratios() {
@@ -51,6 +52,7 @@ const ratios& item_ratios() {
     x.chunk_ref_item = item_ratio<manifest_msg, chunk_ref>(manifest_msg{one_chunk}, {});
     x.roster_item = item_ratio<roster_msg, roster_entry>(roster_msg{{roster_entry{}}}, {});
     x.user_item = item_ratio<user_list_msg, user_record>(user_list_msg{{user_record{}}}, {});
+    x.string_item = item_ratio<peers_msg, std::string>(peers_msg{{}, {std::string{}}}, {});
     return x;
   }();
   return r;
@@ -85,6 +87,8 @@ void validate(const status_result_msg& m) {
   for (auto& x : m.members)
     FUZZ_CHECK(x.name.size() <= 256 && x.node_id.size() <= 64 && x.address.size() <= 300
                && x.state.size() <= 32);
+  for (auto& why : m.collection_waits)
+    FUZZ_CHECK(why.size() <= 1024);
 }
 void validate(const has_chunks_msg&) {}
 void validate(const has_chunks_result_msg&) {}
@@ -120,6 +124,11 @@ void validate(const roster_msg& m) {
     FUZZ_CHECK(e.node_id.size() <= 64 && e.name.size() <= 256 && e.address.size() <= 300);
     FUZZ_CHECK(static_cast<uint8_t>(e.admin) <= static_cast<uint8_t>(admin_state::left));
   }
+}
+void validate(const peers_msg& m) {
+  validate(m.roster);
+  for (auto& id : m.waiting_for)
+    FUZZ_CHECK(id.size() <= 64);
 }
 void validate(const empty_msg&) {}
 void validate(const user_record& r) {
@@ -176,7 +185,10 @@ const decoder_fn decoders[] = {
   [](const char* d, size_t n) { check<get_meta_msg>(d, n, 0); },
   [](const char* d, size_t n) { check<ls_result_msg>(d, n, item_ratios().ls_entry); },
   [](const char* d, size_t n) { check<stat_result_msg>(d, n, 0); },
-  [](const char* d, size_t n) { check<status_result_msg>(d, n, item_ratios().member); },
+  [](const char* d, size_t n) {
+    auto& r = item_ratios();
+    check<status_result_msg>(d, n, std::max(r.member, r.string_item));
+  },
   [](const char* d, size_t n) { check<has_chunks_msg>(d, n, item_ratios().chunk_id_item); },
   [](const char* d, size_t n) { check<has_chunks_result_msg>(d, n, 1); },
   [](const char* d, size_t n) { check<manifest_msg>(d, n, item_ratios().chunk_ref_item); },
@@ -195,10 +207,14 @@ const decoder_fn decoders[] = {
   [](const char* d, size_t n) { check<user_name_msg>(d, n, 0); },
   [](const char* d, size_t n) { check<user_record_msg>(d, n, 0); },
   [](const char* d, size_t n) { check<user_list_msg>(d, n, item_ratios().user_item); },
+  [](const char* d, size_t n) {
+    auto& r = item_ratios();
+    check<peers_msg>(d, n, std::max(r.roster_item, r.string_item));
+  },
 };
 
 constexpr size_t decoder_count = sizeof(decoders) / sizeof(decoders[0]);
-static_assert(decoder_count == 24, "fuzz/make_seeds.cpp numbers the message types the same way");
+static_assert(decoder_count == 25, "fuzz/make_seeds.cpp numbers the message types the same way");
 
 } // namespace
 

@@ -15,7 +15,8 @@ namespace dfs {
 
 constexpr size_t frame_header_size = 16;
 // 2: manifests carry inline files (storage/manifest.hpp).
-constexpr uint16_t protocol_version = 2;
+// 3: peers frames carry the ids the sender waits for; status answers say why collection waits.
+constexpr uint16_t protocol_version = 3;
 /// The largest chunk any node may be configured with ([storage] chunk_size).
 constexpr size_t max_chunk_size = 64u << 20;
 /// The largest payload an authenticated connection accepts: a chunk of the largest size plus
@@ -74,7 +75,7 @@ enum class frame_type : uint16_t {
   manifest_list = 57,
   inventory = 58,
   inventory_result = 59,
-  peers = 60,     // gossip: the sender's roster
+  peers = 60,     // gossip: the sender's roster and the ids it waits for (peers_msg)
   heartbeat = 61, // a sign of life, every second or so
   users = 62,     // gossip: user records (all of them when a link comes up, then each change)
 };

@@ -121,6 +121,9 @@ void status_result_msg::write(writer& w) const {
       w.u64(m.bytes), w.u64(m.used), w.u64(m.capacity);
   w.u64(under_replicated);
   w.u64(over_replicated);
+  w.u32(static_cast<uint32_t>(collection_waits.size()));
+  for (auto& why : collection_waits)
+    w.str(why);
 }
 
 void status_result_msg::read(reader& r) {
@@ -132,6 +135,7 @@ void status_result_msg::read(reader& r) {
   });
   under_replicated = r.u64();
   over_replicated = r.u64();
+  read_list(r, collection_waits, 4, [&](std::string& why) { why = r.str(1024); });
 }
 
 void has_chunks_msg::write(writer& w) const {
@@ -216,6 +220,18 @@ void roster_msg::read(reader& r) {
     e.admin = static_cast<admin_state>(admin);
     e.admin_version = r.u64();
   });
+}
+
+void peers_msg::write(writer& w) const {
+  roster.write(w);
+  w.u32(static_cast<uint32_t>(waiting_for.size()));
+  for (auto& id : waiting_for)
+    w.str(id);
+}
+
+void peers_msg::read(reader& r) {
+  roster.read(r);
+  read_list(r, waiting_for, 4, [&](std::string& id) { id = r.str(64); });
 }
 
 } // namespace dfs

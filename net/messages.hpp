@@ -144,6 +144,9 @@ struct status_result_msg {
   std::vector<member_status> members;
   uint64_t under_replicated = 0; // items with fewer than min(R, live) copies on live members
   uint64_t over_replicated = 0;  // items with more than R copies on live members
+  // Why the answering node does not collect garbage now, one phrase each (empty: it may);
+  // see actors/collection_gate.hpp.
+  std::vector<std::string> collection_waits = {};
   void write(writer& w) const;
   void read(reader& r);
 };
@@ -198,7 +201,7 @@ struct roster_entry {
   uint64_t admin_version = 0; // HLC time of the decision
 };
 
-struct roster_msg { // the peers frame
+struct roster_msg { // the roster file's body, and the first part of a peers frame
   std::vector<roster_entry> entries;
   void write(writer& w) const;
   void read(reader& r);
@@ -228,6 +231,16 @@ struct user_record_msg { // user_result
 
 struct user_list_msg { // user_list (live users) and users (gossip, tombstones too)
   std::vector<user_record> records;
+  void write(writer& w) const;
+  void read(reader& r);
+};
+
+/// The peers frame: the sender's roster, and the node ids the sender waits for (members it
+/// knows that are suspect or down, never left ones). The receiver keeps only each member's
+/// latest list, and only to hold garbage collection back (see actors/collection_gate.hpp).
+struct peers_msg {
+  roster_msg roster;
+  std::vector<std::string> waiting_for;
   void write(writer& w) const;
   void read(reader& r);
 };

@@ -483,10 +483,11 @@ void on_peer_request(peer_connection_broker* self, byte_buffer& payload) {
       return;
     }
     case frame_type::peers: {
-      auto msg = from_payload<roster_msg>(payload);
+      auto msg = from_payload<peers_msg>(payload);
       if (!msg)
         return bad();
-      self->send(st.ctx->membership, gossip_atom::value, st.peer.node_id, std::move(msg->entries));
+      self->send(st.ctx->membership, gossip_atom::value, st.peer.node_id,
+                 std::move(msg->roster.entries), std::move(msg->waiting_for));
       return;
     }
     case frame_type::heartbeat:
@@ -1123,9 +1124,10 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
         write_frame(self, frame_type::users, 0, to_payload(user_list_msg{records}));
     },
     // From membership: gossip for the peer.
-    [=](gossip_atom, const std::vector<roster_entry>& entries) {
+    [=](gossip_atom, const std::vector<roster_entry>& entries,
+        const std::vector<std::string>& waiting_for) {
       if (self->state.authenticated)
-        write_frame(self, frame_type::peers, 0, to_payload(roster_msg{entries}));
+        write_frame(self, frame_type::peers, 0, to_payload(peers_msg{{entries}, waiting_for}));
     },
     // Our own timer: a sign of life for the peer's failure detector, also when we are idle.
     [=](heartbeat_atom) {

@@ -143,6 +143,9 @@ struct cluster_status {
   std::vector<member_info> members;
   uint64_t under_replicated = 0; // chunks and manifests with fewer than min(R, live) copies
   uint64_t over_replicated = 0;  // ... with more than R copies (surplus not yet dropped)
+  // Why the answering node does not collect garbage (tombstones, unreferenced chunks) now:
+  // "n3 is down", "n2 waits for <id>"; empty when it may.
+  std::vector<std::string> collection_waits = {};
 };
 
 /// A user of the cluster (see client::add_user). secret_key is known only to add_user's caller:

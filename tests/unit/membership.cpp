@@ -19,13 +19,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using waits = std::vector<std::string>;
+
 /// Stands in for a peer-connection broker: tells the test when membership supersedes it, and
 /// takes the gossip membership sends every new connection.
 caf::behavior fake_connection(caf::event_based_actor* self, caf::actor test, std::string name) {
   return {
     [=](superseded_atom) { self->send(test, superseded_atom::value, name); },
-    [=](gossip_atom, const std::vector<roster_entry>& entries) {
-      self->send(test, gossip_atom::value, name, entries);
+    [=](gossip_atom, const std::vector<roster_entry>& entries, const waits& waiting_for) {
+      self->send(test, gossip_atom::value, name, entries, waiting_for);
     },
   };
 }
@@ -101,11 +103,23 @@ struct fixture {
     return std::nullopt;
   }
 
+  /// What the member said it waits for (the test fails if it has not said anything yet).
+  waits waits_of(const std::string& id) {
+    auto v = view_of(id);
+    CAF_REQUIRE(v && v->waits_for);
+    return *v->waits_for;
+  }
+
+  /// `from` gossips `entries`, waiting for `waiting_for`.
+  void gossip(const std::string& from, std::vector<roster_entry> entries, waits waiting_for = {}) {
+    test->send(members, gossip_atom::value, from, std::move(entries), std::move(waiting_for));
+  }
+
   /// Drops what the fake connections told the test so far (the roster each new one gets).
   void drain() {
     bool more = true;
     while (more)
-      test->receive([](gossip_atom, const std::string&, const std::vector<roster_entry>&) {},
+      test->receive([](gossip_atom, const std::string&, const std::vector<roster_entry>&, const waits&) {},
                     caf::after(100ms) >> [&] { more = false; });
   }
 };
@@ -125,7 +139,7 @@ CAF_TEST(the connection that loses to a parallel one is superseded and stays ali
   bool waiting = true;
   while (waiting)
     test->receive([&](superseded_atom, const std::string& name) { superseded = name, waiting = false; },
-                  [](gossip_atom, const std::string&, const std::vector<roster_entry>&) {},
+                  [](gossip_atom, const std::string&, const std::vector<roster_entry>&, const waits&) {},
                   [&](caf::down_msg&) { CAF_FAIL("the replaced connection was ended, not superseded"); },
                   caf::after(10s) >> [] { CAF_FAIL("no connection was superseded"); });
   CAF_CHECK_EQUAL(superseded, "dialed by us");
@@ -133,16 +147,16 @@ CAF_TEST(the connection that loses to a parallel one is superseded and stays ali
 
 CAF_TEST(gossip naming a node nobody met does not make it a member) {
   CAF_CHECK(peer_up(connection("a"), false));
-  test->send(members, gossip_atom::value, a_id,
-             std::vector<roster_entry>{line(a_id, "a", "127.0.0.1:1"),
-                                       line(ghost_id, "ghost", "127.0.0.1:9")});
+  gossip(a_id,
+         std::vector<roster_entry>{line(a_id, "a", "127.0.0.1:1"),
+                                   line(ghost_id, "ghost", "127.0.0.1:9")});
   auto vs = views();
   CAF_CHECK_EQUAL(vs.size(), 2u); // this node and a
   CAF_CHECK(!view_of(ghost_id));
   // Not even as a decision: a ghost said to be leaving is no member either.
-  test->send(members, gossip_atom::value, a_id,
-             std::vector<roster_entry>{line(ghost_id, "ghost", "127.0.0.1:9", admin_state::leaving,
-                                            wall_clock_ms())});
+  gossip(a_id,
+         std::vector<roster_entry>{line(ghost_id, "ghost", "127.0.0.1:9", admin_state::leaving,
+                                        wall_clock_ms())});
   CAF_CHECK(!view_of(ghost_id));
 }
 
@@ -151,27 +165,27 @@ CAF_TEST(gossip cannot move another member or retire it with a version from the 
   CAF_CHECK(peer_up(peer_info{c_id, "c", "127.0.0.1:3"}, connection("c"), false) == true);
   auto moved = line(c_id, "c", "10.9.9.9:3");
   moved.incarnation = wall_clock_ms() + 1000; // newer than anything c said itself
-  test->send(members, gossip_atom::value, a_id, std::vector<roster_entry>{moved});
+  gossip(a_id, std::vector<roster_entry>{moved});
   auto c = view_of(c_id);
   CAF_REQUIRE(c);
   CAF_CHECK_EQUAL(c->address, "127.0.0.1:3");
   // "c left" dated far ahead: refused as a whole frame, c stays up.
-  test->send(members, gossip_atom::value, a_id,
-             std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::left,
-                                            ~uint64_t{0})});
+  gossip(a_id,
+         std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::left,
+                                        ~uint64_t{0})});
   c = view_of(c_id);
   CAF_REQUIRE(c);
   CAF_CHECK(c->state == member_state::up);
   // A bad line spoils the frame: its good lines are not taken either.
-  test->send(members, gossip_atom::value, a_id,
-             std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::leaving,
-                                            wall_clock_ms()),
-                                       line("not-an-id", "x", "127.0.0.1:4")});
+  gossip(a_id,
+         std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::leaving,
+                                        wall_clock_ms()),
+                                   line("not-an-id", "x", "127.0.0.1:4")});
   c = view_of(c_id);
   CAF_REQUIRE(c);
   CAF_CHECK(c->state == member_state::up);
   // A member speaks for itself: c moving is taken from c.
-  test->send(members, gossip_atom::value, c_id, std::vector<roster_entry>{moved});
+  gossip(c_id, std::vector<roster_entry>{moved});
   c = view_of(c_id);
   CAF_REQUIRE(c);
   CAF_CHECK_EQUAL(c->address, "10.9.9.9:3");
@@ -180,14 +194,14 @@ CAF_TEST(gossip cannot move another member or retire it with a version from the 
 CAF_TEST(a decommission relayed by gossip is taken and never undone) {
   CAF_CHECK(peer_up(connection("a"), false));
   CAF_CHECK(peer_up(peer_info{c_id, "c", "127.0.0.1:3"}, connection("c"), false) == true);
-  test->send(members, gossip_atom::value, a_id,
-             std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::leaving,
-                                            wall_clock_ms())});
+  gossip(a_id,
+         std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::leaving,
+                                        wall_clock_ms())});
   CAF_CHECK(view_of(c_id)->state == member_state::leaving);
   // c itself saying it is active, with a newer version, does not take it back.
-  test->send(members, gossip_atom::value, c_id,
-             std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::active,
-                                            wall_clock_ms() + 5000)});
+  gossip(c_id,
+         std::vector<roster_entry>{line(c_id, "c", "127.0.0.1:3", admin_state::active,
+                                        wall_clock_ms() + 5000)});
   CAF_CHECK(view_of(c_id)->state == member_state::leaving);
 }
 
@@ -206,7 +220,8 @@ CAF_TEST(saved members start suspect and a decommissioned one is refused) {
   // The refused node hears the decision, so it can tell its operator.
   bool told = false;
   test->receive(
-    [&](gossip_atom, const std::string& who, const std::vector<roster_entry>& entries) {
+    [&](gossip_atom, const std::string& who, const std::vector<roster_entry>& entries,
+        const waits&) {
       told = who == "c" && entries.size() == 1 && entries[0].node_id == c_id
              && entries[0].admin == admin_state::left;
     },
@@ -236,13 +251,52 @@ CAF_TEST(decommissioning a name two members share retires the one that is down) 
 
 CAF_TEST(a node told it was decommissioned stays so and refuses every peer) {
   CAF_CHECK(peer_up(connection("a"), false));
-  test->send(members, gossip_atom::value, a_id,
-             std::vector<roster_entry>{line("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "b", "127.0.0.1:2",
-                                            admin_state::left, wall_clock_ms())});
+  gossip(a_id,
+         std::vector<roster_entry>{line("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "b", "127.0.0.1:2",
+                                        admin_state::left, wall_clock_ms())});
   CAF_CHECK(view_of("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")->state == member_state::left);
   auto refused = peer_up(peer_info{c_id, "c", "127.0.0.1:3"}, connection("c"), false);
   CAF_REQUIRE(!refused);
   CAF_CHECK(describe(refused.error()).find("this node, b") != std::string::npos);
+}
+
+CAF_TEST(each gossip replaces the list of ids its sender waits for and a lost link forgets it) {
+  auto a = connection("a");
+  CAF_CHECK(peer_up(a, false));
+  CAF_CHECK(!view_of(a_id)->waits_for); // not said yet: collection waits for a's word
+  auto self_line = std::vector<roster_entry>{line(a_id, "a", "127.0.0.1:1")};
+  gossip(a_id, self_line, {ghost_id, c_id, c_id});
+  CAF_CHECK_EQUAL(waits_of(a_id), (waits{c_id, ghost_id}));
+  CAF_CHECK(!view_of(ghost_id)); // a waited-for id makes no member
+  gossip(a_id, self_line, {ghost_id});
+  CAF_CHECK_EQUAL(waits_of(a_id), (waits{ghost_id})); // replaced, not added to
+  gossip(a_id, self_line, {});
+  CAF_CHECK_EQUAL(waits_of(a_id), waits{});
+  // A list that breaks the rules counts as not said: collection waits, nothing else changes.
+  gossip(a_id, self_line, {"not-an-id"});
+  CAF_CHECK(!view_of(a_id)->waits_for);
+  // The list stands on its own: a refused roster line does not keep it from counting.
+  gossip(a_id, {line("not-an-id", "x", "127.0.0.1:4")}, {c_id});
+  CAF_CHECK_EQUAL(waits_of(a_id), (waits{c_id}));
+  test->send(members, peer_down_atom::value, a);
+  CAF_CHECK(!view_of(a_id)->waits_for);
+}
+
+CAF_TEST(a node gossips the saved members it has not heard from as the ids it waits for) {
+  start({line(c_id, "c", "127.0.0.1:3"),
+         line(ghost_id, "d", "127.0.0.1:4", admin_state::left, wall_clock_ms())});
+  CAF_CHECK(peer_up(connection("a"), false));
+  waits said;
+  bool told = false;
+  while (!told)
+    test->receive(
+      [&](gossip_atom, const std::string& who, const std::vector<roster_entry>&, const waits& w) {
+        told = who == "a";
+        said = w;
+      },
+      caf::after(10s) >> [&] { CAF_FAIL("a was sent no gossip"); });
+  CAF_CHECK_EQUAL(said, waits{c_id}); // c is suspect; d was decommissioned
+  CAF_CHECK_EQUAL(waits_of("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"), waits{c_id});
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

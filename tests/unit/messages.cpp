@@ -126,6 +126,7 @@ bool decodes_as(const std::string& name, const byte_buffer& p) {
   if (name == "manifest_list") return decodes<manifest_list_msg>(p);
   if (name == "inventory_result") return decodes<inventory_result_msg>(p);
   if (name == "roster") return decodes<roster_msg>(p);
+  if (name == "peers") return decodes<peers_msg>(p);
   if (name == "empty") return decodes<empty_msg>(p);
   CAF_FAIL("no such sample: " << name);
   return false;
@@ -152,7 +153,7 @@ std::vector<std::pair<std::string, std::function<byte_buffer()>>> samples() {
        return to_payload(status_result_msg{"node-a",
                                            {{"node-a", node_a, "127.0.0.1:7001", "up", 12, 4096},
                                             {"b", "", "h:1", "down", 0, 0}},
-                                           9, 2});
+                                           9, 2, {"b is down", "a waits for " + node_a}});
      }},
     {"has_chunks", [] { return to_payload(has_chunks_msg{{cid(1), cid(2)}}); }},
     {"has_chunks_result", [] { return to_payload(has_chunks_result_msg{{true, false, true}}); }},
@@ -168,6 +169,7 @@ std::vector<std::pair<std::string, std::function<byte_buffer()>>> samples() {
          inventory_result_msg{{cid(1), cid(2)}, {sample_manifest("a", 1), tombstone("b")}, 8209});
      }},
     {"roster", [] { return to_payload(sample_roster()); }},
+    {"peers", [] { return to_payload(peers_msg{sample_roster(), {node_a, std::string(32, 'c')}}); }},
     {"empty", [] { return to_payload(empty_msg{}); }},
   };
 }
@@ -320,7 +322,7 @@ CAF_TEST(result messages round trip) {
   auto ss = round_trip(status_result_msg{"node-a",
                                          {{"node-a", node_a, "127.0.0.1:7001", "up", 12, 4096},
                                           {"b", "", "h:1", "down", 0, 0}},
-                                         9, 2});
+                                         9, 2, {"b is down", "a waits for " + node_a}});
   CAF_CHECK_EQUAL(ss.node, "node-a");
   CAF_REQUIRE_EQUAL(ss.members.size(), 2u);
   CAF_CHECK_EQUAL(ss.members[0].name, "node-a");
@@ -336,6 +338,9 @@ CAF_TEST(result messages round trip) {
   CAF_CHECK_EQUAL(ss.members[1].chunks, 0u);
   CAF_CHECK_EQUAL(ss.under_replicated, 9u);
   CAF_CHECK_EQUAL(ss.over_replicated, 2u);
+  CAF_CHECK_EQUAL(ss.collection_waits,
+                  (std::vector<std::string>{"b is down", "a waits for " + node_a}));
+  CAF_CHECK(round_trip(status_result_msg{}).collection_waits.empty());
 }
 
 CAF_TEST(node to node messages round trip) {
@@ -387,6 +392,15 @@ CAF_TEST(node to node messages round trip) {
   CAF_CHECK(roster.entries[1].admin == admin_state::leaving);
   CAF_CHECK_EQUAL(roster.entries[1].admin_version, 1700000000999u);
   CAF_CHECK(round_trip(roster_msg{}).entries.empty());
+
+  // The peers frame: the roster, then the ids its sender waits for.
+  auto peers = round_trip(peers_msg{sample_roster(), {node_a, std::string(32, 'c')}});
+  CAF_CHECK_EQUAL(peers.roster.entries.size(), 2u);
+  CAF_CHECK_EQUAL(peers.waiting_for, (std::vector<std::string>{node_a, std::string(32, 'c')}));
+  auto quiet = round_trip(peers_msg{sample_roster(), {}});
+  CAF_CHECK(quiet.waiting_for.empty());
+  // A roster alone (the roster file's body) is no peers frame: the list must be there.
+  CAF_CHECK(!from_payload<peers_msg>(to_payload(sample_roster())));
 }
 
 // -- malformed input ---------------------------------------------------------------
@@ -464,7 +478,7 @@ CAF_TEST(a status member list is bounded by the 48 bytes a member takes at least
   CAF_CHECK(!from_payload<status_result_msg>(hostile));
   CAF_CHECK_LESS(max_rss_kib() - rss_before, 32 * 1024);
   // Members of four empty strings and four numbers: three fit in 3 * 48 bytes, four do not.
-  const byte_buffer totals(16, 0); // under_replicated, over_replicated
+  const byte_buffer totals(20, 0); // under_replicated, over_replicated, no collection_waits
   byte_buffer members(3 * 48, 0);
   auto three = from_payload<status_result_msg>(concat(concat(node, u32_le(3)), concat(members, totals)));
   CAF_REQUIRE(three);

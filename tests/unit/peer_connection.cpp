@@ -68,7 +68,8 @@ caf::behavior membership_stub(caf::event_based_actor* self, std::shared_ptr<obse
     [=](peer_down_atom, const caf::actor& connection) {
       seen->closed.push_back(connection.address());
     },
-    [=](gossip_atom, const std::string&, const std::vector<roster_entry>&) {},
+    [=](gossip_atom, const std::string&, const std::vector<roster_entry>&,
+        const std::vector<std::string>&) {},
     // A session's question stays unanswered: the session stays open as long as the test needs.
     [=](members_atom) -> caf::result<std::vector<member_view>> {
       auto rp = self->make_response_promise<std::vector<member_view>>();
