@@ -15,11 +15,12 @@
 //
 // Settings that come from the node's configuration arrive as messages, because the store is
 // spawned with its data_dir alone: (capacity_atom, bytes) sets the capacity ([storage]
-// capacity, 0 = no limit) and (disk_reserve_atom, bytes) the disk reserve ([storage] reserve,
-// see chunk_store::disk_reserve); each answers ok. They are local only (no frame carries them)
+// capacity, 0 = no limit), (disk_reserve_atom, bytes) the disk reserve ([storage] reserve,
+// see chunk_store::disk_reserve) and (gc_grace_atom, caf::timespan) how long a touch keeps a
+// chunk from collection ([cluster] gc_grace, see chunk_store::collect); each answers ok. They are local only (no frame carries them)
 // and sit outside the typed store_actor interface, in the actor's default handler: send them to
 // caf::actor_cast<caf::actor>(store). The node sends both and waits for the answers before it
-// spawns anything else, so they precede every put.
+// spawns anything else, so they precede every put and every collection.
 #include "actors/chunk_reader.hpp"
 #include "actors/interfaces.hpp"
 #include "storage/chunk_store.hpp"
@@ -39,6 +40,8 @@ namespace dfs {
 using capacity_atom = caf::atom_constant<caf::atom("capacity")>;
 /// (disk_reserve_atom, uint64_t bytes) -> ok: see above.
 using disk_reserve_atom = caf::atom_constant<caf::atom("reserve")>;
+/// (gc_grace_atom, caf::timespan grace) -> ok: see above.
+using gc_grace_atom = caf::atom_constant<caf::atom("gcgrace")>;
 
 /// Threads that read and verify chunks for gets, repairs and scrubs (actors/chunk_reader.hpp):
 /// two keep the disk busy while one of them hashes.

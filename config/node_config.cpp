@@ -497,7 +497,10 @@ config_outcome parse(int argc, const char* const* argv) {
          "), or peer links would be closed between two heartbeats");
   cfg.anti_entropy_interval =
     std::chrono::seconds{seconds("cluster.anti_entropy_interval", 10, 1, 86400)};
-  cfg.gc_grace = std::chrono::seconds{seconds("cluster.gc_grace", 3600, 0, 30 * 86400)};
+  // At least min_gc_grace: a put session renews the lease on its chunks every gc_grace/3 and
+  // must reach its manifest's quorum within gc_grace of its last touch (actors/put_session.hpp).
+  cfg.gc_grace = std::chrono::seconds{
+    seconds("cluster.gc_grace", 3600, min_gc_grace.count(), 30 * 86400)};
   if (auto v = src.get("cluster.tls")) {
     if (v->text != "required" && v->text != "off")
       fail("[cluster] tls '" + v->text + "': expected required or off");

@@ -14,8 +14,9 @@
 namespace dfs {
 
 constexpr size_t frame_header_size = 16;
-// 2: manifests carry inline files (storage/manifest.hpp).
-constexpr uint16_t protocol_version = 2;
+// 2: manifests carry inline files (storage/manifest.hpp). 3: touch_chunks (a put's lease on
+// its chunks), which a node of version 2 would refuse as an unknown frame.
+constexpr uint16_t protocol_version = 3;
 /// The largest chunk any node may be configured with ([storage] chunk_size).
 constexpr size_t max_chunk_size = 64u << 20;
 /// The largest payload an authenticated connection accepts: a chunk of the largest size plus
@@ -71,6 +72,10 @@ enum class frame_type : uint16_t {
   inventory_result = 59,
   peers = 60,     // gossip: the sender's roster
   heartbeat = 61, // a sign of life, every second or so
+  // A put session's lease on the chunks it wrote (actors/put_session.hpp): the payloads of
+  // has_chunks and has_chunks_result, and each chunk held counts as touched.
+  touch_chunks = 62,
+  touch_chunks_result = 63,
 };
 
 /// True for every type above; the decoder refuses anything else.

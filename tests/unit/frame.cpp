@@ -50,6 +50,8 @@ const std::vector<std::pair<frame_type, uint16_t>> all_types = {
   {frame_type::inventory_result, 59},
   {frame_type::peers, 60},
   {frame_type::heartbeat, 61},
+  {frame_type::touch_chunks, 62},
+  {frame_type::touch_chunks_result, 63},
 };
 
 /// A raw header, written byte by byte (independently of append_frame_header).
@@ -142,7 +144,7 @@ CAF_TEST(frame type names) {
 }
 
 CAF_TEST(an unknown type is refused and named) {
-  for (uint16_t type : {0, 4, 15, 25, 31, 41, 47, 62, 0x0101, 0xFFFF}) {
+  for (uint16_t type : {0, 4, 15, 25, 31, 41, 47, 64, 0x0101, 0xFFFF}) {
     auto bytes = raw_header(8, type, 0, 7);
     std::string reason;
     auto h = decode_frame_header(bytes.data(), max_payload, reason);
