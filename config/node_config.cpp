@@ -125,7 +125,7 @@ const key_spec key_specs[] = {
   {"cluster", "repair_rate", "64MiB", "bytes per second a node may copy for repair; 0 = no limit"},
   {"cluster", "anti_entropy_interval", "10", "seconds between comparisons of holdings and placement"},
   {"cluster", "tls", "required", "required: TLS 1.3 keyed by the secret on every link; off: debugging only"},
-  {"cluster", "gc_grace", "3600", "seconds before an unreferenced chunk or a tombstone is collected"},
+  {"cluster", "gc_grace", "3600", "seconds before an unreferenced chunk or a tombstone is collected, at least 2"},
   {"storage", "chunk_size", "4MiB", "4KiB to 64MiB; bytes, K/KiB/M/MiB/G/GiB or KB/MB/GB"},
   {"storage", "capacity", "0", "bytes of chunks this node may hold; 0 = no limit but the disk"},
   {"storage", "reserve", "64MiB", "disk bytes data leaves free for deletes; 0 = none"},
