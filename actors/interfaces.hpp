@@ -15,6 +15,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 
 #include <optional>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,10 @@ using superseded_atom = caf::atom_constant<caf::atom("superseded")>;
 /// Put session to its own node's store, in front of a put_chunk request: this node sealed the
 /// chunk and hashed these very bytes into its id, so the store need not hash them again.
 using sealed_here_atom = caf::atom_constant<caf::atom("sealedhere")>;
+/// A put session's lease on the chunks it wrote: "touch these", see store_actor.
+using touch_chunks_atom = caf::atom_constant<caf::atom("touchchunk")>;
+/// A put session's own timer: renew the lease on its chunks.
+using renew_lease_atom = caf::atom_constant<caf::atom("renewlease")>;
 
 // -- the replica interface: what one node's storage answers ------------------
 
@@ -76,6 +81,9 @@ using store_actor = caf::typed_actor<
   caf::replies_to<get_chunk_atom, chunk_id>::with<byte_buffer>,
   // For each id, whether this store holds it.
   caf::replies_to<has_chunks_atom, std::vector<chunk_id>>::with<std::vector<bool>>,
+  // The same, and each chunk held counts as touched now: collection leaves it alone for
+  // gc_grace (a put session's lease on the chunks it wrote).
+  caf::replies_to<touch_chunks_atom, std::vector<chunk_id>>::with<std::vector<bool>>,
   // Keeps the manifest if it is newer than the one held (newest wins). Ok only when the store
   // now holds that version or already held that very write; errc::superseded, carrying the
   // version held, when it holds a newer one (or the same version with other contents);
@@ -88,9 +96,12 @@ using store_actor = caf::typed_actor<
   caf::replies_to<list_manifests_atom, std::string>::with<std::vector<manifest>>,
   // Everything held: chunk ids, manifests (tombstones included) and the bytes the chunks take.
   caf::replies_to<inventory_atom>::with<std::vector<chunk_id>, std::vector<manifest>, uint64_t>,
-  // Local housekeeping, never sent over the wire: drop a chunk; drop a key's manifest if the
+  // Local housekeeping, never sent over the wire: drop a chunk (a surplus copy); collect a
+  // garbage chunk unless it was touched within gc_grace before the given steady-clock time,
+  // when the collection pass began (true: gone; false: kept); drop a key's manifest if the
   // version held is still the given one (a newer write in between is kept).
   caf::replies_to<delete_chunk_atom, chunk_id>::with<caf::ok_atom>,
+  caf::replies_to<delete_chunk_atom, chunk_id, std::chrono::steady_clock::time_point>::with<bool>,
   caf::replies_to<delete_manifest_atom, std::string, version>::with<caf::ok_atom>,
   // Local: get_chunk on the store's own thread, for a chunk reader whose read failed (see
   // actors/chunk_reader.hpp): a missing chunk is forgotten, a damaged one quarantined.
@@ -175,6 +186,7 @@ using coordinator_actor = caf::typed_actor<
 
 // Our message structs travel between actors of one process only; on the wire they are encoded
 // by our own codec (net/messages.hpp), never by CAF's serializers.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::chrono::steady_clock::time_point)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dfs::peer_info)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dfs::roster_entry)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dfs::roster_entry>)

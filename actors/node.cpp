@@ -174,8 +174,8 @@ int run_node(const node_config& config) {
   // below, and these requests are in the store's mailbox first.
   auto untyped_store = caf::actor_cast<caf::actor>(ctx->store);
   bool settings_taken = true;
-  auto set = [&](auto atom, uint64_t bytes, const char* key) {
-    self->request(untyped_store, std::chrono::seconds{60}, atom, bytes)
+  auto set = [&](auto atom, auto value, const char* key) {
+    self->request(untyped_store, std::chrono::seconds{60}, atom, value)
       .receive([](caf::ok_atom) {},
                [&](caf::error& err) {
                  std::fprintf(stderr, "config: %s: the store did not take it: %s\n",
@@ -185,6 +185,7 @@ int run_node(const node_config& config) {
   };
   set(capacity_atom::value, config.capacity, "[storage] capacity");
   set(disk_reserve_atom::value, config.disk_reserve, "[storage] reserve");
+  set(gc_grace_atom::value, caf::timespan{config.gc_grace}, "[cluster] gc_grace");
   set(clock_skew_atom::value,
       static_cast<uint64_t>(std::chrono::milliseconds{config.max_clock_skew}.count()),
       "[cluster] max_clock_skew");

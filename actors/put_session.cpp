@@ -55,6 +55,7 @@ struct item_write {
   std::function<void(const version& newer)> on_superseded;
   std::optional<version> superseded_by;
   caf::error clock_refusal;
+  std::function<void(const member_view&)> on_stored; // each replica that acknowledged it
 };
 
 void settle_if_done(put_actor* self, std::shared_ptr<item_write> w);
@@ -115,10 +116,12 @@ bool send_to_next(put_actor* self, const std::shared_ptr<item_write>& w) {
     self->request(member.replica, st.ctx->request_timeout,
                   own_store ? w->own_store_request : w->request)
       .then(
-        [self, w, answered](caf::ok_atom) {
+        [self, w, member, answered](caf::ok_atom) {
           if (*answered)
             return;
           *answered = true;
+          if (w->on_stored)
+            w->on_stored(member);
           if (++w->acks >= w->needed && !w->quorum_reported) {
             w->quorum_reported = true;
             w->on_quorum();
@@ -174,13 +177,15 @@ void settle_if_done(put_actor* self, std::shared_ptr<item_write> w) {
 }
 
 /// Writes one item (a chunk or the manifest) to its replicas: the first R placement targets in
-/// rendezvous order that are not known to be full or failed. on_quorum runs once W of them
-/// hold it; on_settled runs once, with the number of copies, when every replica has answered
-/// and at least W succeeded. With on_superseded (manifests), a replica that holds a newer
-/// version makes it run instead of on_settled, with the newest version reported.
+/// rendezvous order that are not known to be full or failed. on_stored runs for each replica
+/// that acknowledges it; on_quorum runs once W of them hold it; on_settled runs once, with the
+/// number of copies, when every replica has answered and at least W succeeded. With
+/// on_superseded (manifests), a replica that holds a newer version makes it run instead of
+/// on_settled, with the newest version reported.
 void replicate(put_actor* self, const sha256_digest& placement_id, caf::message request,
                std::function<void()> on_quorum, std::function<void(size_t copies)> on_settled,
-               std::function<void(const version& newer)> on_superseded = {}) {
+               std::function<void(const version& newer)> on_superseded = {},
+               std::function<void(const member_view&)> on_stored = {}) {
   auto& st = self->state;
   auto w = std::make_shared<item_write>();
   w->ranking = replicas_for(placement_id, st.live, st.live.size());
@@ -193,6 +198,7 @@ void replicate(put_actor* self, const sha256_digest& placement_id, caf::message 
   w->on_quorum = std::move(on_quorum);
   w->on_settled = std::move(on_settled);
   w->on_superseded = std::move(on_superseded);
+  w->on_stored = std::move(on_stored);
   for (size_t i = 0; i < replicas; ++i)
     if (!send_to_next(self, w))
       break;
@@ -234,6 +240,104 @@ void open_for_data(put_actor* self) {
     st.early_data.reset();
     on_chunk(self, bytes, true);
   }
+}
+
+// -- the lease on the put's chunks (see put_session.hpp) --------------------------------------
+
+using steady = std::chrono::steady_clock;
+
+/// How many replicas must hold each item: W, or fewer when fewer members can take it.
+size_t copies_needed(const put_session_state& st) {
+  auto replicas = std::min<size_t>(st.ctx->config.replicas, st.live.size());
+  return std::min<size_t>(st.ctx->config.write_quorum, replicas);
+}
+
+/// Touches every chunk acknowledged so far on the replicas that acknowledged it. on_answer
+/// gets each answer (a failed request has none); on_done runs once every request is answered.
+void touch_leased_chunks(
+  put_actor* self,
+  std::function<void(const chunk_lease::touch_request&, const std::vector<bool>&)> on_answer,
+  std::function<void()> on_done) {
+  auto& st = self->state;
+  auto requests =
+    std::make_shared<std::vector<chunk_lease::touch_request>>(st.lease.touch_requests(st.failed_nodes));
+  auto left = std::make_shared<size_t>(requests->size());
+  if (requests->empty())
+    return on_done();
+  for (size_t i = 0; i < requests->size(); ++i) {
+    auto& request = (*requests)[i];
+    self->request(request.member.replica, st.ctx->request_timeout, touch_chunks_atom::value,
+                  request.ids)
+      .then(
+        [requests, i, left, on_answer, on_done](std::vector<bool>& present) {
+          on_answer((*requests)[i], present);
+          if (--*left == 0)
+            on_done();
+        },
+        [requests, i, left, on_done](caf::error& err) {
+          DFS_WARN("put_session", "cannot touch the put's chunks on " << (*requests)[i].member.name
+                                                                      << ": " << describe(err));
+          if (--*left == 0)
+            on_done();
+        });
+  }
+}
+
+/// Renews the lease every gc_grace/3, so that a chunk is touched again well before gc_grace
+/// since its last touch has passed, however long the client takes.
+void renew_lease_later(put_actor* self) {
+  auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(self->state.ctx->config.gc_grace);
+  self->delayed_send(self, grace / 3, renew_lease_atom::value);
+}
+
+void renew_lease(put_actor* self) {
+  touch_leased_chunks(self, [](const auto&, const auto&) {}, [] {});
+  renew_lease_later(self);
+}
+
+/// The last touch before the manifest: every chunk must still be on W replicas, which keep it
+/// for gc_grace from now. Goes on with maybe_finish once they are.
+void confirm_lease(put_actor* self) {
+  auto& st = self->state;
+  st.lease_confirming = true;
+  st.lease.start_count();
+  auto sent = steady::now();
+  touch_leased_chunks(
+    self,
+    [self](const chunk_lease::touch_request& request, const std::vector<bool>& present) {
+      self->state.lease.count(request, present);
+    },
+    [self, sent] {
+      auto& st = self->state;
+      if (auto shortfall = st.lease.short_of(copies_needed(st)))
+        return fail(self, errc::too_few_replicas,
+                    "chunk " + shortfall->first.hex() + " of the put is held by only "
+                      + std::to_string(shortfall->second) + " of "
+                      + std::to_string(copies_needed(st))
+                      + " required replicas before its manifest (lost or collected while the "
+                        "put ran); nothing was stored");
+      st.lease_confirmed_at = sent;
+      maybe_finish(self);
+    });
+}
+
+/// Whether the chunks were safe until the manifest reached its quorum: a store keeps a touched
+/// chunk for gc_grace, and a collection pass that began after the manifest landed sees it. If
+/// not, the put fails (false).
+bool manifest_within_lease(put_actor* self) {
+  auto& st = self->state;
+  if (st.lease.empty())
+    return true;
+  auto grace = st.ctx->config.gc_grace;
+  auto took = st.manifest_quorum_at - *st.lease_confirmed_at;
+  if (took <= grace)
+    return true;
+  fail(self, errc::timeout,
+       "the manifest reached its write quorum "
+         + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count())
+         + " ms after the chunks were last confirmed, more than [cluster] gc_grace ("
+         + std::to_string(grace.count()) + " s): they may have been collected; put again");
+  return false;
 }
 
 /// Sends the credit owed to the client, unless too many chunks wait for a slow replica.
@@ -304,6 +408,7 @@ void on_chunk(put_actor* self, byte_buffer& bytes, bool final) {
   ++st.chunks_in_flight;
   // One message shared by every replica's request: the bytes are not copied per replica.
   auto request = caf::make_message(put_chunk_atom::value, id, std::move(sealed));
+  auto hold_lease = [self, id](const member_view& member) { self->state.lease.held_by(member, id); };
   replicate(
     self, id.bytes, std::move(request),
     [self] {
@@ -319,7 +424,8 @@ void on_chunk(put_actor* self, byte_buffer& bytes, bool final) {
         --st.lagging;
       grant_credit(self);
       maybe_finish(self);
-    });
+    },
+    {}, hold_lease);
 }
 
 /// Writes the manifest at version `hlc` to its replicas; puts it again above a newer version a
@@ -333,8 +439,11 @@ void write_manifest(put_actor* self, uint64_t hlc, int retries) {
     st.cipher->mask_content_hash(st.result.key, st.result.version, *st.plain_content_hash);
   auto placement_id = manifest_placement_id(st.result.key);
   replicate(
-    self, placement_id, caf::make_message(put_manifest_atom::value, st.result), [] {},
+    self, placement_id, caf::make_message(put_manifest_atom::value, st.result),
+    [self] { self->state.manifest_quorum_at = steady::now(); },
     [self](size_t copies) {
+      if (!manifest_within_lease(self))
+        return;
       auto& st = self->state;
       st.fewest_copies = std::min<uint32_t>(st.fewest_copies, static_cast<uint32_t>(copies));
       DFS_INFO("put_session", "stored '" << st.result.key << "': " << st.result.size << " bytes, "
@@ -361,6 +470,11 @@ void maybe_finish(put_actor* self) {
   auto& st = self->state;
   if (!st.all_received || st.chunks_in_flight > 0 || st.failed || st.plain_content_hash)
     return;
+  if (!st.lease_confirmed_at) {
+    if (!st.lease_confirming)
+      confirm_lease(self);
+    return;
+  }
   st.result.size = st.received;
   st.plain_content_hash = st.content_hash->finish();
   auto hlc = st.ctx->clock->next();
@@ -436,6 +550,7 @@ caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_con
         if (st.live.size() < needed)
           return fail(self, errc::too_few_replicas, quorum_failure_message(st.live.size(), needed));
         st.placed = true;
+        renew_lease_later(self);
         open_for_data(self);
       },
       [=](caf::error& err) { fail(self, errc::unavailable, describe(err)); });
@@ -446,6 +561,7 @@ caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_con
       if (auto busy = memory_wait_expired(self))
         fail(self, errc::unavailable, *busy);
     },
+    [=](renew_lease_atom) { renew_lease(self); },
   };
 }
 

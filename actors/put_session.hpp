@@ -16,6 +16,17 @@
 // bytes go inside the manifest (manifest::inline_data), and the put is one round to R replicas.
 // Such a frame may come before put_ready, right after put_begin (net/frame.hpp,
 // max_early_put_size); the session keeps it until it knows the placement targets.
+//
+// The chunks of a put are garbage to collection until its manifest lands, so the session holds
+// a lease on them, however long the put takes ([cluster] gc_grace, actors/chunk_lease.hpp):
+//  - every gc_grace/3 it touches (touch_chunks) every chunk written so far on the replicas that
+//    acknowledged it; a store keeps a chunk touched within gc_grace (chunk_store::collect);
+//  - just before the manifest it touches them all once more and needs each one still held by
+//    W replicas, or the put fails with errc::too_few_replicas and nothing is written;
+//  - if the manifest reaches its write quorum more than gc_grace after that last touch, the
+//    chunks may have been collected meanwhile: the put fails with errc::timeout instead of being
+//    acknowledged.
+#include "actors/chunk_lease.hpp"
 #include "actors/node_context.hpp"
 #include "storage/chunk_cipher.hpp"
 
@@ -23,6 +34,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -69,6 +81,12 @@ struct put_session_state {
   // node id -> (answered?, what to do if that node fails first) for each request in flight.
   std::map<std::string, std::vector<std::pair<std::shared_ptr<bool>, std::function<void()>>>>
     in_flight;
+  // The lease on the chunks written so far (see above).
+  chunk_lease lease;
+  bool lease_confirming = false;
+  // When the last touch before the manifest was sent, once every chunk was confirmed.
+  std::optional<std::chrono::steady_clock::time_point> lease_confirmed_at;
+  std::chrono::steady_clock::time_point manifest_quorum_at;
 };
 
 caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_context_ptr ctx,

@@ -169,7 +169,39 @@ bool may_collect(self_ptr self, const std::vector<member_view>& members) {
   return false;
 }
 
-void plan_pass(self_ptr self, const std::vector<member_view>& members, const holdings& h) {
+/// Removes a local chunk: a surplus copy at once; garbage through the store's re-check
+/// (chunk_store::collect), which keeps a chunk touched within gc_grace before `planned_at`.
+void remove_chunk(self_ptr self, chunk_id id, bool garbage, clock::time_point planned_at,
+                  std::function<void()> next) {
+  auto& st = self->state;
+  auto removed = [self, id, garbage, next] {
+    self->state.unreferenced_since.erase(id);
+    ++self->state.drops_done;
+    DFS_DEBUG("replication", (garbage ? "collected chunk " : "dropped surplus chunk ") << id.hex());
+    next();
+  };
+  auto failed = [next](caf::error&) { next(); };
+  if (!garbage) {
+    self->request(st.ctx->store, st.ctx->request_timeout, delete_chunk_atom::value, id)
+      .then([removed](caf::ok_atom) { removed(); }, failed);
+    return;
+  }
+  self->request(st.ctx->store, st.ctx->request_timeout, delete_chunk_atom::value, id, planned_at)
+    .then(
+      [self, id, removed, next](bool gone) {
+        if (gone)
+          return removed();
+        // A put touched it since this pass began: its manifest may be on its way. Garbage
+        // again only once passes see it unreferenced for another gc_grace.
+        self->state.unreferenced_since[id] = clock::now();
+        DFS_DEBUG("replication", "kept chunk " << id.hex() << ": a put touched it lately");
+        next();
+      },
+      failed);
+}
+
+void plan_pass(self_ptr self, const std::vector<member_view>& members, const holdings& h,
+               clock::time_point planned_at) {
   auto& st = self->state;
   auto& ctx = *st.ctx;
   std::map<std::string, member_view> by_id;
@@ -262,18 +294,8 @@ void plan_pass(self_ptr self, const std::vector<member_view>& members, const hol
     }
     if (plan.drop_local || garbage) {
       ++drops;
-      st.tasks.push_back([self, id, garbage](std::function<void()> next) {
-        self->request(self->state.ctx->store, self->state.ctx->request_timeout,
-                      delete_chunk_atom::value, id)
-          .then(
-            [=](caf::ok_atom) {
-              self->state.unreferenced_since.erase(id);
-              ++self->state.drops_done;
-              DFS_DEBUG("replication", (garbage ? "collected chunk " : "dropped surplus chunk ")
-                                         << id.hex());
-              next();
-            },
-            [=](caf::error&) { next(); });
+      st.tasks.push_back([self, id, garbage, planned_at](std::function<void()> next) {
+        remove_chunk(self, id, garbage, planned_at, std::move(next));
       });
     }
   }
@@ -311,6 +333,8 @@ void start_pass(self_ptr self) {
         }
         auto live = readable_members(members);
         auto h = std::make_shared<holdings>();
+        // Before any inventory is made: a manifest missing from them landed after this.
+        auto planned_at = clock::now();
         fan_out(
           self, live, caf::make_message(inventory_atom::value), ctx.request_timeout,
           [h, self](const member_view& m, std::vector<chunk_id>& chunks,
@@ -331,7 +355,7 @@ void start_pass(self_ptr self) {
           [=] {
             if (!h->complete)
               return finish_pass(self);
-            plan_pass(self, members, *h);
+            plan_pass(self, members, *h, planned_at);
             run_next_task(self);
           });
       },

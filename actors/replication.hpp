@@ -7,7 +7,9 @@
 //  - drops a surplus copy once every target holds the item;
 //  - collects garbage: chunks no live manifest references and tombstones no node can still
 //    contradict, after gc_grace, and only while no member is suspect or down and no readable
-//    member waits for a node not known here as left (actors/collection_gate.hpp).
+//    member waits for a node not known here as left (actors/collection_gate.hpp). The store has
+//    the last word on a chunk: it keeps one that a put touched within gc_grace before the pass
+//    began (chunk_store::collect), since that put's manifest may not have landed yet.
 // Copies are paced to [cluster] repair_rate bytes per second so clients keep being served.
 #include "actors/node_context.hpp"
 #include "actors/repair_planner.hpp"

@@ -71,6 +71,10 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
   self->set_default_handler([&st, used_bytes](caf::scheduled_actor* ptr,
                                   caf::message_view& x) -> caf::result<caf::message> {
     auto msg = x.copy_content_to_message();
+    if (msg.match_elements<gc_grace_atom, caf::timespan>()) {
+      st.chunks->set_gc_grace(msg.get_as<caf::timespan>(1));
+      return caf::make_message(caf::ok_atom::value);
+    }
     if (msg.match_elements<disk_reserve_atom, uint64_t>()) {
       st.chunks->set_disk_reserve(msg.get_as<uint64_t>(1));
       DFS_INFO("store", "keeps the last " << st.chunks->disk_reserve()
@@ -164,10 +168,18 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
         return ids.error();
       return {std::move(*ids), st.manifests->list(""), used_bytes()};
     },
+    [&st](touch_chunks_atom, const std::vector<chunk_id>& ids) { return st.chunks->touch(ids); },
     [&st](delete_chunk_atom, const chunk_id& id) -> caf::result<caf::ok_atom> {
       if (auto err = st.chunks->remove(id))
         return err;
       return caf::ok_atom::value;
+    },
+    [&st](delete_chunk_atom, const chunk_id& id,
+          chunk_store::clock::time_point planned_at) -> caf::result<bool> {
+      auto gone = st.chunks->collect(id, planned_at);
+      if (!gone)
+        return gone.error();
+      return *gone;
     },
     [&st](delete_manifest_atom, const std::string& key,
           const version& held) -> caf::result<caf::ok_atom> {

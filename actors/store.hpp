@@ -16,13 +16,14 @@
 // Settings that come from the node's configuration arrive as messages, because the store is
 // spawned with its data_dir alone: (capacity_atom, bytes) sets the capacity ([storage]
 // capacity, 0 = no limit), (disk_reserve_atom, bytes) the disk reserve ([storage] reserve,
-// see chunk_store::disk_reserve) and (clock_skew_atom, milliseconds) how far ahead of the wall
-// clock a manifest's version may be ([cluster] max_clock_skew, see manifest_store::put); each
-// answers ok. (newest_hlc_atom) answers the largest hlc of the manifests held, with which the
-// node seeds its clock before it serves anything. They are local only (no frame carries them)
+// see chunk_store::disk_reserve), (clock_skew_atom, milliseconds) how far ahead of the wall
+// clock a manifest's version may be ([cluster] max_clock_skew, see manifest_store::put) and
+// (gc_grace_atom, caf::timespan) how long a touch keeps a chunk from collection ([cluster]
+// gc_grace, see chunk_store::collect); each answers ok. (newest_hlc_atom) answers the largest
+// hlc of the manifests held, with which the node seeds its clock before it serves anything. They are local only (no frame carries them)
 // and sit outside the typed store_actor interface, in the actor's default handler: send them to
-// caf::actor_cast<caf::actor>(store). The node sends both and waits for the answers before it
-// spawns anything else, so they precede every put.
+// caf::actor_cast<caf::actor>(store). The node sends them all and waits for the answers before it
+// spawns anything else, so they precede every put and every collection.
 #include "actors/chunk_reader.hpp"
 #include "actors/interfaces.hpp"
 #include "storage/chunk_store.hpp"
@@ -46,6 +47,8 @@ using disk_reserve_atom = caf::atom_constant<caf::atom("reserve")>;
 using clock_skew_atom = caf::atom_constant<caf::atom("clockskew")>;
 /// (newest_hlc_atom) -> uint64_t: see above.
 using newest_hlc_atom = caf::atom_constant<caf::atom("newesthlc")>;
+/// (gc_grace_atom, caf::timespan grace) -> ok: see above.
+using gc_grace_atom = caf::atom_constant<caf::atom("gcgrace")>;
 
 /// Threads that read and verify chunks for gets, repairs and scrubs (actors/chunk_reader.hpp):
 /// two keep the disk busy while one of them hashes.

@@ -118,7 +118,7 @@ const key_spec key_specs[] = {
   {"cluster", "repair_rate", "64MiB", "bytes per second a node may copy for repair; 0 = no limit"},
   {"cluster", "anti_entropy_interval", "10", "seconds between comparisons of holdings and placement"},
   {"cluster", "tls", "required", "required: TLS 1.3 keyed by the secret on every link; off: debugging only"},
-  {"cluster", "gc_grace", "3600", "seconds before an unreferenced chunk or a tombstone is collected"},
+  {"cluster", "gc_grace", "3600", "seconds before an unreferenced chunk or a tombstone is collected, at least 2"},
   {"cluster", "max_clock_skew", "60", "seconds a version may be ahead of this node's clock, 1 to 86400"},
   {"storage", "chunk_size", "4MiB", "4KiB to 64MiB; bytes, K/KiB/M/MiB/G/GiB or KB/MB/GB"},
   {"storage", "capacity", "0", "bytes of chunks this node may hold; 0 = no limit but the disk"},
@@ -499,7 +499,10 @@ config_outcome parse(int argc, const char* const* argv) {
          "), or peer links would be closed between two heartbeats");
   cfg.anti_entropy_interval =
     std::chrono::seconds{seconds("cluster.anti_entropy_interval", 10, 1, 86400)};
-  cfg.gc_grace = std::chrono::seconds{seconds("cluster.gc_grace", 3600, 0, 30 * 86400)};
+  // At least min_gc_grace: a put session renews the lease on its chunks every gc_grace/3 and
+  // must reach its manifest's quorum within gc_grace of its last touch (actors/put_session.hpp).
+  cfg.gc_grace = std::chrono::seconds{
+    seconds("cluster.gc_grace", 3600, min_gc_grace.count(), 30 * 86400)};
   cfg.max_clock_skew = std::chrono::seconds{seconds("cluster.max_clock_skew", 60, 1, 86400)};
   if (auto v = src.get("cluster.tls")) {
     if (v->text != "required" && v->text != "off")

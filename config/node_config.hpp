@@ -60,7 +60,7 @@ struct node_config {
   uint64_t repair_rate = 64 * 1024 * 1024;        // bytes/s of repair copies, 0 = unlimited
   std::chrono::seconds anti_entropy_interval{10}; // between comparisons of holdings and placement
   bool tls_required = true;                       // [cluster] tls: required (default) or off
-  std::chrono::seconds gc_grace{3600};            // before unreferenced chunks/tombstones go
+  std::chrono::seconds gc_grace{3600};            // before unreferenced chunks/tombstones go, >= min_gc_grace
   std::chrono::seconds max_clock_skew{60};        // how far ahead of our clock a version may be
   // [storage]
   uint64_t chunk_size = 4 * 1024 * 1024;
@@ -71,6 +71,10 @@ struct node_config {
   // [log]
   log::level log_level = log::level::info;
 };
+
+/// The shortest [cluster] gc_grace accepted: long enough for a put session's lease renewals
+/// (every gc_grace/3) and its last touch before the manifest to be answered well in time.
+inline constexpr std::chrono::seconds min_gc_grace{2};
 
 /// What the command line asked for.
 struct config_outcome {

@@ -119,7 +119,7 @@ void check_outcome(const config_outcome& out) {
       FUZZ_CHECK(c.down_after >= c.suspect_after && c.down_after.count() <= 86400);
       FUZZ_CHECK(c.anti_entropy_interval.count() >= 1
                  && c.anti_entropy_interval.count() <= 86400);
-      FUZZ_CHECK(c.gc_grace.count() >= 0 && c.gc_grace.count() <= 30 * 86400);
+      FUZZ_CHECK(c.gc_grace >= min_gc_grace && c.gc_grace.count() <= 30 * 86400);
       FUZZ_CHECK(c.chunk_size >= 4096 && c.chunk_size <= 64u * 1024 * 1024);
       FUZZ_CHECK(c.scrub_interval.count() >= 0 && c.scrub_interval.count() <= 365 * 86400);
       break;

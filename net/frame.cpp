@@ -18,6 +18,7 @@ const char* to_string(frame_type type) {
     DFS_FRAME_NAME(get_manifest) DFS_FRAME_NAME(manifest_data) DFS_FRAME_NAME(list_manifests)
     DFS_FRAME_NAME(manifest_list) DFS_FRAME_NAME(inventory) DFS_FRAME_NAME(inventory_result)
     DFS_FRAME_NAME(peers) DFS_FRAME_NAME(heartbeat) DFS_FRAME_NAME(users)
+    DFS_FRAME_NAME(touch_chunks) DFS_FRAME_NAME(touch_chunks_result)
 #undef DFS_FRAME_NAME
   }
   return "unknown";

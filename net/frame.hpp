@@ -15,7 +15,9 @@ namespace dfs {
 
 constexpr size_t frame_header_size = 16;
 // 2: manifests carry inline files (storage/manifest.hpp).
-// 3: peers frames carry the ids the sender waits for; status answers say why collection waits.
+// 3: peers frames carry the ids the sender waits for; status answers say why collection waits;
+//    touch_chunks (a put's lease on its chunks), which a node of version 2 would refuse as an
+//    unknown frame.
 constexpr uint16_t protocol_version = 3;
 /// The largest chunk any node may be configured with ([storage] chunk_size).
 constexpr size_t max_chunk_size = 64u << 20;
@@ -78,6 +80,10 @@ enum class frame_type : uint16_t {
   peers = 60,     // gossip: the sender's roster and the ids it waits for (peers_msg)
   heartbeat = 61, // a sign of life, every second or so
   users = 62,     // gossip: user records (all of them when a link comes up, then each change)
+  // A put session's lease on the chunks it wrote (actors/put_session.hpp): the payloads of
+  // has_chunks and has_chunks_result, and each chunk held counts as touched.
+  touch_chunks = 63,
+  touch_chunks_result = 64,
 };
 
 /// True for every type above; the decoder refuses anything else.

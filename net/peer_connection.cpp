@@ -334,7 +334,8 @@ void on_response(peer_connection_broker* self, byte_buffer& payload) {
       return rp.deliver(caf::ok_atom::value);
     case frame_type::chunk_data:
       return rp.deliver(std::move(payload));
-    case frame_type::has_chunks_result: {
+    case frame_type::has_chunks_result:
+    case frame_type::touch_chunks_result: {
       auto msg = from_payload<has_chunks_result_msg>(payload);
       return msg ? rp.deliver(std::move(msg->present)) : malformed();
     }
@@ -423,17 +424,22 @@ void on_peer_request(peer_connection_broker* self, byte_buffer& payload) {
           reply_error);
       return;
     }
-    case frame_type::has_chunks: {
+    case frame_type::has_chunks:
+    case frame_type::touch_chunks: {
       auto msg = from_payload<has_chunks_msg>(payload);
       if (!msg)
         return bad();
-      self->request(store, timeout, has_chunks_atom::value, std::move(msg->ids))
-        .then(
-          [=](std::vector<bool>& present) {
-            write_frame(self, frame_type::has_chunks_result, id,
-                        to_payload(has_chunks_result_msg{std::move(present)}));
-          },
-          reply_error);
+      auto answer = [=](std::vector<bool>& present, frame_type type) {
+        write_frame(self, type, id, to_payload(has_chunks_result_msg{std::move(present)}));
+      };
+      if (st.header.type == frame_type::touch_chunks)
+        self->request(store, timeout, touch_chunks_atom::value, std::move(msg->ids))
+          .then([=](std::vector<bool>& p) { answer(p, frame_type::touch_chunks_result); },
+                reply_error);
+      else
+        self->request(store, timeout, has_chunks_atom::value, std::move(msg->ids))
+          .then([=](std::vector<bool>& p) { answer(p, frame_type::has_chunks_result); },
+                reply_error);
       return;
     }
     case frame_type::put_manifest: {
@@ -504,6 +510,7 @@ void on_peer_request(peer_connection_broker* self, byte_buffer& payload) {
     case frame_type::ok:
     case frame_type::chunk_data:
     case frame_type::has_chunks_result:
+    case frame_type::touch_chunks_result:
     case frame_type::manifest_data:
     case frame_type::manifest_list:
     case frame_type::inventory_result:
@@ -1169,6 +1176,10 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
     [=](has_chunks_atom, const std::vector<chunk_id>& ids) {
       return forward_request(self, frame_type::has_chunks, to_payload(has_chunks_msg{ids}),
                              frame_type::has_chunks_result);
+    },
+    [=](touch_chunks_atom, const std::vector<chunk_id>& ids) {
+      return forward_request(self, frame_type::touch_chunks, to_payload(has_chunks_msg{ids}),
+                             frame_type::touch_chunks_result);
     },
     [=](put_manifest_atom, const manifest& m) {
       return forward_request(self, frame_type::put_manifest, to_payload(manifest_msg{m}),

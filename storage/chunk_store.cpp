@@ -334,6 +334,9 @@ caf::error chunk_store::put(const chunk_id& id, const byte_buffer& bytes, write_
   if (check == id_check::verify && chunk_id::of(bytes.data(), bytes.size()) != id)
     return make_error(errc::bad_request,
                       "the chunk's bytes do not hash to its id " + id.hex());
+  // Also when the chunk is held already: a put that finds its content stored restarts the
+  // chunk's collection clock, or a pass planned before its manifest landed could take it.
+  touch_now(id, clock::now());
   if (has(id) || staged_.count(id) != 0)
     return caf::none; // same id, same bytes: already stored, or about to be
   auto path = path_of(id);
@@ -373,6 +376,59 @@ caf::error chunk_store::put(const chunk_id& id, const byte_buffer& bytes, write_
 void chunk_store::forget(const chunk_id& id, uint64_t size) {
   if (index_.erase(id))
     used_ -= std::min(used_, size);
+  touched_.erase(id);
+}
+
+size_t chunk_store::id_hash::operator()(const chunk_id& id) const {
+  // The id is a SHA-256: any eight of its bytes are as good a hash as any.
+  size_t h = 0;
+  std::memcpy(&h, id.bytes.data(), sizeof h);
+  return h;
+}
+
+void chunk_store::touch_now(const chunk_id& id, clock::time_point now) {
+  touched_[id] = now;
+  if (touched_.size() >= forget_touches_at_)
+    forget_old_touches(now);
+}
+
+void chunk_store::forget_old_touches(clock::time_point now) {
+  for (auto i = touched_.begin(); i != touched_.end();) {
+    if (i->second + gc_grace_ <= now) {
+      untouched_since_ = std::max(untouched_since_, i->second);
+      i = touched_.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  // Amortised: the next sweep only once the map has doubled again.
+  forget_touches_at_ = std::max<size_t>(1024, 2 * touched_.size());
+}
+
+chunk_store::clock::time_point chunk_store::last_touch(const chunk_id& id) const {
+  auto i = touched_.find(id);
+  return i != touched_.end() ? i->second : untouched_since_;
+}
+
+std::vector<bool> chunk_store::touch(const std::vector<chunk_id>& ids) {
+  auto now = clock::now();
+  std::vector<bool> present;
+  present.reserve(ids.size());
+  for (auto& id : ids) {
+    bool held = has(id);
+    if (held || staged_.count(id) != 0)
+      touch_now(id, now);
+    present.push_back(held);
+  }
+  return present;
+}
+
+caf::expected<bool> chunk_store::collect(const chunk_id& id, clock::time_point planned_at) {
+  if (last_touch(id) + gc_grace_ > planned_at)
+    return false;
+  if (auto err = remove(id))
+    return err;
+  return true;
 }
 
 caf::expected<byte_buffer> chunk_store::read_verified(const std::string& path,

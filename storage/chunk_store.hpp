@@ -8,6 +8,13 @@
 // tree when it opens (every file there got its name by an atomic rename, so whatever is there is
 // whole). has(), list() and the used-bytes count never touch the disk. A capacity (0 = none)
 // bounds the bytes of chunks: a put that would go past it is refused with errc::no_space.
+//
+// Collection's safety net: the store remembers when each chunk was last touched (stored,
+// stored again as a no-op, or named in touch()), in memory and on the steady clock, and
+// collect() removes only a chunk untouched for gc_grace before the moment the caller planned
+// its removal. Chunks found on disk at open count as touched at open, so a restart only delays
+// collection. Touch times older than gc_grace are folded into one bound (see untouched_since_),
+// so the memory this takes is bounded by the chunks touched within the last gc_grace.
 #include "net/codec.hpp"
 #include "storage/chunk_index.hpp"
 #include "storage/manifest.hpp"
@@ -21,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace dfs {
@@ -34,6 +42,8 @@ enum class id_check {
 /// Not thread-safe: one owner (the store actor) calls it from one thread.
 class chunk_store {
 public:
+  using clock = std::chrono::steady_clock;
+
   /// Creates data_dir/{chunks,tmp,quarantine} as needed, removes temporary files a crash left
   /// behind and indexes the chunks held. Errors: errc::io_error naming the path.
   static caf::expected<chunk_store> open(const std::string& data_dir);
@@ -41,7 +51,7 @@ public:
   /// Stores `bytes` under `id` once it is durable. errc::bad_request if SHA-256(bytes) != id;
   /// errc::no_space if the chunk would take the store past its capacity or the disk is full
   /// (nothing is left behind); errc::io_error if the disk refuses. An id already held is not
-  /// rewritten (and needs no room).
+  /// rewritten (and needs no room). Either way the chunk counts as touched now.
   caf::error put(const chunk_id& id, const byte_buffer& bytes);
 
   /// The same checks as put(), but the chunk is only staged in `batch`: it is held (has(),
@@ -64,8 +74,23 @@ public:
 
   bool has(const chunk_id& id) const { return index_.contains(id); }
 
-  /// Removes the chunk (a surplus copy, or garbage); removing one not held is no error.
+  /// Removes the chunk (a surplus copy, which other nodes hold); removing one not held is no
+  /// error.
   caf::error remove(const chunk_id& id);
+
+  /// For each id, whether the store holds it; each one held or staged counts as touched now.
+  /// (A put session renews its lease on the chunks it wrote this way.)
+  std::vector<bool> touch(const std::vector<chunk_id>& ids);
+
+  /// Removes garbage: the chunk, unless it was touched less than gc_grace() before
+  /// `planned_at`, the moment the caller began to plan this removal (a put whose manifest
+  /// landed after that moment touched its chunks within gc_grace before it did). True when the
+  /// chunk is gone (or was not held), false when it was kept. Errors as remove().
+  caf::expected<bool> collect(const chunk_id& id, clock::time_point planned_at);
+
+  /// How long a touch protects a chunk from collect() ([cluster] gc_grace).
+  clock::duration gc_grace() const { return gc_grace_; }
+  void set_gc_grace(clock::duration grace) { gc_grace_ = grace; }
 
   /// Bytes the chunk takes on disk, 0 if not held.
   uint64_t size_of(const chunk_id& id) const;
@@ -111,6 +136,15 @@ private:
   caf::error build_index();
   /// Forgets a chunk whose file is gone (removed, quarantined, or lost behind our back).
   void forget(const chunk_id& id, uint64_t size);
+  void touch_now(const chunk_id& id, clock::time_point now);
+  /// The last touch of a chunk, or a time no earlier than it (untouched_since_).
+  clock::time_point last_touch(const chunk_id& id) const;
+  /// Folds the touches older than gc_grace into untouched_since_.
+  void forget_old_touches(clock::time_point now);
+
+  struct id_hash {
+    size_t operator()(const chunk_id& id) const;
+  };
 
   std::string data_dir_;
   /// Which fan-out directories (chunks/xx/yy, by the id's first two bytes) this store has made
@@ -127,6 +161,14 @@ private:
   std::function<uint64_t()> bytes_elsewhere_;
   std::chrono::milliseconds index_time_{0};
   std::chrono::milliseconds index_cpu_time_{0};
+  // The node sets the configured value before anything is collected; until then, the default.
+  clock::duration gc_grace_ = std::chrono::hours{1};
+  /// Chunks touched since open, and when; those touched before gc_grace ago are dropped from
+  /// time to time (forget_old_touches). Every chunk not in here was last touched at or before
+  /// untouched_since_: the time the store opened, or the newest touch forgotten since.
+  std::unordered_map<chunk_id, clock::time_point, id_hash> touched_;
+  clock::time_point untouched_since_ = clock::now();
+  size_t forget_touches_at_ = 1024; // the size of touched_ that triggers the next forgetting
 };
 
 // -- durable files, shared by the chunk store, the manifest store and the node identity ------

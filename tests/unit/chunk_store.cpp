@@ -207,6 +207,138 @@ CAF_TEST(putting the same chunk twice stores it once) {
   CAF_CHECK_EQUAL(files_in(dir.path / "tmp"), 0u);
 }
 
+// -- touches: collection's re-check at delete time ---------------------------------------
+
+namespace {
+
+using steady = chunk_store::clock;
+
+/// Returns once the steady clock has moved past `t`: what happens next happens after it.
+void after(steady::time_point t) {
+  while (steady::now() <= t) {
+  }
+}
+
+} // namespace
+
+CAF_TEST(a put of a chunk already held restarts its collection clock) {
+  auto cs = open_chunks();
+  cs.set_gc_grace(std::chrono::seconds{60});
+  auto again = bytes_of("put again, a no-op on disk");
+  auto once = bytes_of("put once");
+  CAF_REQUIRE(!cs.put(id_of(again), again));
+  CAF_REQUIRE(!cs.put(id_of(once), once));
+  // A pass that plans its removals gc_grace from now may take both chunks...
+  auto now = steady::now();
+  auto planned = now + cs.gc_grace();
+  after(now);
+  // ... but not one that a put found already held in the meantime (dedup), whether the put
+  // is committed at once or staged in a batch.
+  CAF_REQUIRE(!cs.put(id_of(again), again));
+  auto staged = bytes_of("put again in a batch");
+  CAF_REQUIRE(!cs.put(id_of(staged), staged));
+  after(steady::now());
+  write_batch batch{data_dir};
+  CAF_REQUIRE(!cs.put(id_of(staged), staged, batch, id_check::computed_here));
+  CAF_REQUIRE(!batch.commit());
+  for (auto& kept : {again, staged}) {
+    auto gone = cs.collect(id_of(kept), planned);
+    CAF_REQUIRE(gone);
+    CAF_CHECK(!*gone);
+    CAF_CHECK(cs.has(id_of(kept)));
+  }
+  auto gone = cs.collect(id_of(once), planned);
+  CAF_REQUIRE(gone);
+  CAF_CHECK(*gone);
+  CAF_CHECK(!cs.has(id_of(once)));
+  CAF_CHECK(!fs::exists(cs.path_of(id_of(once))));
+}
+
+CAF_TEST(a collection planned less than gc_grace after the last touch keeps the chunk) {
+  auto cs = open_chunks();
+  cs.set_gc_grace(std::chrono::seconds{60});
+  auto b = bytes_of("recent");
+  auto before = steady::now();
+  CAF_REQUIRE(!cs.put(id_of(b), b));
+  auto put_done = steady::now();
+  // Planned before the touch, or less than gc_grace after it: kept.
+  for (auto planned : {before, put_done, before + cs.gc_grace() - std::chrono::nanoseconds{1}}) {
+    auto gone = cs.collect(id_of(b), planned);
+    CAF_REQUIRE(gone);
+    CAF_CHECK(!*gone);
+    CAF_CHECK(cs.has(id_of(b)));
+  }
+  auto gone = cs.collect(id_of(b), put_done + cs.gc_grace());
+  CAF_REQUIRE(gone);
+  CAF_CHECK(*gone);
+  CAF_CHECK(!cs.has(id_of(b)));
+  // A chunk not held is gone already.
+  gone = cs.collect(id_of(bytes_of("never held")), put_done + cs.gc_grace());
+  CAF_REQUIRE(gone);
+  CAF_CHECK(*gone);
+}
+
+CAF_TEST(chunks found on disk count as touched when the store opens) {
+  auto b = bytes_of("from before the restart");
+  {
+    auto cs = open_chunks();
+    CAF_REQUIRE(!cs.put(id_of(b), b));
+  }
+  auto before_open = steady::now();
+  after(before_open);
+  auto cs = open_chunks();
+  auto opened = steady::now();
+  cs.set_gc_grace(std::chrono::seconds{60});
+  auto gone = cs.collect(id_of(b), before_open + cs.gc_grace());
+  CAF_REQUIRE(gone);
+  CAF_CHECK(!*gone);
+  gone = cs.collect(id_of(b), opened + cs.gc_grace());
+  CAF_REQUIRE(gone);
+  CAF_CHECK(*gone);
+}
+
+CAF_TEST(touch reports which chunks are held and restarts their clock) {
+  auto cs = open_chunks();
+  cs.set_gc_grace(std::chrono::seconds{60});
+  auto b = bytes_of("leased");
+  CAF_REQUIRE(!cs.put(id_of(b), b));
+  auto now = steady::now();
+  auto planned = now + cs.gc_grace();
+  after(now);
+  auto missing = id_of(bytes_of("never stored"));
+  CAF_CHECK_EQUAL(cs.touch({missing, id_of(b)}), (std::vector<bool>{false, true}));
+  auto gone = cs.collect(id_of(b), planned);
+  CAF_REQUIRE(gone);
+  CAF_CHECK(!*gone);
+  CAF_CHECK(cs.has(id_of(b)));
+  CAF_CHECK(!cs.has(missing)); // a touch does not make a chunk
+}
+
+CAF_TEST(touches older than gc_grace are forgotten without making a chunk collectible early) {
+  auto cs = open_chunks();
+  cs.set_gc_grace(std::chrono::milliseconds{20});
+  auto early = bytes_of("touched first");
+  auto before = steady::now();
+  CAF_REQUIRE(!cs.put(id_of(early), early));
+  after(steady::now() + cs.gc_grace());
+  // Enough later touches to make the store forget the ones older than gc_grace (staged only:
+  // a put touches a chunk whether or not its batch commits).
+  write_batch batch{data_dir};
+  for (int i = 0; i < 1500; ++i) {
+    auto b = bytes_of("filler " + std::to_string(i));
+    CAF_REQUIRE(!cs.put(id_of(b), b, batch));
+  }
+  batch.abort();
+  auto gone = cs.collect(id_of(early), before + cs.gc_grace() - std::chrono::nanoseconds{1});
+  CAF_REQUIRE(gone);
+  CAF_CHECK(!*gone);
+  // (A forgotten touch counts as the newest touch forgotten with it: collectible later, never
+  // earlier.)
+  gone = cs.collect(id_of(early), steady::now() + cs.gc_grace());
+  CAF_REQUIRE(gone);
+  CAF_CHECK(*gone);
+}
+
 CAF_TEST(bytes that do not hash to the id are rejected) {
   auto cs = open_chunks();
   auto id = id_of(bytes_of("the real bytes"));

@@ -403,6 +403,18 @@ CAF_TEST(values out of range) {
   CAF_CHECK_EQUAL(out.text, "");
 }
 
+CAF_TEST(gc_grace is at least two seconds) {
+  // 0 used to be accepted and made every put lose its chunks to collection.
+  auto out = run_ini(base_ini(), {"--cluster.gc_grace", "0"});
+  CAF_CHECK_EQUAL(out.text,
+                  "config: [cluster] gc_grace = 0: must be between 2 and 2592000 seconds");
+  out = run_ini(base_ini(), {"--cluster.gc_grace", "1"});
+  CHECK_ERROR_NAMES(out, "[cluster] gc_grace = 1");
+  out = run_ini(base_ini(), {"--cluster.gc_grace", "2"});
+  CAF_REQUIRE_EQUAL(out.text, "");
+  CAF_CHECK_EQUAL(out.config.gc_grace.count(), 2);
+}
+
 CAF_TEST(secret file errors) {
   auto out = run_ini(base_ini(), {"--cluster.secret_file", path("nope.key")});
   CAF_CHECK_EQUAL(out.text, "config: [cluster] secret_file '" + path("nope.key") +

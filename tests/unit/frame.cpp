@@ -56,6 +56,8 @@ const std::vector<std::pair<frame_type, uint16_t>> all_types = {
   {frame_type::peers, 60},
   {frame_type::heartbeat, 61},
   {frame_type::users, 62},
+  {frame_type::touch_chunks, 63},
+  {frame_type::touch_chunks_result, 64},
 };
 
 /// A raw header, written byte by byte (independently of append_frame_header).
@@ -148,7 +150,7 @@ CAF_TEST(frame type names) {
 }
 
 CAF_TEST(an unknown type is refused and named) {
-  for (uint16_t type : {0, 4, 15, 28, 31, 43, 47, 63, 0x0101, 0xFFFF}) {
+  for (uint16_t type : {0, 4, 15, 28, 31, 43, 47, 65, 0x0101, 0xFFFF}) {
     auto bytes = raw_header(8, type, 0, 7);
     std::string reason;
     auto h = decode_frame_header(bytes.data(), max_payload, reason);

@@ -37,12 +37,15 @@ struct one_node {
 
   ~one_node() { membership->send_exit(st, caf::exit_reason::user_shutdown); }
 
-  /// Answers the next question for the members: this node alone, up.
-  void answer_membership() {
+  /// Answers the next question for the members: this node alone, up, or the given replica.
+  void answer_membership(caf::actor replica = {}) {
     bool asked = false;
     membership->receive(
       [&](members_atom) {
         asked = true;
+        if (replica)
+          return std::vector<member_view>{
+            {std::string(32, 'b'), "b", "127.0.0.1:2", member_state::up, replica}};
         return std::vector<member_view>{
           {node_id, "a", "127.0.0.1:1", member_state::up, caf::actor_cast<caf::actor>(st)}};
       },

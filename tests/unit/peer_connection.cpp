@@ -50,6 +50,8 @@ struct observed {
   std::vector<byte_buffer> replies;         // what requesters received
   std::vector<caf::error> errors;           // ... or the errors they received
   std::vector<chunk_id> store_gets;         // get_chunk requests the store stub answered
+  std::vector<chunk_id> store_touches;      // ids of touch_chunks requests it answered
+  std::vector<std::vector<bool>> touch_answers; // what touch_chunks requesters received
   std::vector<caf::actor_addr> down;
   std::vector<caf::error> down_reasons;
   std::vector<caf::actor_addr> closed; // peer_down_atom messages to membership
@@ -105,6 +107,26 @@ caf::behavior store_stub(caf::event_based_actor*, std::shared_ptr<observed> seen
       }
       return all;
     },
+    [=](touch_chunks_atom, const std::vector<chunk_id>& ids) {
+      byte_buffer held{'c', 'h', 'u', 'n', 'k', ' ', 'b', 'y', 't', 'e', 's'};
+      std::vector<bool> present;
+      for (auto& id : ids) {
+        seen->store_touches.push_back(id);
+        present.push_back(id == chunk_id::of(held.data(), held.size()));
+      }
+      return present;
+    },
+  };
+}
+
+/// Asks the target to touch chunks once, and records the answer.
+caf::behavior toucher(caf::event_based_actor* self, caf::actor target, std::vector<chunk_id> ids,
+                      std::shared_ptr<observed> seen) {
+  self->request(target, caf::infinite, touch_chunks_atom::value, ids)
+    .then([=](std::vector<bool>& present) { seen->touch_answers.push_back(std::move(present)); },
+          [=](caf::error& err) { seen->errors.push_back(std::move(err)); });
+  return {
+    [](tick_atom) {},
   };
 }
 
@@ -752,6 +774,36 @@ CAF_TEST(a peer request is answered from the store) {
   CAF_REQUIRE(err);
   CAF_CHECK_EQUAL(err->code, static_cast<uint8_t>(errc::not_found));
   CAF_CHECK_EQUAL(err->message, "no chunk " + other.hex().substr(0, 8));
+  CAF_CHECK(!broker_down());
+}
+
+CAF_TEST(touch_chunks travels both ways between peers) {
+  authenticate(false);
+  take_output();
+  byte_buffer held{'c', 'h', 'u', 'n', 'k', ' ', 'b', 'y', 't', 'e', 's'};
+  std::vector<chunk_id> ids{chunk_id::of(held.data(), held.size()), chunk_id::of("other", 5)};
+  // The peer asks: the store touches, the answer says which ids it holds.
+  send(frame_bytes(frame_type::touch_chunks, to_payload(has_chunks_msg{ids}), 31));
+  auto out = take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK(out[0].header.type == frame_type::touch_chunks_result);
+  CAF_CHECK_EQUAL(out[0].header.request_id, 31u);
+  auto answer = from_payload<has_chunks_result_msg>(out[0].payload);
+  CAF_REQUIRE(answer);
+  CAF_CHECK_EQUAL(answer->present, (std::vector<bool>{true, false}));
+  CAF_CHECK_EQUAL(seen->store_touches, ids);
+  // A local session asks the peer through the broker.
+  track(sys.spawn(toucher, broker, ids, seen));
+  out = take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK(out[0].header.type == frame_type::touch_chunks);
+  auto request = from_payload<has_chunks_msg>(out[0].payload);
+  CAF_REQUIRE(request);
+  CAF_CHECK_EQUAL(request->ids, ids);
+  send(frame_bytes(frame_type::touch_chunks_result, to_payload(has_chunks_result_msg{{false, true}}),
+                   out[0].header.request_id));
+  CAF_REQUIRE_EQUAL(seen->touch_answers.size(), 1u);
+  CAF_CHECK_EQUAL(seen->touch_answers[0], (std::vector<bool>{false, true}));
   CAF_CHECK(!broker_down());
 }
 

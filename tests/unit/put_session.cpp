@@ -44,6 +44,74 @@ struct fixture : test::one_node {
     client->send(session, data_atom::value, std::move(bytes), final);
   }
 
+  /// Makes sessions begun from now on run with this gc_grace.
+  void set_gc_grace(std::chrono::seconds grace) {
+    auto c = std::make_shared<node_context>(*ctx);
+    c->config.gc_grace = grace;
+    ctx = c;
+  }
+
+  /// What a replica played by the test saw of a put.
+  struct replica_log {
+    std::vector<chunk_id> chunks;                 // put_chunk, in order
+    std::vector<std::vector<chunk_id>> touches;   // touch_chunks, in order
+    bool manifest = false;                        // put_manifest
+  };
+
+  /// Plays the one replica of a put: stores every chunk; answers each touch with `held` for
+  /// every id; answers the manifest after `manifest_delay`. Returns after the manifest, after a
+  /// touch answered "not held", or after 5 s without a request.
+  replica_log serve(caf::scoped_actor& replica, bool held,
+                    std::chrono::milliseconds manifest_delay = 0ms) {
+    replica_log log;
+    for (bool more = true; more;) {
+      more = false;
+      replica->receive(
+        [&](put_chunk_atom, const chunk_id& id, const byte_buffer&) {
+          log.chunks.push_back(id);
+          more = true;
+          return caf::ok_atom::value;
+        },
+        [&](touch_chunks_atom, const std::vector<chunk_id>& ids) {
+          log.touches.push_back(ids);
+          more = held;
+          return std::vector<bool>(ids.size(), held);
+        },
+        [&](put_manifest_atom, const manifest&) {
+          log.manifest = true;
+          std::this_thread::sleep_for(manifest_delay); // a slow disk
+          return caf::ok_atom::value;
+        },
+        caf::after(5s) >> [] {});
+    }
+    return log;
+  }
+
+  /// The first frame after the credits.
+  std::pair<frame_type, byte_buffer> outcome() {
+    auto f = next_frame();
+    while (f.first == frame_type::put_credit)
+      f = next_frame();
+    return f;
+  }
+
+  /// Begins a put of `size` bytes whose one replica is `replica`, up to put_ready.
+  void begin_on(caf::scoped_actor& replica, uint64_t size) {
+    begin(size);
+    answer_membership(caf::actor{replica});
+    CAF_REQUIRE(next_frame().first == frame_type::put_ready);
+  }
+
+  /// The error the put ended with.
+  error_msg failure() {
+    auto f = outcome();
+    CAF_REQUIRE(f.first == frame_type::error);
+    auto err = from_payload<error_msg>(f.second);
+    CAF_REQUIRE(err);
+    CAF_MESSAGE(err->message);
+    return *err;
+  }
+
   /// The next frame the session sends the client.
   std::pair<frame_type, byte_buffer> next_frame() {
     std::pair<frame_type, byte_buffer> out{frame_type::error, {}};
@@ -284,6 +352,17 @@ CAF_TEST(the own store is told a chunk was sealed here and peers get a plain put
       caf::after(10s) >> [] {});
     CAF_CHECK(plain);
   }
+  // The last touch of the chunks, on both.
+  for (auto* replica : {&own_store, &peer}) {
+    bool touched = false;
+    (*replica)->receive(
+      [&](touch_chunks_atom, const std::vector<chunk_id>& ids) {
+        touched = ids.size() == 2;
+        return std::vector<bool>(ids.size(), true);
+      },
+      caf::after(10s) >> [] {});
+    CAF_CHECK(touched);
+  }
   // Then the manifest, the same message to both.
   for (auto* replica : {&own_store, &peer}) {
     bool got = false;
@@ -352,6 +431,65 @@ CAF_TEST(a put that cannot go past a version far ahead of its clock fails and sa
   auto still = stored();
   CAF_REQUIRE(still);
   CAF_CHECK(still->version == far.version);
+}
+
+// -- the lease on the put's chunks ------------------------------------------------------------
+
+CAF_TEST(a put whose chunk vanished before its manifest fails and stores nothing) {
+  caf::scoped_actor replica{sys};
+  begin_on(replica, 4096 + 10);
+  send_data(byte_buffer(4096, 'a'), false);
+  send_data(byte_buffer(10, 'b'), true);
+  // Both chunks are acknowledged; then collection (say) takes them: the last touch before the
+  // manifest finds them gone.
+  auto log = serve(replica, false);
+  CAF_CHECK_EQUAL(log.chunks.size(), 2u);
+  CAF_REQUIRE_EQUAL(log.touches.size(), 1u);
+  CAF_CHECK_EQUAL(log.touches[0].size(), 2u);
+  CAF_CHECK(!log.manifest);
+  auto err = failure();
+  CAF_CHECK_EQUAL(err.code, static_cast<uint8_t>(errc::too_few_replicas));
+  CAF_CHECK(err.message.find("held by only 0 of 1 required replicas") != std::string::npos);
+}
+
+CAF_TEST(a put that waits for its client renews the lease on the chunks it wrote) {
+  set_gc_grace(1s); // renewed every 333 ms
+  caf::scoped_actor replica{sys};
+  begin_on(replica, unknown_size);
+  send_data(byte_buffer(4096, 'a'), false);
+  // The client sends nothing more for a while: the session touches the chunk it has.
+  auto steady_start = std::chrono::steady_clock::now();
+  chunk_id written;
+  std::vector<chunk_id> touched;
+  replica->receive([&](put_chunk_atom, const chunk_id& id, const byte_buffer&) {
+    written = id;
+    return caf::ok_atom::value;
+  }, caf::after(10s) >> [] {});
+  replica->receive([&](touch_chunks_atom, const std::vector<chunk_id>& ids) {
+    touched = ids;
+    return std::vector<bool>(ids.size(), true);
+  }, caf::after(2s) >> [] {});
+  CAF_CHECK_EQUAL(touched, std::vector<chunk_id>{written});
+  // The first renewal comes after about gc_grace/3 (333 ms): well within gc_grace, and not in
+  // a busy loop. (Loose bounds: a loaded machine delivers timers late.)
+  auto first_renewal = std::chrono::steady_clock::now() - steady_start;
+  CAF_CHECK(first_renewal < 1s);
+  CAF_CHECK(first_renewal > 100ms);
+  send_data(byte_buffer(10, 'b'), true);
+  auto log = serve(replica, true);
+  CAF_CHECK(log.manifest);
+  CAF_CHECK(outcome().first == frame_type::put_done);
+}
+
+CAF_TEST(a manifest that reaches its quorum more than gc_grace after the last touch fails the put) {
+  set_gc_grace(1s);
+  caf::scoped_actor replica{sys};
+  begin_on(replica, 4096 + 10);
+  send_data(byte_buffer(4096, 'a'), false);
+  send_data(byte_buffer(10, 'b'), true);
+  auto log = serve(replica, true, 1200ms);
+  CAF_CHECK(log.manifest);
+  CAF_CHECK_EQUAL(failure().code, static_cast<uint8_t>(errc::timeout));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -228,6 +228,52 @@ CAF_TEST(has_chunks answers per id) {
   CAF_CHECK_EQUAL(*held, (std::vector<bool>{false, true}));
 }
 
+CAF_TEST(touch_chunks answers per id and keeps a held chunk from collection) {
+  using steady = std::chrono::steady_clock;
+  // gc_grace goes through the default handler, like the capacity: send it untyped.
+  bool set = false;
+  self->request(caf::actor_cast<caf::actor>(st), std::chrono::seconds(10), gc_grace_atom::value,
+                caf::timespan{std::chrono::seconds{60}})
+    .receive([&](caf::ok_atom) { set = true; }, [](caf::error&) {});
+  CAF_REQUIRE(set);
+  auto leased = bytes_of("leased");
+  auto left = bytes_of("left alone");
+  auto again = bytes_of("put again");
+  for (auto& b : {leased, left, again})
+    CAF_REQUIRE(ask<caf::ok_atom>(put_chunk_atom::value, id_of(b), b));
+  // A collection pass that planned its removals gc_grace from now...
+  auto now = steady::now();
+  auto planned = now + std::chrono::seconds{60};
+  while (steady::now() <= now) {
+  }
+  // ... meets chunks touched since: one by a lease, one by a put that found it held, one
+  // through the sealed_here put of this node's own put session.
+  std::vector<chunk_id> ids{id_of(bytes_of("not held")), id_of(leased)};
+  auto held = ask<std::vector<bool>>(touch_chunks_atom::value, ids);
+  CAF_REQUIRE(held);
+  CAF_CHECK_EQUAL(*held, (std::vector<bool>{false, true}));
+  CAF_REQUIRE(ask<caf::ok_atom>(put_chunk_atom::value, id_of(again), again));
+  auto sealed = bytes_of("sealed here");
+  CAF_REQUIRE(ask<caf::ok_atom>(put_chunk_atom::value, id_of(sealed), sealed));
+  auto sealed_planned = steady::now() + std::chrono::seconds{60};
+  CAF_REQUIRE(ask<caf::ok_atom>(sealed_here_atom::value, put_chunk_atom::value, id_of(sealed), sealed));
+  // The store's answer to a collection: true when the chunk is gone.
+  auto collected = [&](const byte_buffer& b, steady::time_point planned_at) {
+    auto gone = ask<bool>(delete_chunk_atom::value, id_of(b), planned_at);
+    CAF_REQUIRE(gone);
+    return *gone;
+  };
+  CAF_CHECK(!collected(leased, planned));
+  CAF_CHECK(!collected(again, planned));
+  CAF_CHECK(!collected(sealed, sealed_planned));
+  CAF_CHECK(collected(left, planned));
+  auto still = ask<std::vector<bool>>(has_chunks_atom::value,
+                                      std::vector<chunk_id>{id_of(leased), id_of(again),
+                                                            id_of(sealed), id_of(left)});
+  CAF_REQUIRE(still);
+  CAF_CHECK_EQUAL(*still, (std::vector<bool>{true, true, true, false}));
+}
+
 CAF_TEST(manifests keep the newest version and list by prefix) {
   CAF_CHECK(ask<caf::ok_atom>(put_manifest_atom::value, make_manifest("dir/b", 2)));
   // An older version is not answered ok: the requester learns the version held instead.
