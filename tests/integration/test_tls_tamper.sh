@@ -145,6 +145,9 @@ extra_port P3
 start_relay relay3 "$P3" "$(node_addr 2)" --flip c2s:300000 --flip-connections 1
 relay3=$RELAY_PID
 sed -i "s|^bootstrap = .*|bootstrap = 127.0.0.1:$P3|" "$CLUSTER_DIR/node1/node.ini"
+# Node 1 also remembers node 2's own address in its saved roster and would dial it directly
+# beside the relay: without the roster, the relay is the only address node 1 has for node 2.
+rm -f "$CLUSTER_DIR/node1/data/roster"
 cluster_sh restart 1 >"$TEST_DIR/restart.out" 2>&1 || fail "restarting node 1: $(cat "$TEST_DIR/restart.out")"
 # Node 1 reaches node 2 through the relay. (Node 1 redials the relay's address every few seconds,
 # as it never matches node 2's advertised address, and each new connection replaces the last:
