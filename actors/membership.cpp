@@ -354,8 +354,10 @@ void on_gossip(self_ptr self, const std::string& sender, const std::vector<roste
                          std::to_string(entries.size()) + " entries, more than "
                            + std::to_string(max_roster_entries));
   auto wall = wall_clock_ms();
+  auto max_ahead = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(st.ctx->config.max_clock_skew).count());
   for (auto& e : entries)
-    if (auto problem = roster_entry_problem(e, wall))
+    if (auto problem = roster_entry_problem(e, wall, max_ahead))
       return refuse_gossip(self, sender_entry.name, *problem);
   bool changed = false;
   for (auto& e : entries) {

@@ -34,8 +34,10 @@ constexpr size_t max_roster_entries = 1024;
 
 /// Why `e` cannot be taken, as a sentence naming the field, or nullopt when it is well formed:
 /// the id is 32 lowercase hex digits, the name follows the [node] name rule, the address is
-/// host:port, and neither version is more than max_clock_ahead_ms ahead of `wall_ms`.
-std::optional<std::string> roster_entry_problem(const roster_entry& e, uint64_t wall_ms);
+/// host:port, and neither version is more than `max_ahead_ms` ([cluster] max_clock_skew) ahead
+/// of `wall_ms`.
+std::optional<std::string> roster_entry_problem(const roster_entry& e, uint64_t wall_ms,
+                                                uint64_t max_ahead_ms = max_clock_ahead_ms);
 
 /// Merges an operator's decision about the same node; true if anything changed. The further
 /// state wins (left > leaving > active); at the same state, the larger version.

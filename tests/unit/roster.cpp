@@ -309,6 +309,13 @@ CAF_TEST(addresses parse as host and port) {
   }
 }
 
+CAF_TEST(the bound is the configured max_clock_skew) {
+  auto e = good();
+  e.admin_version = now_ms + 300'000; // five minutes ahead
+  CAF_CHECK(roster_entry_problem(e, now_ms, 60'000));
+  CAF_CHECK(!roster_entry_problem(e, now_ms, 300'000));
+}
+
 CAF_TEST(versions more than the bound ahead of the wall clock are refused) {
   auto e = good();
   e.admin_version = now_ms + max_clock_ahead_ms + 1;
