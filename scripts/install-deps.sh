@@ -26,6 +26,9 @@ packages=(
   coreutils
   jq
   tcpdump # tests/integration/test_tls_capture.sh captures the cluster's traffic on lo
+  python3  # Debian's /usr/bin/python3 runs the soak (scripts/soak/) and its checker's tests
+  nftables # the soak's network partitions (drop rules inside each node's namespace)
+  faketime # the soak steps one node's wall clock while it runs (libfaketime)
   clang
   libclang-rt-14-dev
 )

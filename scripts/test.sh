@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: exactly what CI runs (.ci/run calls it).
 #   1. normal:   the usual build (build/), then every unit and integration test through CTest;
-#   2. sanitize: a build with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/,
+#   2. soak:     the nemesis soak, short and with a fixed seed (scripts/soak.sh --duration 150
+#                --seed 1, on the normal build; needs root: namespaces, nftables, tmpfs);
+#   3. sanitize: a build with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/,
 #                -DDFS_SANITIZE=ON), then the same tests under it;
-#   3. fuzz:     every libFuzzer harness for 30 s (scripts/fuzz.sh; clang, build-fuzz/).
+#   4. fuzz:     every libFuzzer harness for 30 s (scripts/fuzz.sh; clang, build-fuzz/).
 #
-#   scripts/test.sh                      all three stages (about 25-35 minutes on 2 cores)
-#   scripts/test.sh --quick              only the normal stage (about 6 minutes, 1 of tests)
-#   scripts/test.sh --stage sanitize     one stage (normal, sanitize or fuzz)
+#   scripts/test.sh                      all four stages (about 30-40 minutes on 2 cores)
+#   scripts/test.sh --quick              only the normal stage (about 6 minutes)
+#   scripts/test.sh --stage sanitize     one stage (normal, soak, sanitize or fuzz)
 #   scripts/test.sh --quick -R integration    other arguments go to ctest
 #
 # Every stage runs even when an earlier one failed, so one run shows everything; the exit code
@@ -15,16 +17,16 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-stages=(normal sanitize fuzz)
+stages=(normal soak sanitize fuzz)
 ctest_args=()
 while (($#)); do
   case "$1" in
     --quick) stages=(normal) ;;
     --stage)
-      (($# >= 2)) || { echo "test.sh: --stage needs normal, sanitize or fuzz" >&2; exit 2; }
+      (($# >= 2)) || { echo "test.sh: --stage needs normal, soak, sanitize or fuzz" >&2; exit 2; }
       case "$2" in
-        normal | sanitize | fuzz) stages=("$2") ;;
-        *) echo "test.sh: unknown stage '$2' (normal, sanitize or fuzz)" >&2; exit 2 ;;
+        normal | soak | sanitize | fuzz) stages=("$2") ;;
+        *) echo "test.sh: unknown stage '$2' (normal, soak, sanitize or fuzz)" >&2; exit 2 ;;
       esac
       shift
       ;;
@@ -55,6 +57,11 @@ run_stage() { # run_stage NAME COMMAND...: runs it, records pass/FAIL and the ti
 normal() {
   bash scripts/build.sh &&
     (cd build && ctest --output-on-failure -j2 "${ctest_args[@]}")
+}
+
+soak() {
+  # The binaries of the normal stage (built here if that stage did not run).
+  rm -rf build/soak-ci && bash scripts/soak.sh --duration 150 --seed 1 --dir build/soak-ci
 }
 
 sanitize() {

@@ -39,8 +39,7 @@ RULES = (
 )
 OP_KINDS = ("put", "get", "rm", "ls", "stat")
 OUTCOMES = ("ok", "not_found", "fail", "unknown", "refused")
-FAULTS = ("kill", "restart", "pause", "resume", "partition", "heal", "fill_disk", "free_disk",
-          "flip", "clock", "clock_reset")
+FAULTS = ("kill", "pause", "partition", "fill", "flip", "clock")  # scripts/soak/nemesis.py
 # An rm the client was not told the version of may have been written with any version, so it
 # can explain the absence of any put: it sorts above every real version.
 UNKNOWN_VERSION = (math.inf, "")
@@ -325,6 +324,7 @@ class History:
     calm: list = field(default_factory=list)  # (start, end), sorted
     finals: list = field(default_factory=list)
     converged: dict = None
+    unsettled: list = field(default_factory=list)  # (time, what, reason) from "note" records
     disks: list = field(default_factory=list)
     malformed: list = field(default_factory=list)  # Violations
 
@@ -379,6 +379,15 @@ def parse_events(events):
             problems = f.problems
             if not problems:
                 h.converged = converged
+        elif kind == "note":
+            # The nemesis healed everything and the cluster did not settle within its deadline.
+            f = _Fields(event)
+            note = (f.time("time"), f.str("what"), event.get("reason"))
+            problems = f.problems
+            if not problems:
+                h.unsettled.append(note)
+        elif kind == "collected":
+            pass  # how long collection took; the disk rules judge what it left
         elif kind == "config":
             f = _Fields(event)
             config = {"replicas": f.int("replicas"),
@@ -731,12 +740,23 @@ def check_disks(h):
     return out
 
 
+def disk_violations(config, disks):
+    """Rule 6 alone, for the harness's wait for collection: config is the run's config record,
+    disks maps a node's name to what scripts/soak/disk.py read from its data_dir."""
+    h = parse_events([config] + [dict(type="disk", node=name, **held)
+                                 for name, held in disks.items()])
+    return check_disks(h)
+
+
 def check_convergence(h):
-    """Rule 7: the cluster converges on its own once the nemesis stops."""
+    """Rule 7: the cluster converges on its own once the nemesis stops, and settles (every
+    member up on every node) after each heal during the run."""
+    out = [Violation("no_convergence", None, ["note"], f"at {t:.1f} s: {what}: {reason}")
+           for t, what, reason in h.unsettled]
     if h.converged is not None and not h.converged["ok"]:
-        return [Violation("no_convergence", None, ["converged"],
-                          "the cluster did not converge after the nemesis stopped")]
-    return []
+        out.append(Violation("no_convergence", None, ["converged"],
+                             "the cluster did not converge after the nemesis stopped"))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

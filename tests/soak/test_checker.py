@@ -131,15 +131,13 @@ def clean_history():
     h.rm(1, "k4", 3.4, 3.5, outcome="not_found")  # k4 is absent: nothing removed
     h.get(3, "k4", 3.6, 3.7, outcome="not_found")
 
-    h.fault("kill", 10.0, 10.1, ["n2"])
+    h.fault("kill", 10.0, 14.5, ["n2"])
     h.put(1, "k1", "c1.3", 11.0, 12.0, outcome="unknown")  # takes effect, as 160@n1
     h.ops["put_k4"] = h.put(3, "k4", "c3.3", 11.0, 11.5, version="150@n1")
     h.get(2, "k1", 12.5, 13.0, "c1.1", "100@n1")
-    h.fault("restart", 14.0, 14.5, ["n2"])
-    h.fault("partition", 15.0, 15.1, ["n1", "n2"])
+    h.fault("partition", 15.0, 20.1, ["n1", "n2"])
     h.get(2, "k4", 16.0, 17.0, outcome="not_found")  # stale-looking, but no calm window
     h.put(1, "k4", "c1.4", 17.0, 17.1, outcome="refused")
-    h.fault("heal", 20.0, 20.1, ["n1", "n2"])
 
     h.calm(21.0, 30.0)
     h.ops["get_k1_new"] = h.get(2, "k1", 22.0, 22.2, "c1.3", "160@n1")
@@ -162,7 +160,7 @@ class CleanHistory(unittest.TestCase):
         self.assertEqual([v.line() for v in report.violations], [])
         s = report.summary
         self.assertEqual(s["ops"]["put"], {"ok": 5, "refused": 1, "unknown": 1})
-        self.assertEqual(s["faults"], {"heal": 1, "kill": 1, "partition": 1, "restart": 1})
+        self.assertEqual(s["faults"], {"kill": 1, "partition": 1})
         self.assertEqual(s["calm_windows"], 2)
         self.assertEqual(s["convergence"], {"time": 5.0, "ok": True})
 
@@ -410,6 +408,17 @@ class Convergence(unittest.TestCase):
         h = clean_history()
         next(e for e in h.events if e["type"] == "converged")["ok"] = False
         self.assertEqual(rules(h), ["no_convergence"])
+
+    def test_not_settled_after_a_heal(self):
+        h = clean_history()
+        h.events.append({"type": "note", "time": 20.5, "what": "not settled after healing",
+                         "reason": "n1 sees n2 not up"})
+        self.assertEqual(rules(h), ["no_convergence"])
+
+    def test_collection_time_is_no_violation(self):
+        h = clean_history()
+        h.events.append({"type": "collected", "ok": True, "time": 3.5})
+        self.assertEqual(rules(h), [])
 
 
 class Malformed(unittest.TestCase):

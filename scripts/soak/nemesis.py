@@ -1,0 +1,157 @@
+"""The nemesis: on a schedule drawn from the run's seed, it alternates calm windows (every node
+up and seeing every member up, nothing injected) with faults, often two at once on different
+nodes: kill -9 and restart; SIGSTOP for longer than down_after, then SIGCONT; partitions
+(one node isolated, a majority/minority split, or two sides joined only by a bridge node); a
+disk filled past the reserve, then freed; a byte flipped in a chunk file; a clock stepped
+forward or back, within and beyond max_clock_skew, then reset.
+
+The schedule depends only on the seed; when each step happens depends on how long the cluster
+takes to settle, which the history records.
+"""
+
+import os
+import random
+import threading
+import time
+
+KINDS = {"kill": 20, "pause": 20, "partition": 20, "fill": 10, "flip": 15, "clock": 15}
+SETTLE_DEADLINE = 120
+
+
+class Nemesis(threading.Thread):
+    def __init__(self, cluster, history, seed, duration, down_after, reserve, kinds=None):
+        super().__init__(name="nemesis", daemon=True)
+        self.cluster = cluster
+        self.history = history
+        self.rng = random.Random(f"{seed}/nemesis")
+        self.duration = duration
+        self.down_after = down_after
+        self.reserve = reserve
+        self.kinds = {k: w for k, w in KINDS.items() if kinds is None or k in kinds}
+        self.injected = {}
+        self.unsettled = []
+        self.error = None
+
+    def run(self):
+        try:
+            self.schedule()
+        except Exception as e:  # the harness reports it and still cleans up
+            self.error = f"{type(e).__name__}: {e}"
+            self.heal_everything()
+
+    def schedule(self):
+        began = time.monotonic()
+        while time.monotonic() - began < self.duration:
+            took, reason = self.cluster.wait_settled(SETTLE_DEADLINE, need_replication=False)
+            if took is None:
+                # Not settled: a liveness problem worth reporting; heal again and go on.
+                self.unsettled.append(reason)
+                self.history.write({"type": "note", "time": self.history.now(),
+                                    "what": "not settled after healing", "reason": reason})
+                self.heal_everything()
+                continue
+            calm_start = self.history.now()
+            time.sleep(self.rng.uniform(2, 8))  # the calm window's length, part of the schedule
+            self.history.write({"type": "calm", "start": calm_start, "end": self.history.now()})
+            self.inject_round()
+
+    def inject_round(self):
+        first = self.rng.choices(list(self.kinds), list(self.kinds.values()))[0]
+        faults = [first]
+        if self.rng.random() < 0.4:
+            others = [k for k in self.kinds if k != "partition" or first != "partition"]
+            faults.append(self.rng.choice(others))
+        free = list(self.cluster.nodes)
+        self.rng.shuffle(free)
+        pending = []  # (heal at, heal function, record)
+        for kind in faults:
+            node = free.pop()
+            hold, heal, detail, nodes = getattr(self, "inject_" + kind)(node)
+            start = self.history.now()
+            self.injected[kind] = self.injected.get(kind, 0) + 1
+            record = {"type": "nemesis", "fault": kind, "start": start, "nodes": nodes,
+                      "detail": detail}
+            pending.append((time.monotonic() + hold, heal, record))
+        for heal_at, heal, record in sorted(pending, key=lambda p: p[0]):
+            time.sleep(max(0.0, heal_at - time.monotonic()))  # the fault's scheduled length
+            heal()
+            record["end"] = self.history.now()
+            self.history.write(record)
+
+    # Each inject_* applies one fault and returns (seconds to hold it, the function that heals
+    # it, what was done, the nodes it touched).
+
+    def inject_kill(self, node):
+        node.kill()
+        return self.rng.uniform(1, 15), node.start, "SIGKILL, then start", [node.name]
+
+    def inject_pause(self, node):
+        node.pause()
+        hold = self.down_after + self.rng.uniform(1, 8)
+        return hold, node.resume, f"SIGSTOP for {hold:.1f} s", [node.name]
+
+    def inject_partition(self, node):
+        names = [n.index for n in self.cluster.nodes]
+        self.rng.shuffle(names)
+        shape = self.rng.choice(["isolate", "split", "bridge"])
+        if shape == "isolate":
+            sides = [[node.index], [i for i in names if i != node.index]]
+            cut = {(node.index, i) for i in sides[1]}
+        elif shape == "split":
+            k = len(names) // 2
+            sides = [names[:k], names[k:]]
+            cut = {(a, b) for a in sides[0] for b in sides[1]}
+        else:
+            bridge, rest = names[0], names[1:]
+            k = len(rest) // 2
+            sides = [rest[:k] + [bridge], rest[k:] + [bridge]]
+            cut = {(a, b) for a in rest[:k] for b in rest[k:]}
+        for i in names:
+            self.cluster.net.cut(i, {b for a, b in cut if a == i} | {a for a, b in cut if b == i})
+
+        def heal():
+            for i in names:
+                self.cluster.net.heal(i)
+
+        detail = {"shape": shape, "sides": [[f"n{i}" for i in s] for s in sides]}
+        return self.rng.uniform(5, 25), heal, detail, [f"n{i}" for i in names]
+
+    def inject_fill(self, node):
+        filled = node.fill_disk(leave_free=self.reserve // 2)
+        return self.rng.uniform(5, 20), node.free_disk, f"{filled} bytes, free < reserve", [
+            node.name]
+
+    def inject_flip(self, node):
+        files = node.chunk_files()
+        if not files:
+            return 0, lambda: None, "no chunk file to flip", [node.name]
+        path = self.rng.choice(sorted(files))
+        try:
+            with open(path, "r+b") as f:
+                size = os.fstat(f.fileno()).st_size
+                at = self.rng.randrange(size) if size else 0
+                f.seek(at)
+                byte = f.read(1)
+                f.seek(at)
+                f.write(bytes([(byte[0] if byte else 0) ^ 0x5A]))
+            detail = f"{os.path.basename(path)} byte {at}"
+        except OSError as e:  # repair or GC may have moved it meanwhile
+            detail = f"{os.path.basename(path)}: {e.strerror}"
+        return 0, lambda: None, detail, [node.name]
+
+    def inject_clock(self, node):
+        offset = self.rng.choice([20, -20, 45, -45, 90, -90])
+        node.set_clock_offset(offset)
+        return self.rng.uniform(10, 30), lambda: node.set_clock_offset(0), f"{offset:+d} s", [
+            node.name]
+
+    def heal_everything(self):
+        for i in range(1, len(self.cluster.nodes) + 1):
+            self.cluster.net.heal(i)
+        for node in self.cluster.nodes:
+            node.set_clock_offset(0)
+            node.free_disk()
+            if node.paused:
+                node.resume()
+            if not node.running():
+                node.start()
