@@ -16,7 +16,8 @@ outcome), "nemesis", "calm" windows, and after convergence "final" reads through
   lost_write, resurrected                 the converged state against the acknowledged writes
   stale_read, non_monotonic_read          reads inside calm windows
   orphan_chunk, under_replicated,
-  over_replicated, divergent_manifest     what the disks hold after convergence
+  over_replicated, divergent_manifest,
+  damaged_copy                            what the disks hold after convergence
   no_convergence, malformed               the run itself
 Versions are "HLC@NODEID", ordered as (int(HLC), NODEID). An op "refused" had no effect; a put
 or rm that "fail"ed or is "unknown" may or may not have taken effect; "acked" means outcome "ok".
@@ -34,7 +35,7 @@ RULES = (
     "phantom_read", "damaged_read",
     "divergent_final", "version_mismatch", "lost_write", "resurrected",
     "stale_read", "non_monotonic_read",
-    "orphan_chunk", "under_replicated", "over_replicated", "divergent_manifest",
+    "orphan_chunk", "under_replicated", "over_replicated", "divergent_manifest", "damaged_copy",
     "no_convergence", "malformed",
 )
 OP_KINDS = ("put", "get", "rm", "ls", "stat")
@@ -131,6 +132,7 @@ class Disk:
     node: str
     chunks: list
     manifests: list
+    corrupt: list  # chunk files whose bytes do not hash to their id
 
 
 @dataclass
@@ -245,7 +247,9 @@ class _Fields:
     def choice(self, name, options):
         return self.get(name, lambda v: v in options, "one of " + "|".join(options))
 
-    def list(self, name, item_check=lambda v: True):
+    def list(self, name, item_check=lambda v: True, optional=False):
+        if optional and name not in self.event:
+            return None
         return self.get(name, lambda v: isinstance(v, list) and all(map(item_check, v)), "a list")
 
     def version(self, name, nullable=True):
@@ -257,7 +261,6 @@ class _Fields:
             return parse_version(text)
         except ValueError as e:
             self.problems.append(f"{where}: {e}")
-            return None
             return None
 
 
@@ -304,7 +307,8 @@ def _parse_final(record, event):
 
 def _parse_disk(record, event):
     f = _Fields(event)
-    disk = Disk(record, f.str("node"), f.list("chunks", lambda c: isinstance(c, str)) or [], [])
+    disk = Disk(record, f.str("node"), f.list("chunks", lambda c: isinstance(c, str)) or [], [],
+                f.list("corrupt", lambda c: isinstance(c, str), optional=True) or [])
     for i, m in enumerate(f.list("manifests", lambda m: isinstance(m, dict)) or []):
         mf = _Fields(m)
         manifest = Manifest(mf.str("key"), mf.version("version", nullable=False),
@@ -711,6 +715,10 @@ def check_disks(h):
                                      f"holds {format_version(m.version)}, newest is "
                                      f"{format_version(newest[m.key].version)}"))
     referenced = {c for m in newest.values() if not m.deleted for c in m.chunks}
+    for disk in h.disks:
+        for chunk in disk.corrupt:
+            out.append(Violation("damaged_copy", None, [f"disk@{disk.node}"],
+                                 f"chunk file {chunk} does not hash to its id"))
     holders = defaultdict(list)
     for disk in h.disks:
         for chunk in set(disk.chunks):

@@ -4,6 +4,7 @@ on-disk layout": "DFSM", u16 format, SHA-256 of the payload, then the manifest e
 little-endian integers and u32-length-prefixed strings).
 """
 
+import hashlib
 import os
 import struct
 
@@ -54,11 +55,20 @@ def parse_manifest(data):
     return {"key": key, "version": f"{hlc}@{node_id}", "deleted": deleted, "chunks": chunks}
 
 
-def read_node(data_dir):
-    """{"chunks": [ids], "manifests": [{"key", "version", "deleted", "chunks"}], "damaged": [paths]}"""
-    chunks, manifests, damaged = [], [], []
+def read_node(data_dir, verify=False):
+    """{"chunks": [ids], "manifests": [{"key", "version", "deleted", "chunks"}],
+    "damaged": [manifest files that do not parse], "corrupt": [ids]}; "corrupt" (chunk files
+    whose bytes do not hash to their id, the name) only with verify, which reads every chunk."""
+    chunks, manifests, damaged, corrupt = [], [], [], []
     for dirpath, _, files in os.walk(os.path.join(data_dir, "chunks")):
-        chunks += [f for f in files if len(f) == 64]
+        for f in files:
+            if len(f) != 64:
+                continue
+            chunks.append(f)
+            if verify:
+                with open(os.path.join(dirpath, f), "rb") as fh:
+                    if hashlib.sha256(fh.read()).hexdigest() != f:
+                        corrupt.append(f)
     for dirpath, _, files in os.walk(os.path.join(data_dir, "manifests")):
         for f in files:
             path = os.path.join(dirpath, f)
@@ -67,5 +77,6 @@ def read_node(data_dir):
                     manifests.append(parse_manifest(fh.read()))
             except (OSError, ValueError):
                 damaged.append(path)
-    return {"chunks": sorted(chunks), "manifests": manifests, "damaged": damaged}
+    return {"chunks": sorted(chunks), "manifests": manifests, "damaged": damaged,
+            "corrupt": sorted(corrupt)}
 

@@ -132,8 +132,9 @@ def main():
             print(f"soak: converged {took:.1f} s after the nemesis stopped", flush=True)
             read_final(cluster, history, keys, scratch)
             gc_took, disks = wait_collected(cluster, config, GC_GRACE * 4 + 60)
-            for name, held in disks.items():
-                history.write(dict(type="disk", node=name, **held))
+            for node in cluster.nodes:  # once more, now also hashing every chunk file
+                held = disk.read_node(node.data_dir, verify=True)
+                history.write(dict(type="disk", node=node.name, **held))
             history.write({"type": "collected", "ok": gc_took is not None, "time": gc_took})
             print("soak: disks " + ("settled %.1f s after the final reads" % gc_took
                                     if gc_took is not None else "did NOT settle"), flush=True)

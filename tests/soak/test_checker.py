@@ -402,6 +402,11 @@ class Disks(unittest.TestCase):
         manifest.update(version="100@n1", chunks=[chunk_of("c1.1")])
         self.assertEqual(rules(h), ["divergent_manifest"])
 
+    def test_damaged_copy(self):
+        h = clean_history()
+        h.disk("n2")["corrupt"] = [chunk_of("c1.3")]
+        self.assertEqual(rules(h), ["damaged_copy"])
+
 
 class Convergence(unittest.TestCase):
     def test_no_convergence(self):
