@@ -95,9 +95,9 @@ void stat(self_ptr self, const std::string& key, caf::typed_response_promise<sta
 
 /// Writes the tombstone of `key` at version `hlc` to `targets`; writes it again above a newer
 /// version a replica reports (next_version_above), so that an rm is acknowledged only once its
-/// tombstone is the newest version on the replicas that took it.
+/// tombstone is the newest version on the replicas that took it. Answers that version.
 void write_tombstone(self_ptr self, const std::string& key, std::vector<member_view> targets,
-                     uint64_t hlc, int retries, caf::typed_response_promise<caf::ok_atom> rp) {
+                     uint64_t hlc, int retries, caf::typed_response_promise<version> rp) {
   auto& ctx = *self->state.ctx;
   manifest tombstone;
   tombstone.key = key;
@@ -139,11 +139,11 @@ void write_tombstone(self_ptr self, const std::string& key, std::vector<member_v
         return;
       }
       DFS_INFO("coordinator", "removed '" << key << "'");
-      rp.deliver(caf::ok_atom::value);
+      rp.deliver(tombstone.version);
     });
 }
 
-void rm(self_ptr self, const std::string& key, caf::typed_response_promise<caf::ok_atom> rp) {
+void rm(self_ptr self, const std::string& key, caf::typed_response_promise<version> rp) {
   with_members(self, rp, [=](std::vector<member_view> members) mutable {
     auto live = std::make_shared<std::vector<member_view>>(readable_members(members));
     auto pool = placement_targets(members);
@@ -262,7 +262,7 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self, node_co
       return rp;
     },
     [=](rm_atom, const std::string& key) {
-      auto rp = self->make_response_promise<caf::ok_atom>();
+      auto rp = self->make_response_promise<version>();
       rm(self, key, rp);
       return rp;
     },

@@ -162,7 +162,7 @@ caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_con
                                           to_payload(get_meta_msg{
                                             st.file.size,
                                             static_cast<uint32_t>(st.file.chunks.size()),
-                                            get_window}));
+                                            get_window, st.file.version.to_string()}));
                                pump(self);
                              });
       },

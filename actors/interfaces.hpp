@@ -178,7 +178,8 @@ using replication_actor = caf::typed_actor<
 using coordinator_actor = caf::typed_actor<
   caf::replies_to<ls_atom, std::string>::with<ls_result_msg>,
   caf::replies_to<stat_atom, std::string>::with<stat_result_msg>,
-  caf::replies_to<rm_atom, std::string>::with<caf::ok_atom>,
+  // The version of the tombstone written (the one the replicas acknowledged).
+  caf::replies_to<rm_atom, std::string>::with<version>,
   caf::replies_to<status_atom>::with<status_result_msg>,
   caf::replies_to<leave_atom, std::string>::with<caf::ok_atom>>;
 

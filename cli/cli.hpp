@@ -38,6 +38,12 @@ std::string to_json(const cluster_status& status);
 std::string to_json(const std::vector<user_info>& users);
 /// user add --json: {"name":…,"credential_file":…,"access_key":…,"secret_key":…}
 std::string to_json(const user_info& added, const std::string& credential_file);
+/// put --json: {"key":…,"size":…,"copies":…,"version":…}
+std::string to_json(const std::string& key, const put_info& stored);
+/// get --json: {"key":…,"size":…,"chunks":…,"version":…}
+std::string to_json(const std::string& key, const get_info& got);
+/// rm --json: {"key":…,"version":…}
+std::string to_json(const std::string& key, const remove_info& removed);
 
 // The commands. `args` are the positional arguments after the command name, count already
 // checked. Each prints its own "dfs: ..." line on failure and returns the exit code.

@@ -144,6 +144,10 @@ int run_put(const settings& s, const std::vector<std::string>& args) {
   progress.finish();
   if (!stored)
     return failed(stored.error());
+  if (s.json) {
+    print_line(to_json(key, *stored));
+    return exit_ok;
+  }
   print_line("stored " + log::printable(key) + " (" + std::to_string(stored->size) + " bytes, "
              + std::to_string(stored->copies) + " copies)");
   return exit_ok;
@@ -154,6 +158,10 @@ int run_get(const settings& s, const std::vector<std::string>& args) {
   auto path = args.size() > 1 ? args[1] : std::string{};
   if (!key_ok(key))
     return exit_usage;
+  if (s.json && path == "-") {
+    say("get --json needs a file: stdout carries the content");
+    return exit_usage;
+  }
   auto sink = local_sink::open(path, key);
   if (!sink) {
     say(sink.error().message);
@@ -168,6 +176,8 @@ int run_get(const settings& s, const std::vector<std::string>& args) {
   progress.finish();
   if (!got)
     return failed(got.error());
+  if (s.json)
+    print_line(to_json(key, *got));
   return exit_ok;
 }
 
@@ -178,8 +188,11 @@ int run_rm(const settings& s, const std::vector<std::string>& args) {
   client c;
   if (auto code = connect(c, s))
     return *code;
-  if (auto done = c.remove(key); !done)
-    return failed(done.error());
+  auto removed = c.remove(key);
+  if (!removed)
+    return failed(removed.error());
+  if (s.json)
+    print_line(to_json(key, *removed));
   return exit_ok;
 }
 

@@ -33,9 +33,9 @@ struct command {
 };
 
 const command commands[] = {
-  {"put", 2, 2, "put <local-file | -> <key>", false, run_put},
-  {"get", 1, 2, "get <key> [<local-file> | -]", false, run_get},
-  {"rm", 1, 1, "rm <key>", false, run_rm},
+  {"put", 2, 2, "put <local-file | -> <key> [--json]", true, run_put},
+  {"get", 1, 2, "get <key> [<local-file> | -] [--json]", true, run_get},
+  {"rm", 1, 1, "rm <key> [--json]", true, run_rm},
   {"ls", 0, 1, "ls [<prefix>] [--json]", true, run_ls},
   {"stat", 1, 1, "stat <key> [--json]", true, run_stat},
   {"status", 0, 0, "status [--json]", true, run_status},
@@ -52,10 +52,13 @@ int usage_error(const std::string& message) {
 
 void print_help(const po::options_description& visible) {
   std::cout << "usage: dfs [options] <command> [args]\n\ncommands:\n"
-               "  put <local-file | -> <key>    store a file (- reads stdin) under key\n"
-               "  get <key> [<local-file> | -]  fetch key (default: its last path component in\n"
-               "                                the current directory; - writes stdout)\n"
-               "  rm <key>                      remove key\n"
+               "  put <local-file | -> <key> [--json]\n"
+               "                                store a file (- reads stdin) under key\n"
+               "  get <key> [<local-file> | -] [--json]\n"
+               "                                fetch key (default: its last path component in\n"
+               "                                the current directory; - writes stdout, without\n"
+               "                                --json)\n"
+               "  rm <key> [--json]             remove key\n"
                "  ls [<prefix>] [--json]        list keys, as <size><TAB><key> lines\n"
                "  stat <key> [--json]           size, chunks, version, copies, sha256 of key\n"
                "  status [--json]               cluster members and under-replicated count\n"
@@ -106,7 +109,9 @@ int run(int argc, char** argv) {
      "the cluster secret, or a user's credential file (default: $DFS_SECRET_FILE)")
     ("timeout", po::value<std::string>()->value_name("SECONDS")->default_value("60"),
      "how long to wait for the node to answer")
-    ("json", po::bool_switch(), "ls, stat, status, user add, user ls: one line of JSON")
+    ("json", po::bool_switch(),
+     "put, get, rm, ls, stat, status, user add, user ls: one line of JSON (with the version for "
+     "put, get and rm)")
     ("read-only", po::bool_switch(), "user add: the user may only read")
     ("prefix", po::value<std::string>()->value_name("P"),
      "user add: the user may only touch keys that start with P")
@@ -162,7 +167,7 @@ int run(int argc, char** argv) {
   settings s;
   s.json = vm["json"].as<bool>();
   if (s.json && !cmd->takes_json)
-    return usage_error("--json applies only to ls, stat, status and user");
+    return usage_error("--json applies only to put, get, rm, ls, stat, status and user");
   s.read_only = vm["read-only"].as<bool>();
   if (vm.count("prefix"))
     s.prefix = vm["prefix"].as<std::string>();

@@ -1,4 +1,4 @@
-// JSON output of the dfs CLI, written by hand: three small shapes do not justify a library.
+// JSON output of the dfs CLI, written by hand: a few small shapes do not justify a library.
 #include "cli/cli.hpp"
 
 #include <cstdio>
@@ -126,6 +126,20 @@ std::string to_json(const user_info& added, const std::string& credential_file) 
   return "{" + field("name", added.name) + "," + field("credential_file", credential_file) + ","
          + field("access_key", added.access_key) + "," + field("secret_key", added.secret_key)
          + "}";
+}
+
+std::string to_json(const std::string& key, const put_info& stored) {
+  return "{" + field("key", key) + "," + field("size", stored.size) + ","
+         + field("copies", uint64_t{stored.copies}) + "," + field("version", stored.version) + "}";
+}
+
+std::string to_json(const std::string& key, const get_info& got) {
+  return "{" + field("key", key) + "," + field("size", got.size) + ","
+         + field("chunks", uint64_t{got.chunks}) + "," + field("version", got.version) + "}";
+}
+
+std::string to_json(const std::string& key, const remove_info& removed) {
+  return "{" + field("key", key) + "," + field("version", removed.version) + "}";
 }
 
 } // namespace dfs::cli

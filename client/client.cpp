@@ -471,7 +471,7 @@ result<get_info> client::impl::get(const std::string& key, const write_fn& write
     if (progress)
       progress(received, meta.size);
   }
-  return get_info{meta.size, meta.chunks};
+  return get_info{meta.size, meta.chunks, std::move(meta.version)};
 }
 
 result<get_info> client::get(const std::string& key, std::string& out,
@@ -535,12 +535,13 @@ result<get_info> client::get_to(const std::string& key, const write_fn& write,
 
 // --- one-frame requests ----------------------------------------------------------------------
 
-result<void> client::remove(const std::string& key) {
-  return guarded(*this, [&]() -> result<void> {
-    empty_msg done;
-    if (auto e = self().call(frame_type::rm, to_payload(key_msg{key}), frame_type::ok, done))
+result<remove_info> client::remove(const std::string& key) {
+  return guarded(*this, [&]() -> result<remove_info> {
+    rm_result_msg done;
+    if (auto e = self().call(frame_type::rm, to_payload(key_msg{key}), frame_type::rm_result,
+                             done))
       return *e;
-    return result<void>{};
+    return remove_info{std::move(done.version)};
   });
 }
 

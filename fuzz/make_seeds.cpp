@@ -146,7 +146,7 @@ void message_seeds() {
   message_seed(6, "put_ready", put_ready_msg{4 << 20, 8});
   message_seed(7, "credit", credit_msg{4});
   message_seed(8, "put_done", put_done_msg{3, "1700000000000@" + other_id});
-  message_seed(9, "get_meta", get_meta_msg{123456, 1, 8});
+  message_seed(9, "get_meta", get_meta_msg{123456, 1, 8, "1700000000000@" + other_id});
   message_seed(10, "ls_result",
                ls_result_msg{{{"a", 1, "1@" + id_a}, {"b/c", 1 << 20, "2@" + id_b}}});
   message_seed(11, "stat_result",
@@ -182,6 +182,7 @@ void message_seeds() {
   message_seed(24, "peers",
                peers_msg{roster_msg{{{id_a, "n1", "127.0.0.1:7001", 17, admin_state::active, 0}}},
                          {id_b}});
+  message_seed(25, "rm_result", rm_result_msg{"1700000000001@" + other_id});
 }
 
 // -- handshake -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // Every payload decoder of net/messages.hpp (control frames between clients and nodes and
 // between nodes), through from_payload<T> exactly as the brokers and the client call it.
 //
-// Input: [selector] payload...   (selector % 25 picks the message type, in the order of
+// Input: [selector] payload...   (selector % 26 picks the message type, in the order of
 // `decoders` below; fuzz/make_seeds.cpp writes one seed per type)
 //
 // Invariants, for every type:
@@ -73,7 +73,8 @@ void validate(const put_begin_msg& m) { FUZZ_CHECK(m.key.size() <= max_key_lengt
 void validate(const put_ready_msg&) {}
 void validate(const credit_msg&) {}
 void validate(const put_done_msg& m) { FUZZ_CHECK(m.version.size() <= 256); }
-void validate(const get_meta_msg&) {}
+void validate(const get_meta_msg& m) { FUZZ_CHECK(m.version.size() <= 256); }
+void validate(const rm_result_msg& m) { FUZZ_CHECK(m.version.size() <= 256); }
 void validate(const ls_result_msg& m) {
   for (auto& e : m.entries)
     FUZZ_CHECK(e.key.size() <= max_key_length && e.version.size() <= 256);
@@ -211,10 +212,11 @@ const decoder_fn decoders[] = {
     auto& r = item_ratios();
     check<peers_msg>(d, n, std::max(r.roster_item, r.string_item));
   },
+  [](const char* d, size_t n) { check<rm_result_msg>(d, n, 0); },
 };
 
 constexpr size_t decoder_count = sizeof(decoders) / sizeof(decoders[0]);
-static_assert(decoder_count == 25, "fuzz/make_seeds.cpp numbers the message types the same way");
+static_assert(decoder_count == 26, "fuzz/make_seeds.cpp numbers the message types the same way");
 
 } // namespace
 

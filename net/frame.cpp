@@ -12,7 +12,7 @@ const char* to_string(frame_type type) {
     DFS_FRAME_NAME(put_ready) DFS_FRAME_NAME(put_credit) DFS_FRAME_NAME(put_done)
     DFS_FRAME_NAME(get_meta) DFS_FRAME_NAME(get_data) DFS_FRAME_NAME(ok)
     DFS_FRAME_NAME(ls_result) DFS_FRAME_NAME(stat_result) DFS_FRAME_NAME(status_result)
-    DFS_FRAME_NAME(user_result) DFS_FRAME_NAME(user_list)
+    DFS_FRAME_NAME(user_result) DFS_FRAME_NAME(user_list) DFS_FRAME_NAME(rm_result)
     DFS_FRAME_NAME(put_chunk) DFS_FRAME_NAME(get_chunk) DFS_FRAME_NAME(chunk_data)
     DFS_FRAME_NAME(has_chunks) DFS_FRAME_NAME(has_chunks_result) DFS_FRAME_NAME(put_manifest)
     DFS_FRAME_NAME(get_manifest) DFS_FRAME_NAME(manifest_data) DFS_FRAME_NAME(list_manifests)

@@ -18,7 +18,9 @@ constexpr size_t frame_header_size = 16;
 // 3: peers frames carry the ids the sender waits for; status answers say why collection waits;
 //    touch_chunks (a put's lease on its chunks), which a node of version 2 would refuse as an
 //    unknown frame.
-constexpr uint16_t protocol_version = 3;
+// 4: rm is answered by rm_result (the tombstone's version), get_meta carries the version served:
+//    a client of version 3 would misread both.
+constexpr uint16_t protocol_version = 4;
 /// The largest chunk any node may be configured with ([storage] chunk_size).
 constexpr size_t max_chunk_size = 64u << 20;
 /// The largest payload an authenticated connection accepts: a chunk of the largest size plus
@@ -64,6 +66,7 @@ enum class frame_type : uint16_t {
   status_result = 40,
   user_result = 41, // the user record user_add made
   user_list = 42,   // the live users
+  rm_result = 43,   // the version of the tombstone an rm wrote
   // node <-> node: requests and their responses
   put_chunk = 48,
   get_chunk = 49,

@@ -101,8 +101,17 @@ struct get_meta_msg {
   uint64_t size = 0;
   uint32_t chunks = 0;
   uint32_t window = 0; // get_data frames the node sends before waiting for credit
-  void write(writer& w) const { w.u64(size), w.u32(chunks), w.u32(window); }
-  void read(reader& r) { size = r.u64(), chunks = r.u32(), window = r.u32(); }
+  std::string version; // of the manifest served
+  void write(writer& w) const { w.u64(size), w.u32(chunks), w.u32(window), w.str(version); }
+  void read(reader& r) {
+    size = r.u64(), chunks = r.u32(), window = r.u32(), version = r.str(256);
+  }
+};
+
+struct rm_result_msg {
+  std::string version; // of the tombstone the rm wrote, as the replicas acknowledged it
+  void write(writer& w) const { w.str(version); }
+  void read(reader& r) { version = r.str(256); }
 };
 
 struct ls_entry {

@@ -698,8 +698,12 @@ void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
         return;
       self->request(caf::actor_cast<caf::actor>(st.ctx->coordinator), std::chrono::seconds{120},
                     rm_atom::value, std::move(msg->key))
-        .then([=](caf::ok_atom) { write_frame(self, frame_type::ok, id, nullptr, 0); },
-              [=](caf::error& err) { write_error(self, id, err); });
+        .then(
+          [=](version& removed) {
+            write_frame(self, frame_type::rm_result, id,
+                        to_payload(rm_result_msg{removed.to_string()}));
+          },
+          [=](caf::error& err) { write_error(self, id, err); });
       return;
     }
     case frame_type::ls: {

@@ -110,6 +110,11 @@ struct put_info {
 struct get_info {
   uint64_t size = 0;
   uint32_t chunks = 0;
+  std::string version; // of the manifest served: "HLC@NODE_ID"
+};
+
+struct remove_info {
+  std::string version; // of the tombstone the remove wrote: "HLC@NODE_ID"
 };
 
 struct list_entry {
@@ -322,7 +327,8 @@ public:
   result<get_info> get_to(const std::string& key, const write_fn& write,
                           const progress_fn& progress = {});
 
-  result<void> remove(const std::string& key);
+  /// Removes `key`: writes a tombstone newer than every version the replicas hold.
+  result<remove_info> remove(const std::string& key);
   /// Keys that start with `prefix`, sorted.
   result<std::vector<list_entry>> list(const std::string& prefix = "");
   result<file_info> stat(const std::string& key);

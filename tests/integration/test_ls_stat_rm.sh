@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ls (with a prefix, with --json), stat (size, chunks, copies), rm, and get/stat after rm.
+# ls (with a prefix, with --json), stat (size, chunks, copies), rm, and get/stat after rm; the
+# versions that put, get and rm --json report (what the soak's history checker reads).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -91,9 +92,43 @@ assert_contains "$OUT" '"odd/line\nbreak\tand\\slash\u001b"' "ls --json odd/"
 run_capture dfs_at 1 rm "$odd_key"
 ((RC == 0)) || fail "rm of a key with control characters: $(last_run)"
 
+# put, get and rm --json report the version (HLC@NODE_ID) they wrote or read: the put's is the
+# one stat shows and a get serves; an rm's tombstone is newer than what it removed.
+hlc_version='^[0-9]+@[0-9a-f]{32}$'
+run_capture dfs_at 1 put "$TEST_DIR/a.bin" versions/v.bin --json
+((RC == 0)) || fail "put --json: $(last_run)"
+assert_eq versions/v.bin "$(json_field key <"$OUT")" "key in put --json"
+assert_eq 200000 "$(json_field size <"$OUT")" "size in put --json"
+(($(json_field copies <"$OUT") >= 2)) || fail "put --json reports fewer than W=2 copies: $(cat "$OUT")"
+put_version=$(json_field version <"$OUT")
+[[ $put_version =~ $hlc_version ]] || fail "put --json gives no HLC@NODE_ID version: $(cat "$OUT")"
+run_capture stat_json 2 versions/v.bin
+assert_eq "$put_version" "$(json_field version <"$OUT")" "stat's version of what put --json stored"
+run_capture dfs_at 3 get versions/v.bin "$TEST_DIR/v.out" --json
+((RC == 0)) || fail "get --json: $(last_run)"
+assert_files_equal "$TEST_DIR/a.bin" "$TEST_DIR/v.out"
+assert_eq versions/v.bin "$(json_field key <"$OUT")" "key in get --json"
+assert_eq 200000 "$(json_field size <"$OUT")" "size in get --json"
+assert_eq 4 "$(json_field chunks <"$OUT")" "chunks in get --json"
+assert_eq "$put_version" "$(json_field version <"$OUT")" "get --json's version of what put stored"
+run_capture dfs_at 3 get versions/v.bin - --json
+assert_eq 2 "$RC" "exit code of get KEY - --json ($(last_run))"
+assert_contains "$ERR" "get --json needs a file: stdout carries the content" "get - --json"
+run_capture dfs_at 2 rm versions/v.bin --json
+((RC == 0)) || fail "rm --json: $(last_run)"
+assert_eq versions/v.bin "$(json_field key <"$OUT")" "key in rm --json"
+rm_version=$(json_field version <"$OUT")
+[[ $rm_version =~ $hlc_version ]] || fail "rm --json gives no HLC@NODE_ID version: $(cat "$OUT")"
+((${rm_version%@*} > ${put_version%@*})) ||
+  fail "rm's tombstone $rm_version is not newer than the put's $put_version"
+run_capture dfs_at 1 get versions/v.bin "$TEST_DIR/v.after-rm" --json
+assert_eq 1 "$RC" "exit code of get --json after rm ($(last_run))"
+assert_contains "$ERR" "not found" "stderr of get --json after rm"
+
 # rm: gone from ls, get and stat fail with "not found" through every node.
 run_capture dfs_at 2 rm docs/a.bin
 ((RC == 0)) || fail "rm docs/a.bin through node 2: $(last_run)"
+[[ ! -s $OUT ]] || fail "plain rm prints on stdout: $(cat "$OUT")"
 for i in 1 2 3; do
   run_capture dfs_at "$i" ls
   ((RC == 0)) || fail "ls through node $i after rm: $(last_run)"

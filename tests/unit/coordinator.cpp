@@ -20,11 +20,14 @@ struct fixture : test::one_node {
 
   ~fixture() { self->send_exit(coord, caf::exit_reason::user_shutdown); }
 
+  version removed; // what the last successful rm answered
+
   caf::error rm(const std::string& key) {
     caf::error out;
     self->send(coord, rm_atom::value, key); // the answer arrives as an ordinary message
     answer_membership();
-    self->receive([](caf::ok_atom) {}, [&](caf::error& e) { out = std::move(e); },
+    self->receive([&](version& v) { removed = std::move(v); },
+                  [&](caf::error& e) { out = std::move(e); },
                   caf::after(10s) >> [&] { out = make_error(errc::timeout, "no answer to rm"); });
     return out;
   }
@@ -60,6 +63,8 @@ CAF_TEST(rm writes its tombstone again above a newer version it had not seen) {
   CAF_CHECK(m.deleted);
   CAF_CHECK(ahead < m.version);
   CAF_CHECK_EQUAL(m.version.node_id, node_id);
+  // rm answers the version it wrote last, the one the store acknowledged, not its first try.
+  CAF_CHECK_EQUAL(removed.to_string(), m.version.to_string());
 }
 
 CAF_TEST(rm fails and says why when the newest version is far ahead of its clock) {

@@ -41,6 +41,7 @@ const std::vector<std::pair<frame_type, uint16_t>> all_types = {
   {frame_type::status_result, 40},
   {frame_type::user_result, 41},
   {frame_type::user_list, 42},
+  {frame_type::rm_result, 43},
   {frame_type::put_chunk, 48},
   {frame_type::get_chunk, 49},
   {frame_type::chunk_data, 50},
@@ -150,7 +151,7 @@ CAF_TEST(frame type names) {
 }
 
 CAF_TEST(an unknown type is refused and named) {
-  for (uint16_t type : {0, 4, 15, 28, 31, 43, 47, 65, 0x0101, 0xFFFF}) {
+  for (uint16_t type : {0, 4, 15, 28, 31, 44, 47, 65, 0x0101, 0xFFFF}) {
     auto bytes = raw_header(8, type, 0, 7);
     std::string reason;
     auto h = decode_frame_header(bytes.data(), max_payload, reason);

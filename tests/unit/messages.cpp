@@ -116,6 +116,7 @@ bool decodes_as(const std::string& name, const byte_buffer& p) {
   if (name == "credit") return decodes<credit_msg>(p);
   if (name == "put_done") return decodes<put_done_msg>(p);
   if (name == "get_meta") return decodes<get_meta_msg>(p);
+  if (name == "rm_result") return decodes<rm_result_msg>(p);
   if (name == "ls_result") return decodes<ls_result_msg>(p);
   if (name == "stat_result") return decodes<stat_result_msg>(p);
   if (name == "status_result") return decodes<status_result_msg>(p);
@@ -143,7 +144,8 @@ std::vector<std::pair<std::string, std::function<byte_buffer()>>> samples() {
     {"put_ready", [] { return to_payload(put_ready_msg{4194304, 8}); }},
     {"credit", [] { return to_payload(credit_msg{3}); }},
     {"put_done", [] { return to_payload(put_done_msg{2, "12@abc"}); }},
-    {"get_meta", [] { return to_payload(get_meta_msg{1ull << 40, 3, 4}); }},
+    {"get_meta", [] { return to_payload(get_meta_msg{1ull << 40, 3, 4, "7@" + node_a}); }},
+    {"rm_result", [] { return to_payload(rm_result_msg{"8@" + node_a}); }},
     {"ls_result",
      [] { return to_payload(ls_result_msg{{{"a", 1, "1@x"}, {"b", 2, "2@y"}}}); }},
     {"stat_result",
@@ -292,10 +294,21 @@ CAF_TEST(small control messages round trip) {
   auto pd = round_trip(put_done_msg{3, "1700000000000@" + node_a});
   CAF_CHECK_EQUAL(pd.copies, 3u);
   CAF_CHECK_EQUAL(pd.version, "1700000000000@" + node_a);
-  auto gm = round_trip(get_meta_msg{(1ull << 40) + 1, 262145, 16});
+  auto gm = round_trip(get_meta_msg{(1ull << 40) + 1, 262145, 16, "1700000000001@" + node_a});
   CAF_CHECK_EQUAL(gm.size, (1ull << 40) + 1);
   CAF_CHECK_EQUAL(gm.chunks, 262145u);
   CAF_CHECK_EQUAL(gm.window, 16u);
+  CAF_CHECK_EQUAL(gm.version, "1700000000001@" + node_a);
+  // The version is the last field: a get_meta of protocol version 3, without it, is refused.
+  byte_buffer old_meta;
+  writer ow{old_meta};
+  ow.u64(10), ow.u32(0), ow.u32(4);
+  CAF_CHECK(!from_payload<get_meta_msg>(old_meta));
+  CAF_CHECK_EQUAL(round_trip(rm_result_msg{"1700000000002@" + node_a}).version,
+                  "1700000000002@" + node_a);
+  // A version longer than any HLC@NODE_ID is refused, as put_done's.
+  CAF_CHECK(!from_payload<rm_result_msg>(to_payload(rm_result_msg{std::string(257, '9')})));
+  CAF_CHECK(!from_payload<get_meta_msg>(to_payload(get_meta_msg{1, 0, 4, std::string(257, '9')})));
   CAF_CHECK(to_payload(empty_msg{}).empty());
   CAF_CHECK(from_payload<empty_msg>(byte_buffer{}));
 }
