@@ -30,6 +30,7 @@ class Nemesis(threading.Thread):
         self.kinds = {k: w for k, w in KINDS.items() if kinds is None or k in kinds}
         self.injected = {}
         self.unsettled = []
+        self.settle_times = []  # seconds from each heal until every node saw every member up
         self.error = None
 
     def run(self):
@@ -50,9 +51,11 @@ class Nemesis(threading.Thread):
                                     "what": "not settled after healing", "reason": reason})
                 self.heal_everything()
                 continue
+            self.settle_times.append(took)
             calm_start = self.history.now()
             time.sleep(self.rng.uniform(2, 8))  # the calm window's length, part of the schedule
-            self.history.write({"type": "calm", "start": calm_start, "end": self.history.now()})
+            self.history.write({"type": "calm", "start": calm_start, "end": self.history.now(),
+                                "settled_after": round(took, 2)})
             self.inject_round()
 
     def inject_round(self):

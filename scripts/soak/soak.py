@@ -141,6 +141,10 @@ def main():
         history.close()
         report = checker.check(read(os.path.join(run_dir, "history.jsonl")))
         print(report.text(), flush=True)
+        if nemesis.settle_times:
+            t = sorted(nemesis.settle_times)
+            print(f"settled after each heal: median {t[len(t) // 2]:.1f} s, max {t[-1]:.1f} s "
+                  f"({len(t)} heals)", flush=True)
         if nemesis.error:
             print(f"soak: the nemesis failed: {nemesis.error}", flush=True)
         passed = not report.violations and took is not None and nemesis.error is None
