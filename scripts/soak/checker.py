@@ -40,7 +40,7 @@ RULES = (
 )
 OP_KINDS = ("put", "get", "rm", "ls", "stat")
 OUTCOMES = ("ok", "not_found", "fail", "unknown", "refused")
-FAULTS = ("kill", "pause", "partition", "fill", "flip", "clock")  # scripts/soak/nemesis.py
+FAULTS = ("kill", "pause", "flap", "partition", "fill", "flip", "clock")  # scripts/soak/nemesis.py
 # An rm the client was not told the version of may have been written with any version, so it
 # can explain the absence of any put: it sorts above every real version.
 UNKNOWN_VERSION = (math.inf, "")

@@ -1,6 +1,7 @@
 """The nemesis: on a schedule drawn from the run's seed, it alternates calm windows (every node
 up and seeing every member up, nothing injected) with faults, often two at once on different
-nodes: kill -9 and restart; SIGSTOP for longer than down_after, then SIGCONT; partitions
+nodes: kill -9 and restart; SIGSTOP for longer than down_after, then SIGCONT; a node that
+flaps (stopped and continued again and again, suspect but never down); partitions
 (one node isolated, a majority/minority split, or two sides joined only by a bridge node); a
 disk filled past the reserve, then freed; a byte flipped in a chunk file; a clock stepped
 forward or back, within and beyond max_clock_skew, then reset.
@@ -14,7 +15,8 @@ import random
 import threading
 import time
 
-KINDS = {"kill": 20, "pause": 20, "partition": 20, "fill": 10, "flip": 15, "clock": 15}
+KINDS = {"kill": 20, "pause": 15, "flap": 10, "partition": 20, "fill": 10, "flip": 15,
+         "clock": 15}
 SETTLE_DEADLINE = 120
 
 
@@ -92,6 +94,31 @@ class Nemesis(threading.Thread):
         node.pause()
         hold = self.down_after + self.rng.uniform(1, 8)
         return hold, node.resume, f"SIGSTOP for {hold:.1f} s", [node.name]
+
+    def inject_flap(self, node):
+        """Stops and continues the node again and again, each stop longer than suspect_after
+        and shorter than down_after: a member that keeps turning suspect, never down."""
+        stop = threading.Event()
+        stopped_for = self.down_after * 0.6
+
+        def flap():
+            while not stop.is_set():
+                node.pause()
+                stop.wait(stopped_for)
+                node.resume()
+                stop.wait(1.0)
+
+        flapper = threading.Thread(target=flap, daemon=True)
+        flapper.start()
+
+        def heal():
+            stop.set()
+            flapper.join()
+            node.resume()
+
+        hold = self.rng.uniform(15, 30)
+        return hold, heal, f"SIGSTOP {stopped_for:.1f} s / SIGCONT 1 s for {hold:.1f} s", [
+            node.name]
 
     def inject_partition(self, node):
         names = [n.index for n in self.cluster.nodes]
