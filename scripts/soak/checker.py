@@ -15,6 +15,7 @@ outcome), "nemesis", "calm" windows, and after convergence "final" reads through
   divergent_final, version_mismatch,
   lost_write, resurrected                 the converged state against the acknowledged writes
   stale_read, non_monotonic_read          reads inside calm windows
+  write_order                             acked writes inside one stable window, in time order
   orphan_chunk, under_replicated,
   over_replicated, divergent_manifest,
   damaged_copy                            what the disks hold after convergence
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 RULES = (
     "phantom_read", "damaged_read",
     "divergent_final", "version_mismatch", "lost_write", "resurrected",
-    "stale_read", "non_monotonic_read",
+    "stale_read", "non_monotonic_read", "write_order",
     "orphan_chunk", "under_replicated", "over_replicated", "divergent_manifest", "damaged_copy",
     "no_convergence", "malformed",
 )
@@ -325,6 +326,7 @@ class History:
     config: dict = None
     ops: list = field(default_factory=list)
     faults: list = field(default_factory=list)  # fault kinds, in order
+    fault_spans: list = field(default_factory=list)  # (kind, start, end)
     calm: list = field(default_factory=list)  # (start, end), sorted
     finals: list = field(default_factory=list)
     converged: dict = None
@@ -363,12 +365,12 @@ def parse_events(events):
         elif kind == "nemesis":
             f = _Fields(event)
             fault = f.choice("fault", FAULTS)
-            f.time("start")
-            f.time("end")
+            span = (f.time("start"), f.time("end"))
             f.list("nodes")
             problems = f.problems
             if not problems:
                 h.faults.append(fault)
+                h.fault_spans.append((fault, span[0], span[1]))
         elif kind == "calm":
             f = _Fields(event)
             window = (f.time("start"), f.time("end"))
@@ -510,6 +512,27 @@ class CalmWindows:
         """The index of the calm window [op.start, op.end] lies entirely in, or None."""
         i = bisect.bisect_right(self._starts, op.start) - 1
         return i if i >= 0 and op.end <= self._windows[i][1] else None
+
+
+# Faults that leave every member up, connected and with room: the placement of every key stays
+# what it is in a calm window, so writes keep reaching the nodes that took earlier writes.
+PLACEMENT_KEEPING_FAULTS = ("clock", "flip")
+
+
+def stable_windows(calm, fault_spans, unsettled):
+    """Calm windows, each joined with the next when everything injected between them kept the
+    placement (only clock steps and flipped bytes) and the cluster settled in between."""
+    out = []
+    for start, end in calm:
+        if out:
+            gap = (out[-1][1], start)
+            kinds = {k for k, s, e in fault_spans if s < gap[1] and e > gap[0]}
+            settled = not any(gap[0] <= t <= gap[1] for t, _, _ in unsettled)
+            if kinds <= set(PLACEMENT_KEEPING_FAULTS) and settled:
+                out[-1] = (out[-1][0], end)
+                continue
+        out.append((start, end))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -699,6 +722,30 @@ def check_monotonic_reads(h, index, calm):
     return out
 
 
+def check_write_order(h, stable):
+    """A write that starts after another write of the key was acknowledged, both inside one
+    stable window, is acknowledged only with the larger version: the placement did not change,
+    so it reached a node that took the first write, which refuses an older version (a replica
+    that holds a newer one answers superseded, and the writer writes again above it)."""
+    out = []
+    by_window = defaultdict(list)
+    for op in h.ops:
+        if op.kind in ("put", "rm") and op.outcome == "ok" and op.version is not None:
+            w = stable.of(op)
+            if w is not None:
+                by_window[(w, op.key)].append(op)
+    for (_, key), writes in sorted(by_window.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        earlier = LatestBefore((op.end, op.version, op) for op in writes)
+        for op in writes:
+            first = earlier.before(op.start)
+            if first is not None and first[0] > op.version:
+                out.append(Violation("write_order", key, [op.ref(), first[1].ref()],
+                                     "acknowledged with an older version than a write "
+                                     "acknowledged before it started, with the placement "
+                                     "unchanged"))
+    return out
+
+
 def check_disks(h):
     """Rule 6: after convergence and collection every node holds the newest manifest of each key
     it holds, and exactly the chunks the newest live manifests reference, R times each."""
@@ -789,6 +836,8 @@ def check(events):
     violations += check_finals(h, index, puts_by_value)
     violations += check_stale_reads(h, index, calm)
     violations += check_monotonic_reads(h, index, calm)
+    violations += check_write_order(h, CalmWindows(stable_windows(h.calm, h.fault_spans,
+                                                                  h.unsettled)))
     violations += check_disks(h)
     violations += check_convergence(h)
     violations.sort(key=lambda v: RULES.index(v.rule))  # stable: the order found within a rule

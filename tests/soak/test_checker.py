@@ -370,6 +370,39 @@ class NonMonotonicRead(unittest.TestCase):
         self.assertEqual(rules(h), [])
 
 
+class WriteOrder(unittest.TestCase):
+    """Two acked puts of k1 in time order, the later one with the older version."""
+
+    def history(self, between=None):
+        h = History()
+        h.calm(0.0, 10.0)
+        h.put(1, "k1", "c1.1", 1.0, 2.0, version="200@n1")
+        if between is not None:
+            h.fault(between, 10.5, 11.0, ["n2"])
+            h.calm(12.0, 20.0)
+        h.put(2, "k1", "c2.1", 13.0 if between else 3.0, 14.0 if between else 4.0,
+              version="150@n2")
+        return h.finish({"k1": ("put", "c1.1", "200@n1")})
+
+    def test_in_one_calm_window(self):
+        self.assertEqual(rules(self.history()), ["write_order"])
+
+    def test_across_a_clock_step(self):
+        # A clock step keeps every member up and placed: the windows join.
+        self.assertEqual(rules(self.history(between="clock")), ["write_order"])
+
+    def test_across_a_kill_is_allowed(self):
+        # A kill may move new writes to other members, which never saw the first write.
+        self.assertEqual(rules(self.history(between="kill")), [])
+
+    def test_overlapping_writes_are_allowed(self):
+        h = History()
+        h.calm(0.0, 10.0)
+        h.put(1, "k1", "c1.1", 1.0, 3.0, version="200@n1")
+        h.put(2, "k1", "c2.1", 2.0, 4.0, version="150@n2")
+        self.assertEqual(rules(h.finish({"k1": ("put", "c1.1", "200@n1")})), [])
+
+
 class Disks(unittest.TestCase):
     def test_orphan_chunk(self):
         h = clean_history()
