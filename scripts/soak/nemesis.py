@@ -1,9 +1,10 @@
 """The nemesis: on a schedule drawn from the run's seed, it alternates calm windows (every node
 up and seeing every member up, nothing injected) with faults, often two at once on different
-nodes: kill -9 and restart; SIGSTOP for longer than down_after, then SIGCONT; a node that
-flaps (stopped and continued again and again, suspect but never down); partitions
-(one node isolated, a majority/minority split, or two sides joined only by a bridge node); a
-disk filled past the reserve, then freed; a byte flipped in a chunk file; a clock stepped
+nodes: kill -9 and restart (now and then after longer than gc_grace); SIGSTOP for longer than
+down_after, then SIGCONT; a node that flaps (stopped and continued again and again, suspect but
+never down); partitions (one node isolated, a majority/minority split, or two sides joined only
+by a bridge node), now and then for longer than gc_grace; a disk filled past the reserve, then
+freed; a byte flipped in a chunk file; a clock stepped
 forward or back, within and beyond max_clock_skew, then reset.
 
 The schedule depends only on the seed; when each step happens depends on how long the cluster
@@ -21,13 +22,15 @@ SETTLE_DEADLINE = 120
 
 
 class Nemesis(threading.Thread):
-    def __init__(self, cluster, history, seed, duration, down_after, reserve, kinds=None):
+    def __init__(self, cluster, history, seed, duration, down_after, gc_grace, reserve,
+                 kinds=None):
         super().__init__(name="nemesis", daemon=True)
         self.cluster = cluster
         self.history = history
         self.rng = random.Random(f"{seed}/nemesis")
         self.duration = duration
         self.down_after = down_after
+        self.gc_grace = gc_grace
         self.reserve = reserve
         self.kinds = {k: w for k, w in KINDS.items() if kinds is None or k in kinds}
         self.injected = {}
@@ -86,9 +89,16 @@ class Nemesis(threading.Thread):
     # Each inject_* applies one fault and returns (seconds to hold it, the function that heals
     # it, what was done, the nodes it touched).
 
+    def outage(self, shortest):
+        """How long a node stays away: mostly briefly, sometimes past gc_grace (what it holds
+        may then be garbage elsewhere, or the only copy of a version the others removed)."""
+        if self.rng.random() < 0.3:
+            return self.gc_grace + self.rng.uniform(5, 25)
+        return self.rng.uniform(shortest, 15)
+
     def inject_kill(self, node):
         node.kill()
-        return self.rng.uniform(1, 15), node.start, "SIGKILL, then start", [node.name]
+        return self.outage(1), node.start, "SIGKILL, then start", [node.name]
 
     def inject_pause(self, node):
         node.pause()
@@ -144,7 +154,7 @@ class Nemesis(threading.Thread):
                 self.cluster.net.heal(i)
 
         detail = {"shape": shape, "sides": [[f"n{i}" for i in s] for s in sides]}
-        return self.rng.uniform(5, 25), heal, detail, [f"n{i}" for i in names]
+        return self.outage(5), heal, detail, [f"n{i}" for i in names]
 
     def inject_fill(self, node):
         filled = node.fill_disk(leave_free=self.reserve // 2)

@@ -48,22 +48,24 @@ def parse_args():
     return args
 
 
+RESERVE = 32 << 20
+DOWN_AFTER = 5
+GC_GRACE = 10
+
+
 def node_settings(args):
     # Short timers so that a run of minutes sees many failures, repairs and collections.
     return {
         "cluster": {"replicas": args.replicas, "write_quorum": args.write_quorum,
-                    "suspect_after": 2, "down_after": 5, "anti_entropy_interval": 3,
-                    "gc_grace": 20, "max_clock_skew": 60, "repair_rate": "256MiB"},
+                    "suspect_after": 2, "down_after": DOWN_AFTER, "anti_entropy_interval": 3,
+                    "gc_grace": GC_GRACE, "max_clock_skew": 60, "repair_rate": "256MiB"},
         "node": {"idle_timeout": 60},
-        "storage": {"chunk_size": "1MiB", "reserve": "32MiB", "scrub_interval": 5,
+        "storage": {"chunk_size": "1MiB", "reserve": RESERVE, "scrub_interval": 5,
                     "scrub_rate": "64MiB"},
         "log": {"level": "info"},
     }
 
 
-RESERVE = 32 << 20
-DOWN_AFTER = 5
-GC_GRACE = 20
 
 
 def wait_collected(cluster, config, deadline_s):
@@ -111,8 +113,8 @@ def main():
         scratch = os.path.join(run_dir, "scratch")
         clients = [Client(i, cluster, history, keys, args.hot_keys, args.seed, stop, scratch)
                    for i in range(1, args.clients + 1)]
-        nemesis = Nemesis(cluster, history, args.seed, args.duration, DOWN_AFTER, RESERVE,
-                          set(args.faults.split(",")))
+        nemesis = Nemesis(cluster, history, args.seed, args.duration, DOWN_AFTER, GC_GRACE,
+                          RESERVE, set(args.faults.split(",")))
         for c in clients:
             c.start()
         nemesis.start()
