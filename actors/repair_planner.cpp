@@ -34,6 +34,107 @@ item_plan plan_item(const sha256_digest& item, const std::set<std::string>& hold
   return plan;
 }
 
+placement_view pass_placement(const std::vector<member_view>& members, const std::string& self_id,
+                              size_t replicas) {
+  placement_view view{self_id, {}, replicas};
+  for (auto& m : members) {
+    if (m.placement_target())
+      view.targets_pool.push_back(m.node_id);
+  }
+  return view;
+}
+
+size_t pass_plan::copies() const {
+  size_t n = 0;
+  for (auto& w : manifests)
+    n += w.copy_to.size();
+  for (auto& w : chunks)
+    n += w.copy_to.size();
+  return n;
+}
+
+size_t pass_plan::removals() const {
+  size_t n = 0;
+  for (auto& w : manifests)
+    n += w.remove;
+  for (auto& w : chunks)
+    n += w.remove;
+  return n;
+}
+
+pass_plan plan_pass(const pass_input& in, const holdings& h, unreferenced_clocks& unreferenced_since) {
+  pass_plan plan;
+  auto view = pass_placement(in.members, in.self_id, in.replicas);
+  bool may_collect = in.may_collect;
+  auto grace_ms = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(in.gc_grace).count());
+
+  // Manifests: the newest version of each key, and who holds exactly that version.
+  std::map<std::string, manifest> newest;
+  for (auto& [key, by_node] : h.manifests)
+    for (auto& [node, m] : by_node)
+      if (!newest.count(key) || m.newer_than(newest[key]))
+        newest[key] = m;
+  for (auto& [key, by_node] : h.manifests) {
+    auto mine = by_node.find(in.self_id);
+    if (mine == by_node.end())
+      continue;
+    auto& top = newest[key];
+    std::set<std::string> holders;
+    std::vector<version> held_versions;
+    for (auto& [node, m] : by_node) {
+      held_versions.push_back(m.version);
+      if (m.version == top.version)
+        holders.insert(node);
+    }
+    auto item = plan_item(manifest_placement_id(key), holders, true, view);
+    manifest_work work{top, std::move(item.copy_to), false, false, mine->second.version};
+    // Every holder reaches the same verdict on a collectible tombstone, so none copies it
+    // back to a holder that already let it go.
+    work.collect = may_collect && top.deleted
+                   && tombstone_collectible(top, held_versions, in.now_ms, grace_ms);
+    if (work.collect)
+      work.copy_to.clear();
+    work.remove = item.drop_local || work.collect;
+    if (!work.copy_to.empty() || work.remove)
+      plan.manifests.push_back(std::move(work));
+  }
+
+  // Chunks: repair and hand-off, then garbage.
+  auto referenced = referenced_chunks(newest);
+  for (auto& id : h.my_chunks) {
+    auto holders_it = h.chunk_holders.find(id);
+    auto item = plan_item(id.bytes, holders_it == h.chunk_holders.end() ? std::set<std::string>{}
+                                                                         : holders_it->second,
+                          true, view);
+    chunk_work work{id, std::move(item.copy_to)};
+    // A chunk no manifest references is garbage (or part of a put still under way, which
+    // places its own copies): repairing it would only race its collection.
+    bool unreferenced = may_collect && !referenced.count(id);
+    if (unreferenced) {
+      work.copy_to.clear();
+      auto since = unreferenced_since.emplace(id, in.now).first->second;
+      work.garbage = in.now - since >= in.gc_grace;
+    } else {
+      unreferenced_since.erase(id);
+    }
+    work.remove = item.drop_local || work.garbage;
+    if (!work.copy_to.empty() || work.remove)
+      plan.chunks.push_back(std::move(work));
+  }
+  for (auto i = unreferenced_since.begin(); i != unreferenced_since.end();)
+    i = h.my_chunks.count(i->first) ? std::next(i) : unreferenced_since.erase(i);
+
+  // A leaving node that holds nothing has handed everything over.
+  bool leaving = std::any_of(in.members.begin(), in.members.end(), [&](auto& m) {
+    return m.node_id == in.self_id && m.state == member_state::leaving;
+  });
+  plan.handed_over = leaving && h.my_chunks.empty()
+                     && std::none_of(h.manifests.begin(), h.manifests.end(),
+                                     [&](auto& kv) { return kv.second.count(in.self_id) > 0; });
+  return plan;
+}
+
 std::set<chunk_id> referenced_chunks(const std::map<std::string, manifest>& newest_by_key) {
   std::set<chunk_id> out;
   for (auto& [key, m] : newest_by_key)

@@ -17,12 +17,9 @@ namespace {
 using self_ptr = replication_actor::stateful_pointer<replication_state>;
 using clock = replication_state::clock;
 
-/// What the readable members hold, gathered at the start of a pass.
-struct holdings {
-  std::map<chunk_id, std::set<std::string>> chunk_holders;
-  std::map<std::string, std::map<std::string, manifest>> manifests; // key -> node -> manifest
-  std::set<chunk_id> my_chunks;
-  bool complete = true; // every readable member answered
+/// What the readable members hold, and whether every one of them answered.
+struct gathered : holdings {
+  bool complete = true;
 };
 
 void run_next_task(self_ptr self);
@@ -200,6 +197,7 @@ void remove_chunk(self_ptr self, chunk_id id, bool garbage, clock::time_point pl
       failed);
 }
 
+/// Plans a pass (repair_planner's plan_pass) and queues its copies and removals.
 void plan_pass(self_ptr self, const std::vector<member_view>& members, const holdings& h,
                clock::time_point planned_at) {
   auto& st = self->state;
@@ -207,110 +205,49 @@ void plan_pass(self_ptr self, const std::vector<member_view>& members, const hol
   std::map<std::string, member_view> by_id;
   for (auto& m : members)
     by_id[m.node_id] = m;
-  placement_view view{ctx.node_id, {}, ctx.config.replicas};
-  for (auto& m : placement_targets(members))
-    view.targets_pool.push_back(m.node_id);
-  bool all_settled = may_collect(self, members);
-
-  // Manifests: the newest version of each key, and who holds exactly that version.
-  std::map<std::string, manifest> newest;
-  for (auto& [key, by_node] : h.manifests)
-    for (auto& [node, m] : by_node)
-      if (!newest.count(key) || m.newer_than(newest[key]))
-        newest[key] = m;
-  size_t copies = 0, drops = 0;
-  for (auto& [key, by_node] : h.manifests) {
-    auto mine = by_node.find(ctx.node_id);
-    if (mine == by_node.end())
-      continue;
-    auto& top = newest[key];
-    std::set<std::string> holders;
-    std::vector<version> held_versions;
-    for (auto& [node, m] : by_node) {
-      held_versions.push_back(m.version);
-      if (m.version == top.version)
-        holders.insert(node);
-    }
-    auto plan = plan_item(manifest_placement_id(key), holders, true, view);
-    // Every holder reaches the same verdict on a collectible tombstone, so none copies it
-    // back to a holder that already let it go.
-    bool collect = all_settled && top.deleted
-                   && tombstone_collectible(top, held_versions, ctx.clock->now(),
-                                            static_cast<uint64_t>(ctx.config.gc_grace.count()) * 1000);
-    if (collect)
-      plan.copy_to.clear();
-    for (auto& target : plan.copy_to) {
-      ++copies;
-      auto dest = by_id[target];
-      st.tasks.push_back([self, m = top, dest](std::function<void()> next) {
+  pass_input in{ctx.node_id,         ctx.config.replicas, members, may_collect(self, members),
+                ctx.clock->now(),    clock::now(),        ctx.config.gc_grace};
+  auto plan = dfs::plan_pass(in, h, st.unreferenced_since);
+  for (auto& work : plan.manifests) {
+    for (auto& target : work.copy_to)
+      st.tasks.push_back([self, m = work.newest, dest = by_id[target]](std::function<void()> next) {
         if (m.is_inline())
           copy_inline_manifest(self, m, dest, std::move(next));
         else
           send_manifest(self, m, dest, std::move(next));
       });
-    }
-    if (plan.drop_local || collect) {
-      ++drops;
-      auto held = mine->second.version;
-      st.tasks.push_back([self, key = key, held, collect](std::function<void()> next) {
-        self->request(self->state.ctx->store, self->state.ctx->request_timeout,
-                      delete_manifest_atom::value, key, held)
-          .then(
-            [=](caf::ok_atom) {
-              ++self->state.drops_done;
-              DFS_DEBUG("replication", (collect ? "collected tombstone of '" : "dropped surplus manifest '")
-                                         << key << "'");
-              next();
-            },
-            [=](caf::error&) { next(); });
-      });
-    }
+    if (!work.remove)
+      continue;
+    st.tasks.push_back([self, key = work.newest.key, held = work.held,
+                        collect = work.collect](std::function<void()> next) {
+      self->request(self->state.ctx->store, self->state.ctx->request_timeout,
+                    delete_manifest_atom::value, key, held)
+        .then(
+          [=](caf::ok_atom) {
+            ++self->state.drops_done;
+            DFS_DEBUG("replication", (collect ? "collected tombstone of '" : "dropped surplus manifest '")
+                                       << key << "'");
+            next();
+          },
+          [=](caf::error&) { next(); });
+    });
   }
-
-  // Chunks: repair and hand-off, then garbage.
-  auto referenced = referenced_chunks(newest);
-  auto now = clock::now();
-  for (auto& id : h.my_chunks) {
-    auto holders_it = h.chunk_holders.find(id);
-    auto plan = plan_item(id.bytes, holders_it->second, true, view);
-    // A chunk no manifest references is garbage (or part of a put still under way, which
-    // places its own copies): repairing it would only race its collection.
-    bool unreferenced = all_settled && !referenced.count(id);
-    if (unreferenced)
-      plan.copy_to.clear();
-    for (auto& target : plan.copy_to) {
-      ++copies;
-      auto dest = by_id[target];
-      st.tasks.push_back([self, id, dest](std::function<void()> next) {
+  for (auto& work : plan.chunks) {
+    for (auto& target : work.copy_to)
+      st.tasks.push_back([self, id = work.id, dest = by_id[target]](std::function<void()> next) {
         copy_chunk(self, id, dest, std::move(next));
       });
-    }
-    bool garbage = false;
-    if (unreferenced) {
-      auto since = st.unreferenced_since.emplace(id, now).first->second;
-      garbage = now - since >= ctx.config.gc_grace;
-    } else {
-      st.unreferenced_since.erase(id);
-    }
-    if (plan.drop_local || garbage) {
-      ++drops;
-      st.tasks.push_back([self, id, garbage, planned_at](std::function<void()> next) {
+    if (work.remove)
+      st.tasks.push_back([self, id = work.id, garbage = work.garbage,
+                          planned_at](std::function<void()> next) {
         remove_chunk(self, id, garbage, planned_at, std::move(next));
       });
-    }
   }
-  for (auto i = st.unreferenced_since.begin(); i != st.unreferenced_since.end();)
-    i = h.my_chunks.count(i->first) ? std::next(i) : st.unreferenced_since.erase(i);
-
-  // A leaving node that holds nothing has handed everything over.
-  auto self_view = by_id[ctx.node_id];
-  if (self_view.state == member_state::leaving && h.my_chunks.empty()
-      && std::none_of(h.manifests.begin(), h.manifests.end(),
-                      [&](auto& kv) { return kv.second.count(ctx.node_id) > 0; }))
+  if (plan.handed_over)
     self->send(ctx.membership, left_atom::value);
-
-  if (copies + drops > 0)
-    DFS_INFO("replication", "pass: " << copies << " copies and " << drops << " removals to do");
+  if (plan.copies() + plan.removals() > 0)
+    DFS_INFO("replication", "pass: " << plan.copies() << " copies and " << plan.removals()
+                                     << " removals to do");
 }
 
 void start_pass(self_ptr self) {
@@ -332,7 +269,7 @@ void start_pass(self_ptr self) {
           return finish_pass(self);
         }
         auto live = readable_members(members);
-        auto h = std::make_shared<holdings>();
+        auto h = std::make_shared<gathered>();
         // Before any inventory is made: a manifest missing from them landed after this.
         auto planned_at = clock::now();
         fan_out(

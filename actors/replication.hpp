@@ -33,7 +33,7 @@ struct replication_state {
   bool pass_wanted = false;        // a change arrived during a pass: run another right after
   std::deque<std::function<void(std::function<void()>)>> tasks; // copies and drops of a pass
   clock::time_point next_copy_allowed = clock::now(); // the repair_rate pacing
-  std::map<chunk_id, clock::time_point> unreferenced_since;
+  unreferenced_clocks unreferenced_since;
   clock::time_point last_wait_logged; // the "collection waits: ..." line, throttled
   std::string last_waits_logged;       // what it said
   uint64_t copies_done = 0;
