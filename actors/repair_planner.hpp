@@ -6,7 +6,8 @@
 //    copying it to targets that lack it (so repair work spreads over the survivors);
 //  - a holder that is not a target drops its copy only once every target holds the item.
 // plan_pass applies them to every item this node holds, from the pass's member views and
-// inventories, and adds garbage collection.
+// inventories, and adds garbage collection and the rule for a suspect member (the top of
+// repair_planner.cpp says why it is safe).
 #include "actors/interfaces.hpp"
 #include "storage/crypto.hpp"
 #include "storage/manifest.hpp"
@@ -21,7 +22,8 @@ namespace dfs {
 
 struct placement_view {
   std::string self_id;
-  std::vector<std::string> targets_pool; // members that are up and active: where data belongs
+  std::vector<std::string> targets_pool; // where data belongs: members up and active, and suspect ones
+  std::set<std::string> suspect;         // members of the pool that are never copied to
   size_t replicas = 3;
 };
 
@@ -35,13 +37,16 @@ std::vector<std::string> item_targets(const sha256_digest& item, const placement
 
 /// holders: the readable members holding a good (for manifests: the newest) copy.
 /// self_holds: this node holds some copy (for manifests: maybe an older version).
+/// A suspect target is never copied to; it is never a holder (not readable), so an item it is
+/// a target of is never dropped either.
 item_plan plan_item(const sha256_digest& item, const std::set<std::string>& holders,
                     bool self_holds, const placement_view& view);
 
 /// Chunks referenced by the newest, non-deleted manifest of any key.
 std::set<chunk_id> referenced_chunks(const std::map<std::string, manifest>& newest_by_key);
 
-/// The placement of a pass: the targets pool is the members that are placement targets.
+/// The placement of a pass: the targets pool is the members that are placement targets, and
+/// the suspect ones too, which are also listed as `suspect`.
 placement_view pass_placement(const std::vector<member_view>& members, const std::string& self_id,
                               size_t replicas);
 

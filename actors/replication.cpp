@@ -260,14 +260,9 @@ void start_pass(self_ptr self) {
   self->request(st.ctx->membership, st.ctx->request_timeout, members_atom::value)
     .then(
       [=](std::vector<member_view>& members) {
+        // A suspect member does not hold the pass back: plan_pass copies around it and
+        // removes nothing meanwhile (actors/repair_planner.cpp).
         auto& ctx = *self->state.ctx;
-        bool anyone_suspect = std::any_of(members.begin(), members.end(), [](auto& m) {
-          return m.state == member_state::suspect;
-        });
-        if (anyone_suspect) {
-          // Wait for the verdict: copying now would make surplus copies if it comes back.
-          return finish_pass(self);
-        }
         auto live = readable_members(members);
         auto h = std::make_shared<gathered>();
         // Before any inventory is made: a manifest missing from them landed after this.

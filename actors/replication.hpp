@@ -10,6 +10,8 @@
 //    member waits for a node not known here as left (actors/collection_gate.hpp). The store has
 //    the last word on a chunk: it keeps one that a put touched within gc_grace before the pass
 //    began (chunk_store::collect), since that put's manifest may not have landed yet.
+// While a member is suspect a pass still repairs, around it, and removes nothing
+// (actors/repair_planner.cpp says why).
 // Copies are paced to [cluster] repair_rate bytes per second so clients keep being served.
 #include "actors/node_context.hpp"
 #include "actors/repair_planner.hpp"

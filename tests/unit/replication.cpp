@@ -11,6 +11,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include <chrono>
+#include <map>
 #include <thread>
 #include <tuple>
 
@@ -155,6 +156,141 @@ CAF_TEST(a pass planned before a put and run after it does not delete the chunk 
   self->send(gate, resume_atom::value);
   CAF_CHECK(within_5s([&] { return !holds(other); }));
   CAF_CHECK(holds(again));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
+// -- The pass while a member is suspect, on the deterministic scheduler ----------------------
+
+namespace {
+
+struct replica_state {
+  static inline const char* name = "replica_stub";
+  std::vector<chunk_id> chunks;
+  std::vector<manifest> manifests;
+  std::map<chunk_id, byte_buffer> bytes;
+  size_t received = 0;              // every message, of any kind
+  std::vector<chunk_id> chunks_put; // put_chunk, in order
+  std::vector<std::string> keys_put; // put_manifest, in order
+  size_t removals = 0;              // delete_chunk and delete_manifest
+};
+
+/// A member's store as replication sees it: answers inventories and reads from what it was
+/// given, and records every write and removal.
+caf::behavior replica_stub(caf::stateful_actor<replica_state>* self, std::vector<byte_buffer> held,
+                           std::vector<manifest> manifests) {
+  for (auto& b : held) {
+    self->state.chunks.push_back(id_of(b));
+    self->state.bytes[id_of(b)] = b;
+  }
+  self->state.manifests = std::move(manifests);
+  auto& st = self->state;
+  return {
+    [&st](inventory_atom) {
+      ++st.received;
+      return caf::make_message(st.chunks, st.manifests, uint64_t{0});
+    },
+    [&st](get_chunk_atom, const chunk_id& id) -> caf::result<byte_buffer> {
+      ++st.received;
+      auto i = st.bytes.find(id);
+      if (i == st.bytes.end())
+        return make_error(errc::not_found, "no such chunk");
+      return i->second;
+    },
+    [&st](put_chunk_atom, const chunk_id& id, const byte_buffer&) {
+      ++st.received;
+      st.chunks_put.push_back(id);
+      return caf::ok_atom::value;
+    },
+    [&st](put_manifest_atom, const manifest& m) {
+      ++st.received;
+      st.keys_put.push_back(m.key);
+      return caf::ok_atom::value;
+    },
+    [&st](delete_chunk_atom, const chunk_id&) {
+      ++st.received, ++st.removals;
+      return caf::ok_atom::value;
+    },
+    [&st](delete_chunk_atom, const chunk_id&, steady::time_point) {
+      ++st.received, ++st.removals;
+      return true;
+    },
+    [&st](delete_manifest_atom, const std::string&, const version&) {
+      ++st.received, ++st.removals;
+      return caf::ok_atom::value;
+    },
+  };
+}
+
+struct suspect_fixture : test_coordinator_fixture<> {
+  // Four members, R = 3: every item's targets are this node, n1 and n3 (the ranking keeps the
+  // suspect n3; the down n2 is out of it).
+  const std::string self_id = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  const std::string n1_id = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+  const std::string n2_id = "cccccccccccccccccccccccccccccccc"; // down for good
+  const std::string n3_id = "dddddddddddddddddddddddddddddddd"; // suspect: paused, still connected
+  byte_buffer chunk = bytes_of("a chunk n2 held, now only here");
+  manifest file;
+  caf::actor own_store;
+  caf::actor n1;
+  caf::actor n3;
+  caf::actor membership;
+  replication_actor repl;
+
+  suspect_fixture() {
+    file.key = "file";
+    file.size = chunk.size();
+    file.version = version{1000, self_id};
+    file.chunks.push_back(chunk_ref{id_of(chunk), static_cast<uint32_t>(chunk.size())});
+    own_store = sys.spawn(replica_stub, std::vector<byte_buffer>{chunk}, std::vector<manifest>{file});
+    n1 = sys.spawn(replica_stub, std::vector<byte_buffer>{}, std::vector<manifest>{});
+    // n3 holds a surplus-looking copy: whatever it holds, nobody may ask it anything.
+    n3 = sys.spawn(replica_stub, std::vector<byte_buffer>{chunk}, std::vector<manifest>{file});
+    membership = sys.spawn(membership_stub, std::vector<member_view>{
+      {self_id, "self", "127.0.0.1:1", member_state::up, own_store},
+      {n1_id, "n1", "127.0.0.1:2", member_state::up, n1},
+      {n2_id, "n2", "127.0.0.1:3", member_state::down, caf::actor{}},
+      {n3_id, "n3", "127.0.0.1:4", member_state::suspect, n3}});
+    auto ctx = std::make_shared<node_context>();
+    ctx->node_id = self_id;
+    ctx->config.replicas = 3;
+    ctx->config.repair_rate = 0;
+    ctx->config.anti_entropy_interval = std::chrono::seconds{3600}; // passes only when asked
+    ctx->store = caf::actor_cast<store_actor>(own_store);
+    ctx->membership = caf::actor_cast<membership_actor>(membership);
+    repl = sys.spawn(replication, node_context_ptr{ctx});
+    sched.run();
+  }
+
+  // Before the base fixture's run(), which fires timeouts until none is left: the replication
+  // actor's tick would schedule the next one for ever.
+  ~suspect_fixture() override {
+    for (auto a : {caf::actor_cast<caf::actor>(repl), own_store, n1, n3, membership})
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  replica_state& state_of(const caf::actor& a) {
+    return deref<caf::stateful_actor<replica_state>>(a).state;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(suspect_member_tests, suspect_fixture)
+
+CAF_TEST(with a member suspect and another down a pass copies to the up member) {
+  // Messages only: fixture's run() would also fire the ticks, each of which schedules the next.
+  self->send(repl, changed_atom::value);
+  sched.run();
+  // The item n2 held is rebuilt on n1, which is up.
+  auto& at_n1 = state_of(n1);
+  CAF_CHECK(at_n1.chunks_put == std::vector<chunk_id>{id_of(chunk)});
+  CAF_CHECK(at_n1.keys_put == std::vector<std::string>{"file"});
+  // The suspect n3 is neither asked for its inventory nor sent a copy; nothing is removed.
+  CAF_CHECK_EQUAL(state_of(n3).received, 0u);
+  CAF_CHECK_EQUAL(state_of(own_store).removals, 0u);
+  CAF_CHECK_EQUAL(at_n1.removals, 0u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
