@@ -197,6 +197,56 @@ void remove_chunk(self_ptr self, chunk_id id, bool garbage, clock::time_point pl
       failed);
 }
 
+/// What queued tasks must know of `members`.
+members_now members_now_of(const std::vector<member_view>& members) {
+  members_now now;
+  for (auto& m : placement_targets(members))
+    now.placement_targets.insert(m.node_id);
+  now.anyone_suspect = std::any_of(members.begin(), members.end(),
+                                   [](auto& m) { return m.state == member_state::suspect; });
+  return now;
+}
+
+/// Runs `task` with what membership says now, or skips to `next` if it does not answer. A plan
+/// is as old as its pass, so each copy and removal checks again that the rules of
+/// repair_planner.cpp still allow it: no copy to a member that fell suspect since (a paused
+/// one would also hold the queue until it resumed), no removal while any member is suspect.
+/// Membership is asked again only after a change it announced.
+void with_members_now(self_ptr self, std::function<void(const members_now&)> task,
+                      std::function<void()> next) {
+  auto& st = self->state;
+  if (st.now)
+    return task(*st.now);
+  self->request(st.ctx->membership, st.ctx->request_timeout, members_atom::value)
+    .then(
+      [self, task](std::vector<member_view>& members) {
+        self->state.now = members_now_of(members);
+        task(*self->state.now);
+      },
+      [next](caf::error&) { next(); });
+}
+
+/// Runs `copy` if `target` is still a placement target, else skips to `next`.
+void copy_if_still_target(self_ptr self, const std::string& target, std::function<void()> copy,
+                          std::function<void()> next) {
+  with_members_now(self, [target, copy, next](const members_now& now) {
+    if (now.placement_targets.count(target))
+      return copy();
+    DFS_DEBUG("replication", "copy to " << target << " skipped: no longer up");
+    next();
+  }, next);
+}
+
+/// Runs `remove` if no member is suspect now, else skips to `next`.
+void remove_if_none_suspect(self_ptr self, std::function<void()> remove, std::function<void()> next) {
+  with_members_now(self, [remove, next](const members_now& now) {
+    if (!now.anyone_suspect)
+      return remove();
+    DFS_DEBUG("replication", "removal skipped: a member is suspect");
+    next();
+  }, next);
+}
+
 /// Plans a pass (repair_planner's plan_pass) and queues its copies and removals.
 void plan_pass(self_ptr self, const std::vector<member_view>& members, const holdings& h,
                clock::time_point planned_at) {
@@ -211,36 +261,40 @@ void plan_pass(self_ptr self, const std::vector<member_view>& members, const hol
   for (auto& work : plan.manifests) {
     for (auto& target : work.copy_to)
       st.tasks.push_back([self, m = work.newest, dest = by_id[target]](std::function<void()> next) {
-        if (m.is_inline())
-          copy_inline_manifest(self, m, dest, std::move(next));
-        else
-          send_manifest(self, m, dest, std::move(next));
+        copy_if_still_target(self, dest.node_id, [=] {
+          if (m.is_inline())
+            copy_inline_manifest(self, m, dest, next);
+          else
+            send_manifest(self, m, dest, next);
+        }, next);
       });
     if (!work.remove)
       continue;
     st.tasks.push_back([self, key = work.newest.key, held = work.held,
                         collect = work.collect](std::function<void()> next) {
-      self->request(self->state.ctx->store, self->state.ctx->request_timeout,
-                    delete_manifest_atom::value, key, held)
-        .then(
-          [=](caf::ok_atom) {
-            ++self->state.drops_done;
-            DFS_DEBUG("replication", (collect ? "collected tombstone of '" : "dropped surplus manifest '")
-                                       << key << "'");
-            next();
-          },
-          [=](caf::error&) { next(); });
+      remove_if_none_suspect(self, [=] {
+        self->request(self->state.ctx->store, self->state.ctx->request_timeout,
+                      delete_manifest_atom::value, key, held)
+          .then(
+            [=](caf::ok_atom) {
+              ++self->state.drops_done;
+              DFS_DEBUG("replication", (collect ? "collected tombstone of '" : "dropped surplus manifest '")
+                                         << key << "'");
+              next();
+            },
+            [=](caf::error&) { next(); });
+      }, next);
     });
   }
   for (auto& work : plan.chunks) {
     for (auto& target : work.copy_to)
       st.tasks.push_back([self, id = work.id, dest = by_id[target]](std::function<void()> next) {
-        copy_chunk(self, id, dest, std::move(next));
+        copy_if_still_target(self, dest.node_id, [=] { copy_chunk(self, id, dest, next); }, next);
       });
     if (work.remove)
       st.tasks.push_back([self, id = work.id, garbage = work.garbage,
                           planned_at](std::function<void()> next) {
-        remove_chunk(self, id, garbage, planned_at, std::move(next));
+        remove_if_none_suspect(self, [=] { remove_chunk(self, id, garbage, planned_at, next); }, next);
       });
   }
   if (plan.handed_over)
@@ -264,6 +318,7 @@ void start_pass(self_ptr self) {
         // removes nothing meanwhile (actors/repair_planner.cpp).
         auto& ctx = *self->state.ctx;
         auto live = readable_members(members);
+        self->state.now = members_now_of(members);
         auto h = std::make_shared<gathered>();
         // Before any inventory is made: a manifest missing from them landed after this.
         auto planned_at = clock::now();
@@ -302,7 +357,10 @@ replication(replication_actor::stateful_pointer<replication_state> self, node_co
   self->state.ctx = ctx;
   self->delayed_send(self, ctx->config.anti_entropy_interval, tick_atom::value);
   return {
-    [=](changed_atom) { start_pass(self); },
+    [=](changed_atom) {
+      self->state.now.reset();
+      start_pass(self);
+    },
     [=](tick_atom) {
       start_pass(self);
       self->delayed_send(self, self->state.ctx->config.anti_entropy_interval, tick_atom::value);

@@ -22,9 +22,17 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 
 namespace dfs {
+
+/// What a queued copy or removal must know of the members when it runs.
+struct members_now {
+  std::set<std::string> placement_targets;
+  bool anyone_suspect = false;
+};
 
 struct replication_state {
   static inline const char* name = "replication";
@@ -35,6 +43,9 @@ struct replication_state {
   bool pass_wanted = false;        // a change arrived during a pass: run another right after
   std::deque<std::function<void(std::function<void()>)>> tasks; // copies and drops of a pass
   clock::time_point next_copy_allowed = clock::now(); // the repair_rate pacing
+  /// What membership last said, checked before each copy and removal; reset by every
+  /// membership change (see with_members_now).
+  std::optional<members_now> now;
   unreferenced_clocks unreferenced_since;
   clock::time_point last_wait_logged; // the "collection waits: ..." line, throttled
   std::string last_waits_logged;       // what it said

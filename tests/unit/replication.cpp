@@ -11,7 +11,9 @@
 #include <caf/stateful_actor.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
+#include <memory>
 #include <thread>
 #include <tuple>
 
@@ -173,6 +175,7 @@ struct replica_state {
   std::vector<chunk_id> chunks_put; // put_chunk, in order
   std::vector<std::string> keys_put; // put_manifest, in order
   size_t removals = 0;              // delete_chunk and delete_manifest
+  std::function<void()> on_inventory; // runs before an inventory is answered
 };
 
 /// A member's store as replication sees it: answers inventories and reads from what it was
@@ -188,6 +191,8 @@ caf::behavior replica_stub(caf::stateful_actor<replica_state>* self, std::vector
   return {
     [&st](inventory_atom) {
       ++st.received;
+      if (st.on_inventory)
+        st.on_inventory();
       return caf::make_message(st.chunks, st.manifests, uint64_t{0});
     },
     [&st](get_chunk_atom, const chunk_id& id) -> caf::result<byte_buffer> {
@@ -222,6 +227,12 @@ caf::behavior replica_stub(caf::stateful_actor<replica_state>* self, std::vector
   };
 }
 
+/// Answers members with whatever `members` holds at the time.
+caf::behavior shared_membership(caf::event_based_actor*,
+                                std::shared_ptr<std::vector<member_view>> members) {
+  return {[members](members_atom) { return *members; }};
+}
+
 struct suspect_fixture : test_coordinator_fixture<> {
   // Four members, R = 3: every item's targets are this node, n1 and n3 (the ranking keeps the
   // suspect n3; the down n2 is out of it).
@@ -234,6 +245,7 @@ struct suspect_fixture : test_coordinator_fixture<> {
   caf::actor own_store;
   caf::actor n1;
   caf::actor n3;
+  std::shared_ptr<std::vector<member_view>> roster = std::make_shared<std::vector<member_view>>();
   caf::actor membership;
   replication_actor repl;
 
@@ -246,16 +258,17 @@ struct suspect_fixture : test_coordinator_fixture<> {
     n1 = sys.spawn(replica_stub, std::vector<byte_buffer>{}, std::vector<manifest>{});
     // n3 holds a surplus-looking copy: whatever it holds, nobody may ask it anything.
     n3 = sys.spawn(replica_stub, std::vector<byte_buffer>{chunk}, std::vector<manifest>{file});
-    membership = sys.spawn(membership_stub, std::vector<member_view>{
-      {self_id, "self", "127.0.0.1:1", member_state::up, own_store},
-      {n1_id, "n1", "127.0.0.1:2", member_state::up, n1},
-      {n2_id, "n2", "127.0.0.1:3", member_state::down, caf::actor{}},
-      {n3_id, "n3", "127.0.0.1:4", member_state::suspect, n3}});
+    *roster = {{self_id, "self", "127.0.0.1:1", member_state::up, own_store},
+               {n1_id, "n1", "127.0.0.1:2", member_state::up, n1},
+               {n2_id, "n2", "127.0.0.1:3", member_state::down, caf::actor{}},
+               {n3_id, "n3", "127.0.0.1:4", member_state::suspect, n3}};
+    membership = sys.spawn(shared_membership, roster);
     auto ctx = std::make_shared<node_context>();
     ctx->node_id = self_id;
     ctx->config.replicas = 3;
     ctx->config.repair_rate = 0;
     ctx->config.anti_entropy_interval = std::chrono::seconds{3600}; // passes only when asked
+    ctx->config.gc_grace = std::chrono::seconds{0}; // garbage at the first pass that may collect
     ctx->store = caf::actor_cast<store_actor>(own_store);
     ctx->membership = caf::actor_cast<membership_actor>(membership);
     repl = sys.spawn(replication, node_context_ptr{ctx});
@@ -272,6 +285,12 @@ struct suspect_fixture : test_coordinator_fixture<> {
 
   replica_state& state_of(const caf::actor& a) {
     return deref<caf::stateful_actor<replica_state>>(a).state;
+  }
+
+  void set_state(const std::string& id, member_state state) {
+    for (auto& m : *roster)
+      if (m.node_id == id)
+        m.state = state;
   }
 };
 
@@ -291,6 +310,54 @@ CAF_TEST(with a member suspect and another down a pass copies to the up member) 
   CAF_CHECK_EQUAL(state_of(n3).received, 0u);
   CAF_CHECK_EQUAL(state_of(own_store).removals, 0u);
   CAF_CHECK_EQUAL(at_n1.removals, 0u);
+}
+
+CAF_TEST(a copy planned while a member was up is skipped once it is suspect) {
+  // n3 is up when the pass starts and lacks the item; right after it answers the inventory it
+  // falls silent: membership calls it suspect and says so, before the copies run.
+  set_state(n3_id, member_state::up);
+  auto& at_n3 = state_of(n3);
+  at_n3.chunks.clear();
+  at_n3.manifests.clear();
+  at_n3.on_inventory = [this] {
+    set_state(n3_id, member_state::suspect);
+    self->send(repl, changed_atom::value);
+  };
+  self->send(repl, changed_atom::value);
+  sched.run();
+  CAF_CHECK_EQUAL(at_n3.received, 1u); // the inventory, and nothing after it
+  CAF_CHECK(at_n3.chunks_put.empty());
+  CAF_CHECK(at_n3.keys_put.empty());
+  // The copies to n1, which is still up, go ahead.
+  CAF_CHECK(state_of(n1).chunks_put == std::vector<chunk_id>{id_of(chunk)});
+  CAF_CHECK(state_of(n1).keys_put == std::vector<std::string>{"file"});
+}
+
+CAF_TEST(a removal planned while every member was up is skipped once one is suspect) {
+  // Collection may run (n2 has left, n1 and n3 wait for nobody), and this node holds a chunk
+  // no manifest references: garbage at the first pass (gc_grace 0). n3 falls silent right
+  // after it answers the inventory.
+  set_state(n2_id, member_state::left);
+  set_state(n3_id, member_state::up);
+  for (auto& m : *roster)
+    m.waits_for = std::vector<std::string>{};
+  auto garbage = bytes_of("no manifest references this");
+  auto& mine = state_of(own_store);
+  mine.chunks.push_back(id_of(garbage));
+  mine.bytes[id_of(garbage)] = garbage;
+  state_of(n3).on_inventory = [this] {
+    set_state(n3_id, member_state::suspect);
+    self->send(repl, changed_atom::value);
+  };
+  self->send(repl, changed_atom::value);
+  sched.run();
+  CAF_CHECK_EQUAL(mine.removals, 0u);
+  // Once n3 is back, the next pass collects it.
+  state_of(n3).on_inventory = nullptr;
+  set_state(n3_id, member_state::up);
+  self->send(repl, changed_atom::value);
+  sched.run();
+  CAF_CHECK_EQUAL(mine.removals, 1u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
