@@ -64,6 +64,23 @@ void charge_repair_rate(self_ptr self, uint64_t bytes) {
                            + std::chrono::microseconds{bytes * 1000000 / st.ctx->config.repair_rate};
 }
 
+/// `next`, callable once, and called early if a membership change leaves `target` no longer a
+/// placement target while the copy to it waits: a member that fell suspect (a paused one
+/// answers only once it resumes) must not hold the queue. Its late answer then does nothing.
+std::function<void()> awaiting(self_ptr self, const std::string& target, std::function<void()> next) {
+  auto pending = std::make_shared<std::function<void()>>(std::move(next));
+  std::function<void()> once = [self, pending] {
+    if (!*pending)
+      return;
+    auto continue_queue = std::move(*pending);
+    *pending = nullptr;
+    self->state.copy_in_flight.reset(); // the queue runs one task at a time: this one
+    continue_queue();
+  };
+  self->state.copy_in_flight = copy_wait{target, once};
+  return once;
+}
+
 /// Copies one chunk from the local store to a target, paced by repair_rate.
 void copy_chunk(self_ptr self, chunk_id id, member_view target, std::function<void()> next) {
   auto& st = self->state;
@@ -77,6 +94,7 @@ void copy_chunk(self_ptr self, chunk_id id, member_view target, std::function<vo
       [=](byte_buffer& bytes) {
         charge_repair_rate(self, bytes.size());
         auto size = bytes.size();
+        auto done = awaiting(self, target.node_id, next);
         self->request(target.replica, timeout, put_chunk_atom::value, id, std::move(bytes))
           .then(
             [=](caf::ok_atom) {
@@ -84,12 +102,12 @@ void copy_chunk(self_ptr self, chunk_id id, member_view target, std::function<vo
               ++st.copies_done;
               st.bytes_copied += size;
               DFS_DEBUG("replication", "copied chunk " << id.hex() << " to " << target.name);
-              next();
+              done();
             },
             [=](caf::error& err) {
               DFS_WARN("replication", "copy of chunk " << id.hex() << " to " << target.name
                                                        << " failed: " << describe(err));
-              next();
+              done();
             });
       },
       [=](caf::error& err) {
@@ -100,9 +118,10 @@ void copy_chunk(self_ptr self, chunk_id id, member_view target, std::function<vo
 
 void send_manifest(self_ptr self, const manifest& m, const member_view& dest,
                    std::function<void()> next) {
+  auto done = awaiting(self, dest.node_id, std::move(next));
   self->request(dest.replica, self->state.ctx->request_timeout, put_manifest_atom::value, m)
-    .then([next](caf::ok_atom) { next(); },
-          [next, dest, key = m.key](caf::error& err) {
+    .then([done](caf::ok_atom) { done(); },
+          [done, dest, key = m.key](caf::error& err) {
             // The destination holds a newer version (written since the inventory), or this
             // version is too far ahead of its clock: nothing to copy there, and no fault.
             auto code = code_of(err);
@@ -112,7 +131,7 @@ void send_manifest(self_ptr self, const manifest& m, const member_view& dest,
             else
               DFS_WARN("replication", "copy of manifest '" << key << "' to " << dest.name
                                                            << " failed: " << describe(err));
-            next();
+            done();
           });
 }
 
@@ -359,6 +378,15 @@ replication(replication_actor::stateful_pointer<replication_state> self, node_co
   return {
     [=](changed_atom) {
       self->state.now.reset();
+      if (self->state.copy_in_flight)
+        with_members_now(self, [self](const members_now& now) {
+          auto& waiting = self->state.copy_in_flight;
+          if (!waiting || now.placement_targets.count(waiting->target))
+            return;
+          DFS_DEBUG("replication", "copy to " << waiting->target << " left behind: no longer up");
+          auto finish = waiting->finish; // it clears copy_in_flight
+          finish();
+        }, [] {});
       start_pass(self);
     },
     [=](tick_atom) {

@@ -34,6 +34,12 @@ struct members_now {
   bool anyone_suspect = false;
 };
 
+/// The copy the queue waits for, and how to stop waiting (see awaiting).
+struct copy_wait {
+  std::string target;
+  std::function<void()> finish;
+};
+
 struct replication_state {
   static inline const char* name = "replication";
   using clock = std::chrono::steady_clock;
@@ -46,6 +52,7 @@ struct replication_state {
   /// What membership last said, checked before each copy and removal; reset by every
   /// membership change (see with_members_now).
   std::optional<members_now> now;
+  std::optional<copy_wait> copy_in_flight;
   unreferenced_clocks unreferenced_since;
   clock::time_point last_wait_logged; // the "collection waits: ..." line, throttled
   std::string last_waits_logged;       // what it said

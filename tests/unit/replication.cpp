@@ -176,7 +176,18 @@ struct replica_state {
   std::vector<std::string> keys_put; // put_manifest, in order
   size_t removals = 0;              // delete_chunk and delete_manifest
   std::function<void()> on_inventory; // runs before an inventory is answered
+  bool paused = false; // holds every put unanswered, as a paused node does
+  std::vector<caf::response_promise> unanswered;
 };
+
+caf::response_promise answer_put(caf::stateful_actor<replica_state>* self) {
+  auto rp = self->make_response_promise();
+  if (self->state.paused)
+    self->state.unanswered.push_back(rp);
+  else
+    rp.deliver(caf::ok_atom::value);
+  return rp;
+}
 
 /// A member's store as replication sees it: answers inventories and reads from what it was
 /// given, and records every write and removal.
@@ -202,15 +213,17 @@ caf::behavior replica_stub(caf::stateful_actor<replica_state>* self, std::vector
         return make_error(errc::not_found, "no such chunk");
       return i->second;
     },
-    [&st](put_chunk_atom, const chunk_id& id, const byte_buffer&) {
+    [self](put_chunk_atom, const chunk_id& id, const byte_buffer&) {
+      auto& st = self->state;
       ++st.received;
       st.chunks_put.push_back(id);
-      return caf::ok_atom::value;
+      return answer_put(self);
     },
-    [&st](put_manifest_atom, const manifest& m) {
+    [self](put_manifest_atom, const manifest& m) {
+      auto& st = self->state;
       ++st.received;
       st.keys_put.push_back(m.key);
-      return caf::ok_atom::value;
+      return answer_put(self);
     },
     [&st](delete_chunk_atom, const chunk_id&) {
       ++st.received, ++st.removals;
@@ -331,6 +344,28 @@ CAF_TEST(a copy planned while a member was up is skipped once it is suspect) {
   // The copies to n1, which is still up, go ahead.
   CAF_CHECK(state_of(n1).chunks_put == std::vector<chunk_id>{id_of(chunk)});
   CAF_CHECK(state_of(n1).keys_put == std::vector<std::string>{"file"});
+}
+
+CAF_TEST(a copy to a member that falls suspect while the copy waits does not hold the queue) {
+  // n3 is up and lacks the item, but paused: it answers no put. The manifest's copies come
+  // first, so the chunk's copy to n1 waits behind a copy to n3.
+  set_state(n3_id, member_state::up);
+  auto& at_n3 = state_of(n3);
+  at_n3.chunks.clear();
+  at_n3.manifests.clear();
+  at_n3.paused = true;
+  self->send(repl, changed_atom::value);
+  sched.run();
+  CAF_REQUIRE_EQUAL(at_n3.unanswered.size(), 1u);
+  CAF_CHECK(state_of(n1).chunks_put.empty());
+  // Membership calls n3 suspect: the queue moves on without its answer.
+  set_state(n3_id, member_state::suspect);
+  self->send(repl, changed_atom::value);
+  sched.run();
+  CAF_CHECK(state_of(n1).chunks_put == std::vector<chunk_id>{id_of(chunk)});
+  CAF_CHECK(state_of(n1).keys_put == std::vector<std::string>{"file"});
+  CAF_CHECK_EQUAL(at_n3.unanswered.size(), 1u); // and nothing more was sent to n3
+  CAF_CHECK(at_n3.chunks_put.empty());
 }
 
 CAF_TEST(a removal planned while every member was up is skipped once one is suspect) {
