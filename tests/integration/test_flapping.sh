@@ -10,9 +10,10 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# Suspect after 1 s of silence, down after 5 s: a node paused 3 s at a time only flaps.
+# Suspect after 1 s of silence, down after 6 s: a node paused 3 s at a time only flaps, with
+# room for a slow (sanitizer) build.
 start_cluster 5 --chunk-size 64KiB --replicas 3 --write-quorum 2 \
-  --set cluster.suspect_after=1 --set cluster.down_after=5 \
+  --set cluster.suspect_after=1 --set cluster.down_after=6 \
   --set cluster.anti_entropy_interval=1
 
 # About 50 chunks, so that node 1 and node 2 are owed copies of several of node 4's.
