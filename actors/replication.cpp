@@ -221,6 +221,8 @@ members_now members_now_of(const std::vector<member_view>& members) {
   members_now now;
   for (auto& m : placement_targets(members))
     now.placement_targets.insert(m.node_id);
+  for (auto& m : readable_members(members))
+    now.readable.insert(m.node_id);
   now.anyone_suspect = std::any_of(members.begin(), members.end(),
                                    [](auto& m) { return m.state == member_state::suspect; });
   return now;
@@ -323,6 +325,22 @@ void plan_pass(self_ptr self, const std::vector<member_view>& members, const hol
                                      << " removals to do");
 }
 
+/// Ends the pass that waits for inventories if a member it waits for is no longer readable:
+/// it fell suspect (a paused member answers only once it resumes), and the next pass, which
+/// the change that said so has asked for, plans without it.
+void give_up_inventories(self_ptr self) {
+  with_members_now(self, [self](const members_now& now) {
+    auto& st = self->state;
+    for (auto& id : st.inventories_awaited)
+      if (!now.readable.count(id)) {
+        DFS_DEBUG("replication", "pass given up: " << id << " is no longer readable");
+        ++st.pass_id;
+        st.inventories_awaited.clear();
+        return finish_pass(self);
+      }
+  }, [] {});
+}
+
 void start_pass(self_ptr self) {
   auto& st = self->state;
   if (st.pass_running) {
@@ -337,14 +355,21 @@ void start_pass(self_ptr self) {
         // removes nothing meanwhile (actors/repair_planner.cpp).
         auto& ctx = *self->state.ctx;
         auto live = readable_members(members);
-        self->state.now = members_now_of(members);
+        auto& st = self->state;
+        st.now = members_now_of(members);
+        auto pass = ++st.pass_id;
+        st.inventories_awaited.clear();
+        for (auto& m : live)
+          st.inventories_awaited.insert(m.node_id);
         auto h = std::make_shared<gathered>();
         // Before any inventory is made: a manifest missing from them landed after this.
         auto planned_at = clock::now();
         fan_out(
           self, live, caf::make_message(inventory_atom::value), ctx.request_timeout,
-          [h, self](const member_view& m, std::vector<chunk_id>& chunks,
+          [h, self, pass](const member_view& m, std::vector<chunk_id>& chunks,
                     std::vector<manifest>& manifests, uint64_t) {
+            if (self->state.pass_id == pass)
+              self->state.inventories_awaited.erase(m.node_id);
             bool is_self = m.node_id == self->state.ctx->node_id;
             for (auto& c : chunks) {
               h->chunk_holders[c].insert(m.node_id);
@@ -354,11 +379,16 @@ void start_pass(self_ptr self) {
             for (auto& mf : manifests)
               h->manifests[mf.key][m.node_id] = std::move(mf);
           },
-          [h](const member_view& m, const caf::error& err) {
+          [h, self, pass](const member_view& m, const caf::error& err) {
+            if (self->state.pass_id == pass)
+              self->state.inventories_awaited.erase(m.node_id);
             h->complete = false;
             DFS_WARN("replication", "no inventory from " << m.name << ": " << describe(err));
           },
           [=] {
+            if (self->state.pass_id != pass)
+              return; // given up (see give_up_inventories)
+            self->state.inventories_awaited.clear();
             if (!h->complete)
               return finish_pass(self);
             plan_pass(self, members, *h, planned_at);
@@ -387,6 +417,8 @@ replication(replication_actor::stateful_pointer<replication_state> self, node_co
           auto finish = waiting->finish; // it clears copy_in_flight
           finish();
         }, [] {});
+      if (!self->state.inventories_awaited.empty())
+        give_up_inventories(self);
       start_pass(self);
     },
     [=](tick_atom) {

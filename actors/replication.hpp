@@ -31,6 +31,7 @@ namespace dfs {
 /// What a queued copy or removal must know of the members when it runs.
 struct members_now {
   std::set<std::string> placement_targets;
+  std::set<std::string> readable;
   bool anyone_suspect = false;
 };
 
@@ -47,6 +48,8 @@ struct replication_state {
   node_context_ptr ctx;
   bool pass_running = false;
   bool pass_wanted = false;        // a change arrived during a pass: run another right after
+  uint64_t pass_id = 0;            // the pass under way; a pass given up is left behind
+  std::set<std::string> inventories_awaited; // members the pass under way waits for
   std::deque<std::function<void(std::function<void()>)>> tasks; // copies and drops of a pass
   clock::time_point next_copy_allowed = clock::now(); // the repair_rate pacing
   /// What membership last said, checked before each copy and removal; reset by every
