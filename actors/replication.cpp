@@ -17,12 +17,9 @@ namespace {
 using self_ptr = replication_actor::stateful_pointer<replication_state>;
 using clock = replication_state::clock;
 
-/// What the readable members hold, gathered at the start of a pass.
-struct holdings {
-  std::map<chunk_id, std::set<std::string>> chunk_holders;
-  std::map<std::string, std::map<std::string, manifest>> manifests; // key -> node -> manifest
-  std::set<chunk_id> my_chunks;
-  bool complete = true; // every readable member answered
+/// What the readable members hold, and whether every one of them answered.
+struct gathered : holdings {
+  bool complete = true;
 };
 
 void run_next_task(self_ptr self);
@@ -67,6 +64,23 @@ void charge_repair_rate(self_ptr self, uint64_t bytes) {
                            + std::chrono::microseconds{bytes * 1000000 / st.ctx->config.repair_rate};
 }
 
+/// `next`, callable once, and called early if a membership change leaves `target` no longer a
+/// placement target while the copy to it waits: a member that fell suspect (a paused one
+/// answers only once it resumes) must not hold the queue. Its late answer then does nothing.
+std::function<void()> awaiting(self_ptr self, const std::string& target, std::function<void()> next) {
+  auto pending = std::make_shared<std::function<void()>>(std::move(next));
+  std::function<void()> once = [self, pending] {
+    if (!*pending)
+      return;
+    auto continue_queue = std::move(*pending);
+    *pending = nullptr;
+    self->state.copy_in_flight.reset(); // the queue runs one task at a time: this one
+    continue_queue();
+  };
+  self->state.copy_in_flight = copy_wait{target, once};
+  return once;
+}
+
 /// Copies one chunk from the local store to a target, paced by repair_rate.
 void copy_chunk(self_ptr self, chunk_id id, member_view target, std::function<void()> next) {
   auto& st = self->state;
@@ -80,6 +94,7 @@ void copy_chunk(self_ptr self, chunk_id id, member_view target, std::function<vo
       [=](byte_buffer& bytes) {
         charge_repair_rate(self, bytes.size());
         auto size = bytes.size();
+        auto done = awaiting(self, target.node_id, next);
         self->request(target.replica, timeout, put_chunk_atom::value, id, std::move(bytes))
           .then(
             [=](caf::ok_atom) {
@@ -87,12 +102,12 @@ void copy_chunk(self_ptr self, chunk_id id, member_view target, std::function<vo
               ++st.copies_done;
               st.bytes_copied += size;
               DFS_DEBUG("replication", "copied chunk " << id.hex() << " to " << target.name);
-              next();
+              done();
             },
             [=](caf::error& err) {
               DFS_WARN("replication", "copy of chunk " << id.hex() << " to " << target.name
                                                        << " failed: " << describe(err));
-              next();
+              done();
             });
       },
       [=](caf::error& err) {
@@ -103,9 +118,10 @@ void copy_chunk(self_ptr self, chunk_id id, member_view target, std::function<vo
 
 void send_manifest(self_ptr self, const manifest& m, const member_view& dest,
                    std::function<void()> next) {
+  auto done = awaiting(self, dest.node_id, std::move(next));
   self->request(dest.replica, self->state.ctx->request_timeout, put_manifest_atom::value, m)
-    .then([next](caf::ok_atom) { next(); },
-          [next, dest, key = m.key](caf::error& err) {
+    .then([done](caf::ok_atom) { done(); },
+          [done, dest, key = m.key](caf::error& err) {
             // The destination holds a newer version (written since the inventory), or this
             // version is too far ahead of its clock: nothing to copy there, and no fault.
             auto code = code_of(err);
@@ -115,7 +131,7 @@ void send_manifest(self_ptr self, const manifest& m, const member_view& dest,
             else
               DFS_WARN("replication", "copy of manifest '" << key << "' to " << dest.name
                                                            << " failed: " << describe(err));
-            next();
+            done();
           });
 }
 
@@ -200,6 +216,59 @@ void remove_chunk(self_ptr self, chunk_id id, bool garbage, clock::time_point pl
       failed);
 }
 
+/// What queued tasks must know of `members`.
+members_now members_now_of(const std::vector<member_view>& members) {
+  members_now now;
+  for (auto& m : placement_targets(members))
+    now.placement_targets.insert(m.node_id);
+  for (auto& m : readable_members(members))
+    now.readable.insert(m.node_id);
+  now.anyone_suspect = std::any_of(members.begin(), members.end(),
+                                   [](auto& m) { return m.state == member_state::suspect; });
+  return now;
+}
+
+/// Runs `task` with what membership says now, or skips to `next` if it does not answer. A plan
+/// is as old as its pass, so each copy and removal checks again that the rules of
+/// repair_planner.cpp still allow it: no copy to a member that fell suspect since (a paused
+/// one would also hold the queue until it resumed), no removal while any member is suspect.
+/// Membership is asked again only after a change it announced.
+void with_members_now(self_ptr self, std::function<void(const members_now&)> task,
+                      std::function<void()> next) {
+  auto& st = self->state;
+  if (st.now)
+    return task(*st.now);
+  self->request(st.ctx->membership, st.ctx->request_timeout, members_atom::value)
+    .then(
+      [self, task](std::vector<member_view>& members) {
+        self->state.now = members_now_of(members);
+        task(*self->state.now);
+      },
+      [next](caf::error&) { next(); });
+}
+
+/// Runs `copy` if `target` is still a placement target, else skips to `next`.
+void copy_if_still_target(self_ptr self, const std::string& target, std::function<void()> copy,
+                          std::function<void()> next) {
+  with_members_now(self, [target, copy, next](const members_now& now) {
+    if (now.placement_targets.count(target))
+      return copy();
+    DFS_DEBUG("replication", "copy to " << target << " skipped: no longer up");
+    next();
+  }, next);
+}
+
+/// Runs `remove` if no member is suspect now, else skips to `next`.
+void remove_if_none_suspect(self_ptr self, std::function<void()> remove, std::function<void()> next) {
+  with_members_now(self, [remove, next](const members_now& now) {
+    if (!now.anyone_suspect)
+      return remove();
+    DFS_DEBUG("replication", "removal skipped: a member is suspect");
+    next();
+  }, next);
+}
+
+/// Plans a pass (repair_planner's plan_pass) and queues its copies and removals.
 void plan_pass(self_ptr self, const std::vector<member_view>& members, const holdings& h,
                clock::time_point planned_at) {
   auto& st = self->state;
@@ -207,52 +276,24 @@ void plan_pass(self_ptr self, const std::vector<member_view>& members, const hol
   std::map<std::string, member_view> by_id;
   for (auto& m : members)
     by_id[m.node_id] = m;
-  placement_view view{ctx.node_id, {}, ctx.config.replicas};
-  for (auto& m : placement_targets(members))
-    view.targets_pool.push_back(m.node_id);
-  bool all_settled = may_collect(self, members);
-
-  // Manifests: the newest version of each key, and who holds exactly that version.
-  std::map<std::string, manifest> newest;
-  for (auto& [key, by_node] : h.manifests)
-    for (auto& [node, m] : by_node)
-      if (!newest.count(key) || m.newer_than(newest[key]))
-        newest[key] = m;
-  size_t copies = 0, drops = 0;
-  for (auto& [key, by_node] : h.manifests) {
-    auto mine = by_node.find(ctx.node_id);
-    if (mine == by_node.end())
-      continue;
-    auto& top = newest[key];
-    std::set<std::string> holders;
-    std::vector<version> held_versions;
-    for (auto& [node, m] : by_node) {
-      held_versions.push_back(m.version);
-      if (m.version == top.version)
-        holders.insert(node);
-    }
-    auto plan = plan_item(manifest_placement_id(key), holders, true, view);
-    // Every holder reaches the same verdict on a collectible tombstone, so none copies it
-    // back to a holder that already let it go.
-    bool collect = all_settled && top.deleted
-                   && tombstone_collectible(top, held_versions, ctx.clock->now(),
-                                            static_cast<uint64_t>(ctx.config.gc_grace.count()) * 1000);
-    if (collect)
-      plan.copy_to.clear();
-    for (auto& target : plan.copy_to) {
-      ++copies;
-      auto dest = by_id[target];
-      st.tasks.push_back([self, m = top, dest](std::function<void()> next) {
-        if (m.is_inline())
-          copy_inline_manifest(self, m, dest, std::move(next));
-        else
-          send_manifest(self, m, dest, std::move(next));
+  pass_input in{ctx.node_id,         ctx.config.replicas, members, may_collect(self, members),
+                ctx.clock->now(),    clock::now(),        ctx.config.gc_grace};
+  auto plan = dfs::plan_pass(in, h, st.unreferenced_since);
+  for (auto& work : plan.manifests) {
+    for (auto& target : work.copy_to)
+      st.tasks.push_back([self, m = work.newest, dest = by_id[target]](std::function<void()> next) {
+        copy_if_still_target(self, dest.node_id, [=] {
+          if (m.is_inline())
+            copy_inline_manifest(self, m, dest, next);
+          else
+            send_manifest(self, m, dest, next);
+        }, next);
       });
-    }
-    if (plan.drop_local || collect) {
-      ++drops;
-      auto held = mine->second.version;
-      st.tasks.push_back([self, key = key, held, collect](std::function<void()> next) {
+    if (!work.remove)
+      continue;
+    st.tasks.push_back([self, key = work.newest.key, held = work.held,
+                        collect = work.collect](std::function<void()> next) {
+      remove_if_none_suspect(self, [=] {
         self->request(self->state.ctx->store, self->state.ctx->request_timeout,
                       delete_manifest_atom::value, key, held)
           .then(
@@ -263,54 +304,41 @@ void plan_pass(self_ptr self, const std::vector<member_view>& members, const hol
               next();
             },
             [=](caf::error&) { next(); });
-      });
-    }
+      }, next);
+    });
   }
-
-  // Chunks: repair and hand-off, then garbage.
-  auto referenced = referenced_chunks(newest);
-  auto now = clock::now();
-  for (auto& id : h.my_chunks) {
-    auto holders_it = h.chunk_holders.find(id);
-    auto plan = plan_item(id.bytes, holders_it->second, true, view);
-    // A chunk no manifest references is garbage (or part of a put still under way, which
-    // places its own copies): repairing it would only race its collection.
-    bool unreferenced = all_settled && !referenced.count(id);
-    if (unreferenced)
-      plan.copy_to.clear();
-    for (auto& target : plan.copy_to) {
-      ++copies;
-      auto dest = by_id[target];
-      st.tasks.push_back([self, id, dest](std::function<void()> next) {
-        copy_chunk(self, id, dest, std::move(next));
+  for (auto& work : plan.chunks) {
+    for (auto& target : work.copy_to)
+      st.tasks.push_back([self, id = work.id, dest = by_id[target]](std::function<void()> next) {
+        copy_if_still_target(self, dest.node_id, [=] { copy_chunk(self, id, dest, next); }, next);
       });
-    }
-    bool garbage = false;
-    if (unreferenced) {
-      auto since = st.unreferenced_since.emplace(id, now).first->second;
-      garbage = now - since >= ctx.config.gc_grace;
-    } else {
-      st.unreferenced_since.erase(id);
-    }
-    if (plan.drop_local || garbage) {
-      ++drops;
-      st.tasks.push_back([self, id, garbage, planned_at](std::function<void()> next) {
-        remove_chunk(self, id, garbage, planned_at, std::move(next));
+    if (work.remove)
+      st.tasks.push_back([self, id = work.id, garbage = work.garbage,
+                          planned_at](std::function<void()> next) {
+        remove_if_none_suspect(self, [=] { remove_chunk(self, id, garbage, planned_at, next); }, next);
       });
-    }
   }
-  for (auto i = st.unreferenced_since.begin(); i != st.unreferenced_since.end();)
-    i = h.my_chunks.count(i->first) ? std::next(i) : st.unreferenced_since.erase(i);
-
-  // A leaving node that holds nothing has handed everything over.
-  auto self_view = by_id[ctx.node_id];
-  if (self_view.state == member_state::leaving && h.my_chunks.empty()
-      && std::none_of(h.manifests.begin(), h.manifests.end(),
-                      [&](auto& kv) { return kv.second.count(ctx.node_id) > 0; }))
+  if (plan.handed_over)
     self->send(ctx.membership, left_atom::value);
+  if (plan.copies() + plan.removals() > 0)
+    DFS_INFO("replication", "pass: " << plan.copies() << " copies and " << plan.removals()
+                                     << " removals to do");
+}
 
-  if (copies + drops > 0)
-    DFS_INFO("replication", "pass: " << copies << " copies and " << drops << " removals to do");
+/// Ends the pass that waits for inventories if a member it waits for is no longer readable:
+/// it fell suspect (a paused member answers only once it resumes), and the next pass, which
+/// the change that said so has asked for, plans without it.
+void give_up_inventories(self_ptr self) {
+  with_members_now(self, [self](const members_now& now) {
+    auto& st = self->state;
+    for (auto& id : st.inventories_awaited)
+      if (!now.readable.count(id)) {
+        DFS_DEBUG("replication", "pass given up: " << id << " is no longer readable");
+        ++st.pass_id;
+        st.inventories_awaited.clear();
+        return finish_pass(self);
+      }
+  }, [] {});
 }
 
 void start_pass(self_ptr self) {
@@ -323,22 +351,25 @@ void start_pass(self_ptr self) {
   self->request(st.ctx->membership, st.ctx->request_timeout, members_atom::value)
     .then(
       [=](std::vector<member_view>& members) {
+        // A suspect member does not hold the pass back: plan_pass copies around it and
+        // removes nothing meanwhile (actors/repair_planner.cpp).
         auto& ctx = *self->state.ctx;
-        bool anyone_suspect = std::any_of(members.begin(), members.end(), [](auto& m) {
-          return m.state == member_state::suspect;
-        });
-        if (anyone_suspect) {
-          // Wait for the verdict: copying now would make surplus copies if it comes back.
-          return finish_pass(self);
-        }
         auto live = readable_members(members);
-        auto h = std::make_shared<holdings>();
+        auto& st = self->state;
+        st.now = members_now_of(members);
+        auto pass = ++st.pass_id;
+        st.inventories_awaited.clear();
+        for (auto& m : live)
+          st.inventories_awaited.insert(m.node_id);
+        auto h = std::make_shared<gathered>();
         // Before any inventory is made: a manifest missing from them landed after this.
         auto planned_at = clock::now();
         fan_out(
           self, live, caf::make_message(inventory_atom::value), ctx.request_timeout,
-          [h, self](const member_view& m, std::vector<chunk_id>& chunks,
+          [h, self, pass](const member_view& m, std::vector<chunk_id>& chunks,
                     std::vector<manifest>& manifests, uint64_t) {
+            if (self->state.pass_id == pass)
+              self->state.inventories_awaited.erase(m.node_id);
             bool is_self = m.node_id == self->state.ctx->node_id;
             for (auto& c : chunks) {
               h->chunk_holders[c].insert(m.node_id);
@@ -348,11 +379,16 @@ void start_pass(self_ptr self) {
             for (auto& mf : manifests)
               h->manifests[mf.key][m.node_id] = std::move(mf);
           },
-          [h](const member_view& m, const caf::error& err) {
+          [h, self, pass](const member_view& m, const caf::error& err) {
+            if (self->state.pass_id == pass)
+              self->state.inventories_awaited.erase(m.node_id);
             h->complete = false;
             DFS_WARN("replication", "no inventory from " << m.name << ": " << describe(err));
           },
           [=] {
+            if (self->state.pass_id != pass)
+              return; // given up (see give_up_inventories)
+            self->state.inventories_awaited.clear();
             if (!h->complete)
               return finish_pass(self);
             plan_pass(self, members, *h, planned_at);
@@ -370,7 +406,21 @@ replication(replication_actor::stateful_pointer<replication_state> self, node_co
   self->state.ctx = ctx;
   self->delayed_send(self, ctx->config.anti_entropy_interval, tick_atom::value);
   return {
-    [=](changed_atom) { start_pass(self); },
+    [=](changed_atom) {
+      self->state.now.reset();
+      if (self->state.copy_in_flight)
+        with_members_now(self, [self](const members_now& now) {
+          auto& waiting = self->state.copy_in_flight;
+          if (!waiting || now.placement_targets.count(waiting->target))
+            return;
+          DFS_DEBUG("replication", "copy to " << waiting->target << " left behind: no longer up");
+          auto finish = waiting->finish; // it clears copy_in_flight
+          finish();
+        }, [] {});
+      if (!self->state.inventories_awaited.empty())
+        give_up_inventories(self);
+      start_pass(self);
+    },
     [=](tick_atom) {
       start_pass(self);
       self->delayed_send(self, self->state.ctx->config.anti_entropy_interval, tick_atom::value);

@@ -10,6 +10,8 @@
 //    member waits for a node not known here as left (actors/collection_gate.hpp). The store has
 //    the last word on a chunk: it keeps one that a put touched within gc_grace before the pass
 //    began (chunk_store::collect), since that put's manifest may not have landed yet.
+// While a member is suspect a pass still repairs, around it, and removes nothing
+// (actors/repair_planner.cpp says why).
 // Copies are paced to [cluster] repair_rate bytes per second so clients keep being served.
 #include "actors/node_context.hpp"
 #include "actors/repair_planner.hpp"
@@ -20,9 +22,24 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 
 namespace dfs {
+
+/// What a queued copy or removal must know of the members when it runs.
+struct members_now {
+  std::set<std::string> placement_targets;
+  std::set<std::string> readable;
+  bool anyone_suspect = false;
+};
+
+/// The copy the queue waits for, and how to stop waiting (see awaiting).
+struct copy_wait {
+  std::string target;
+  std::function<void()> finish;
+};
 
 struct replication_state {
   static inline const char* name = "replication";
@@ -31,9 +48,15 @@ struct replication_state {
   node_context_ptr ctx;
   bool pass_running = false;
   bool pass_wanted = false;        // a change arrived during a pass: run another right after
+  uint64_t pass_id = 0;            // the pass under way; a pass given up is left behind
+  std::set<std::string> inventories_awaited; // members the pass under way waits for
   std::deque<std::function<void(std::function<void()>)>> tasks; // copies and drops of a pass
   clock::time_point next_copy_allowed = clock::now(); // the repair_rate pacing
-  std::map<chunk_id, clock::time_point> unreferenced_since;
+  /// What membership last said, checked before each copy and removal; reset by every
+  /// membership change (see with_members_now).
+  std::optional<members_now> now;
+  std::optional<copy_wait> copy_in_flight;
+  unreferenced_clocks unreferenced_since;
   clock::time_point last_wait_logged; // the "collection waits: ..." line, throttled
   std::string last_waits_logged;       // what it said
   uint64_t copies_done = 0;

@@ -323,6 +323,13 @@ assert_files_equal() {
   fi
 }
 
+# assert_get_equals I KEY FILE: a get of KEY through node I succeeds and returns FILE's bytes.
+assert_get_equals() {
+  run_capture dfs_at "$1" get "$2" "$TEST_DIR/out"
+  ((RC == 0)) || fail "get $2 through node $1: $(last_run)"
+  assert_files_equal "$3" "$TEST_DIR/out"
+}
+
 # assert_contains FILE TEXT WHAT: FILE contains TEXT (fixed string, case-insensitive).
 assert_contains() {
   local file=$1 text=$2 what=${3:-output}

@@ -101,8 +101,6 @@ log "the sixth node holds $n6_bytes of $all_bytes bytes (fraction $fraction, ide
 awk -v f="$fraction" 'BEGIN { exit !(f >= 0.05 && f <= 0.35) }' ||
   fail "the sixth node's share $fraction is far from 1/6"
 for i in "${!sizes[@]}"; do
-  run_capture dfs_at 6 get "heal/f$i" "$TEST_DIR/out"
-  ((RC == 0)) || fail "get heal/f$i through the new node: $(last_run)"
-  assert_files_equal "$TEST_DIR/f$i" "$TEST_DIR/out"
+  assert_get_equals 6 "heal/f$i" "$TEST_DIR/f$i"
 done
 log "ok"

@@ -497,3 +497,203 @@ CAF_TEST(a live manifest is never collectible) {
   CAF_CHECK(!tombstone_collectible(live, held, hlc + grace, grace));
   CAF_CHECK(!tombstone_collectible(live, {}, hlc + 100 * grace, grace));
 }
+
+// -- plan_pass: a suspect member ------------------------------------------------------------
+
+namespace {
+
+// Five members; in the tests below n3 is suspect (a paused or lossy node) and n4 down.
+struct pass_fixture : test_coordinator_fixture<> {
+  // A member's replica: never runs, only makes the member connected (placement_target and
+  // readable look at it). Spawned with an argument: CAF 0.17 dereferences a null argument
+  // tuple for a function spawned with none.
+  caf::actor replica = sys.spawn([](int) { return caf::behavior{[](int) {}}; }, 0);
+  std::vector<std::string> ids = node_ids(5);
+  const std::string& suspect = ids[3];
+  const std::string& down = ids[4];
+  static constexpr size_t items = 300;
+
+  std::vector<member_view> members(member_state suspect_state) {
+    std::vector<member_view> out;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto state = i == 3 ? suspect_state : i == 4 ? member_state::down : member_state::up;
+      bool connected = state == member_state::up;
+      out.push_back({ids[i], "n" + std::to_string(i), "127.0.0.1:1", state,
+                     connected ? replica : caf::actor{}});
+    }
+    return out;
+  }
+
+  pass_input input(const std::string& self, member_state suspect_state) {
+    pass_input in;
+    in.self_id = self;
+    in.replicas = 3;
+    in.members = members(suspect_state);
+    in.may_collect = true; // the planner itself must hold removals back
+    in.now_ms = 10'000'000;
+    in.now = std::chrono::steady_clock::now();
+    in.gc_grace = std::chrono::seconds{0};
+    return in;
+  }
+
+  static std::string key_of(size_t i) { return "key-" + std::to_string(i); }
+  static chunk_id chunk_of(size_t i) { return cid("chunk-" + std::to_string(i)); }
+
+  /// Every item (key i and its chunk i) placed on its targets among all five members, as
+  /// before n3 fell silent and n4 died; only the readable members (n0, n1, n2) report.
+  holdings placed_before(const std::string& self) {
+    holdings h;
+    for (size_t i = 0; i < items; ++i) {
+      auto m = make_manifest(key_of(i), 1000 + i, {"chunk-" + std::to_string(i)});
+      for (auto& t : item_targets(manifest_placement_id(m.key), view_of("x", ids)))
+        if (t != suspect && t != down)
+          h.manifests[m.key][t] = m;
+      for (auto& t : item_targets(chunk_of(i).bytes, view_of("x", ids)))
+        if (t != suspect && t != down) {
+          h.chunk_holders[chunk_of(i)].insert(t);
+          if (t == self)
+            h.my_chunks.insert(chunk_of(i));
+        }
+    }
+    return h;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(suspect_member_tests, pass_fixture)
+
+CAF_TEST(with one member suspect and another down a pass copies the down members items to up members) {
+  // Where each item belongs once n3 is back.
+  std::vector<std::string> if_back{ids[0], ids[1], ids[2], suspect};
+  std::map<std::string, std::set<std::string>> copied; // item (key or chunk hex) -> targets
+  size_t copies = 0;
+  size_t bad = 0;
+  for (size_t s = 0; s < 3; ++s) {
+    auto self = ids[s];
+    auto h = placed_before(self);
+    unreferenced_clocks clocks;
+    auto plan = plan_pass(input(self, member_state::suspect), h, clocks);
+    CAF_CHECK_EQUAL(plan.removals(), 0u);
+    for (auto& w : plan.manifests)
+      for (auto& t : w.copy_to) {
+        copied[w.newest.key].insert(t);
+        ++copies;
+        // A copy made during the suspicion is where the item belongs if n3 comes back.
+        if (t == suspect || t == down
+            || !contains(item_targets(manifest_placement_id(w.newest.key), view_of("x", if_back)), t))
+          ++bad;
+      }
+    for (auto& w : plan.chunks)
+      for (auto& t : w.copy_to) {
+        copied[w.id.hex()].insert(t);
+        ++copies;
+        if (t == suspect || t == down || !contains(item_targets(w.id.bytes, view_of("x", if_back)), t))
+          ++bad;
+      }
+  }
+  CAF_CHECK_EQUAL(bad, 0u);
+  CAF_CHECK_GREATER(copies, 0u);
+  // Afterwards every item is on all of its up targets: those of n4's copies that n3's
+  // suspicion does not stand in for are rebuilt on up members.
+  auto all = placed_before(ids[0]);
+  size_t lacking = 0;
+  size_t rebuilt = 0; // items n4 held and that got a copy
+  for (size_t i = 0; i < items; ++i) {
+    auto k = key_of(i);
+    auto c = chunk_of(i);
+    std::set<std::string> key_holders;
+    for (auto& [node, m] : all.manifests[k])
+      key_holders.insert(node);
+    auto chunk_holders = all.chunk_holders[c];
+    for (auto& t : copied[k])
+      key_holders.insert(t);
+    for (auto& t : copied[c.hex()])
+      chunk_holders.insert(t);
+    for (auto& t : item_targets(manifest_placement_id(k), view_of("x", if_back)))
+      lacking += t != suspect && !key_holders.count(t);
+    for (auto& t : item_targets(c.bytes, view_of("x", if_back)))
+      lacking += t != suspect && !chunk_holders.count(t);
+    rebuilt += contains(item_targets(c.bytes, view_of("x", ids)), down) && !copied[c.hex()].empty();
+  }
+  CAF_CHECK_EQUAL(lacking, 0u);
+  CAF_CHECK_GREATER(rebuilt, 0u);
+}
+
+CAF_TEST(with a member suspect a pass copies nothing to it and removes nothing) {
+  // The node holds items that would be removed were n3 up: a surplus chunk and a surplus
+  // manifest (every target holds them), a chunk no manifest references (garbage: gc_grace 0),
+  // and a tombstone that every holder has and that is long past gc_grace.
+  auto self = ids[0];
+  pass_input up = input(self, member_state::up);
+  auto pool = pass_placement(up.members, self, 3).targets_pool;
+  holdings h;
+  size_t surplus_chunks = 0;
+  size_t surplus_keys = 0;
+  for (size_t i = 0; i < items; ++i) {
+    auto c = chunk_of(i);
+    auto targets = item_targets(c.bytes, view_of("x", pool));
+    if (!contains(targets, self)) { // self holds a surplus copy
+      h.chunk_holders[c] = as_set(targets);
+      h.chunk_holders[c].insert(self);
+      h.my_chunks.insert(c);
+      ++surplus_chunks;
+    }
+    auto m = make_manifest(key_of(i), 1000 + i, {"chunk-" + std::to_string(i)});
+    auto key_targets = item_targets(manifest_placement_id(m.key), view_of("x", pool));
+    if (!contains(key_targets, self)) {
+      for (auto& t : key_targets)
+        h.manifests[m.key][t] = m;
+      h.manifests[m.key][self] = m;
+      ++surplus_keys;
+    }
+  }
+  auto garbage = cid("referenced by nothing");
+  h.chunk_holders[garbage] = {self};
+  h.my_chunks.insert(garbage);
+  auto tomb = make_manifest("removed", 1, {}, true);
+  for (auto& t : item_targets(manifest_placement_id(tomb.key), view_of("x", pool)))
+    h.manifests[tomb.key][t] = tomb;
+  h.manifests[tomb.key][self] = tomb;
+  CAF_REQUIRE_GREATER(surplus_chunks, 0u);
+  CAF_REQUIRE_GREATER(surplus_keys, 0u);
+  // The same holdings with n3 up: every one of those items is removed (the test can fail).
+  unreferenced_clocks clocks;
+  auto settled = plan_pass(up, h, clocks);
+  CAF_CHECK_EQUAL(settled.removals(), surplus_chunks + surplus_keys + 2);
+  // With n3 suspect: nothing is removed, and nothing goes to n3.
+  // (n3's copies are not in the holdings: it is not readable, so it was not asked.)
+  for (auto& [id, holders] : h.chunk_holders)
+    holders.erase(suspect);
+  for (auto& [key, by_node] : h.manifests)
+    by_node.erase(suspect);
+  unreferenced_clocks clocks_while_suspect;
+  auto plan = plan_pass(input(self, member_state::suspect), h, clocks_while_suspect);
+  CAF_CHECK_EQUAL(plan.removals(), 0u);
+  size_t to_suspect = 0;
+  for (auto& w : plan.manifests)
+    to_suspect += contains(w.copy_to, suspect);
+  for (auto& w : plan.chunks)
+    to_suspect += contains(w.copy_to, suspect);
+  CAF_CHECK_EQUAL(to_suspect, 0u);
+  // Its clock did not start: a chunk is garbage only after gc_grace of passes that could
+  // collect.
+  CAF_CHECK(clocks_while_suspect.empty());
+}
+
+CAF_TEST(a suspect member keeps its place in the ranking) {
+  // Targets with n3 suspect are the targets with n3 up: nothing is re-homed while it flaps,
+  // and a node that sees n3 up agrees with one that sees it suspect.
+  auto with_up = pass_placement(members(member_state::up), ids[0], 3);
+  auto with_suspect = pass_placement(members(member_state::suspect), ids[0], 3);
+  CAF_CHECK(with_suspect.suspect == std::set<std::string>{suspect});
+  CAF_CHECK(with_up.suspect.empty());
+  size_t differ = 0;
+  for (size_t i = 0; i < items; ++i)
+    differ += item_targets(item(i), with_up) != item_targets(item(i), with_suspect);
+  CAF_CHECK_EQUAL(differ, 0u);
+  // A down member is no target: its items move on.
+  CAF_CHECK(!contains(with_up.targets_pool, down));
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
