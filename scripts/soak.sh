@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The nemesis soak: a 5-node cluster in network namespaces (R=3), clients doing puts,
 # overwrites, gets, rms, stats and lists on a few hundred keys, and a nemesis that combines
-# kill -9 and restart, SIGSTOP past down_after, partitions, a full disk, flipped chunk bytes and
-# clock steps on a schedule drawn from the seed. Then the faults stop, the cluster must converge
+# kill -9 and restart, SIGSTOP past down_after, a flapping node, partitions, a full disk,
+# flipped chunk bytes and clock steps on a schedule drawn from the seed. Then the faults stop, the cluster must converge
 # on its own, every key is read through every node, the disks are read, and the history
 # checker (scripts/soak/checker.py) reports every violation of README's "Guarantees".
 #
 #   scripts/soak.sh --duration SECONDS --seed N [--write-quorum W] [--replicas R] [--nodes N]
-#                   [--clients C] [--keys K] [--faults kill,pause,partition,fill,flip,clock]
+#                   [--clients C] [--keys K] [--faults kill,pause,flap,partition,fill,flip,clock]
 #                   [--dir D] [--keep] [--no-build]
 #
 # Prints the operations done, the faults injected, the convergence times and each violation;

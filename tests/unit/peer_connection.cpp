@@ -362,7 +362,7 @@ struct fixture : test_node_fixture<> {
   void authenticate_client() {
     start(false);
     handshake remote{{"", "11111111111111111111111111111111", "dfs-cli", peer_role::client, "",
-                      secret},
+                      secret, ""},
                      true};
     answer_hello(remote);
     auto out = take_output();
