@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <fcntl.h>
@@ -197,7 +198,7 @@ std::optional<error> local_source::read(char* buf, size_t want, size_t& got) {
 // --- local_sink ------------------------------------------------------------------------------
 
 local_sink::local_sink(local_sink&& other) noexcept
-  : fd_(std::exchange(other.fd_, -1)), is_stdout_(other.is_stdout_),
+  : fd_(std::exchange(other.fd_, -1)), mode_(other.mode_),
     name_(std::move(other.name_)), temp_path_(std::move(other.temp_path_)) {
   other.temp_path_.clear();
 }
@@ -206,7 +207,7 @@ local_sink& local_sink::operator=(local_sink&& other) noexcept {
   if (this != &other) {
     discard();
     fd_ = std::exchange(other.fd_, -1);
-    is_stdout_ = other.is_stdout_;
+    mode_ = other.mode_;
     name_ = std::move(other.name_);
     temp_path_ = std::move(other.temp_path_);
     other.temp_path_.clear();
@@ -217,7 +218,7 @@ local_sink& local_sink::operator=(local_sink&& other) noexcept {
 local_sink::~local_sink() { discard(); }
 
 void local_sink::discard() {
-  if (is_stdout_)
+  if (mode_ == mode::standard_output)
     return;
   if (fd_ >= 0)
     ::close(fd_);
@@ -231,7 +232,7 @@ result<local_sink> local_sink::open(const std::string& path, const std::string& 
   local_sink sink;
   if (path == "-") {
     sink.fd_ = STDOUT_FILENO;
-    sink.is_stdout_ = true;
+    sink.mode_ = mode::standard_output;
     sink.name_ = "stdout";
     return sink;
   }
@@ -242,6 +243,26 @@ result<local_sink> local_sink::open(const std::string& path, const std::string& 
       return error{error_code::bad_request, "cannot name a local file after the key '" + key
                                                + "'; give one: dfs get <key> <local-file>"};
     target = target.empty() ? *name : target + (target.back() == '/' ? "" : "/") + *name;
+  }
+  // Only a regular file is replaced. A symbolic link is followed, so the link stays and what
+  // it points at gets the bytes. Anything else that exists (a FIFO, a device such as
+  // /dev/null) is written in place, as cp does: renaming a regular file over it would replace
+  // the device itself.
+  struct stat st{};
+  if (::lstat(target.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    char* resolved = ::realpath(target.c_str(), nullptr);
+    if (resolved == nullptr)
+      return io_failure("cannot write " + target + ": it is a symbolic link to a missing file");
+    target = resolved;
+    std::free(resolved);
+  }
+  if (::stat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    sink.fd_ = ::open(target.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (sink.fd_ < 0)
+      return io_failure("cannot write " + target + ": " + errno_text(errno));
+    sink.mode_ = mode::in_place;
+    sink.name_ = target;
+    return sink;
   }
   // The temp file lives in the destination's directory, so the final rename stays on one file
   // system and is atomic; the dot keeps it out of casual listings.
@@ -279,8 +300,14 @@ std::optional<error> local_sink::write(const char* data, size_t size) {
 }
 
 std::optional<error> local_sink::commit() {
-  if (is_stdout_)
+  if (mode_ == mode::standard_output)
     return std::nullopt;
+  if (mode_ == mode::in_place) {
+    // A pipe or a device: nothing to fsync or rename.
+    if (::close(std::exchange(fd_, -1)) != 0)
+      return io_failure("cannot write " + name_ + ": " + errno_text(errno));
+    return std::nullopt;
+  }
   // fsync before rename: after a crash the name must not point at bytes that never hit the disk.
   if (::fsync(fd_) != 0 || ::close(std::exchange(fd_, -1)) != 0)
     return io_failure("cannot write " + name_ + ": " + errno_text(errno));

@@ -245,6 +245,9 @@ class local_sink {
 public:
   /// `path` empty: the key's last path component in the current directory; `path` an existing
   /// directory: that name inside it. Fails with bad_request when no name can be derived.
+  /// A regular file or a new name gets a temporary file that commit() renames into place; any
+  /// other existing file (a FIFO, a device) is written in place, never replaced; a symbolic
+  /// link is written through to what it points at, and refused when that does not exist.
   static result<local_sink> open(const std::string& path, const std::string& key);
   local_sink(local_sink&& other) noexcept;
   local_sink& operator=(local_sink&& other) noexcept;
@@ -253,16 +256,17 @@ public:
   /// The destination as messages name it: the final path, or "stdout".
   const std::string& name() const { return name_; }
   std::optional<error> write(const char* data, size_t size);
-  /// Makes the bytes durable and moves them into place.
+  /// Makes the bytes durable and moves them into place (a file written in place is closed).
   std::optional<error> commit();
 
 private:
   local_sink() = default;
   void discard();
+  enum class mode { replace, in_place, standard_output };
   int fd_ = -1;
-  bool is_stdout_ = false;
+  mode mode_ = mode::replace;
   std::string name_;
-  std::string temp_path_;
+  std::string temp_path_; // mode::replace: the file commit() renames to name_
 };
 
 // --- the client ------------------------------------------------------------------------------
