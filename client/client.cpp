@@ -1,4 +1,4 @@
-// dfs::client: the protocol of the client operations (docs/ARCHITECTURE.md, "Wire protocol") over
+// dfs::client: the protocol of the client operations (docs/PROTOCOL.md) over
 // one blocking client_connection.
 #include "dfs/client.hpp"
 

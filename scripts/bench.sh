@@ -528,9 +528,9 @@ fl=$(get limit.spawn_ms)
 aes=$(get limit.aes_256_gcm_mb_per_s)
 [[ $sha == null ]] && sha=1e12
 [[ $aes == null ]] && aes=1e12
-# The limits each result is compared with (docs/PERFORMANCE.md explains them). The crypto work
-# per byte is what the node code does as of this writing; update these counts when it changes
-# (or override them: DFS_BENCH_PASSES="put_sha put_aes get_sha get_aes").
+# The limits each result is compared with (docs/PERFORMANCE.md, "The machine's limits, and the
+# ratios"). The crypto work per byte is what the node code does as of this writing; update these
+# counts when it changes (or override them: DFS_BENCH_PASSES="put_sha put_aes get_sha get_aes").
 #   put: SHA-256 R+2 times (content hash, deterministic nonce, chunk id, the check at each of
 #        the R-1 peers; the entry node's own store takes the id its put session computed;
 #        this assumes the entry node holds a copy of every chunk, as with N = R nodes);

@@ -10,8 +10,8 @@
 # per round and build: MB/s of the put and of the get, and the CPU-seconds of the nodes
 # (/proc/PID/stat) and the client (getrusage, through /usr/bin/time) for each. The CPU figures
 # are what tell two builds apart on a shared machine: single runs of one binary differ in MB/s
-# by a third, their CPU per GiB much less (docs/PERFORMANCE.md). Alternating spreads the
-# machine's drift over both builds.
+# by a third, their CPU per GiB much less (docs/PERFORMANCE.md, "Reading the numbers").
+# Alternating spreads the machine's drift over both builds.
 #
 # --put-only skips the get (its columns show -): for a build that cannot serve one, such as
 # the experiment of docs/experiments/take-work-away.patch, which writes no chunk bytes.
