@@ -1,7 +1,7 @@
 """Reads what a node's data_dir holds, straight from the files, for the checks after
-convergence: the chunk files, and every manifest file (docs/ARCHITECTURE.md, "Data model and
-on-disk layout": "DFSM", u16 format, SHA-256 of the payload, then the manifest encoding, with
-little-endian integers and u32-length-prefixed strings).
+convergence: the chunk files, and every manifest file (docs/STORAGE.md, "Manifest files":
+"DFSM", u16 format, SHA-256 of the payload, then the manifest encoding, with little-endian
+integers and u32-length-prefixed strings).
 """
 
 import hashlib
