@@ -102,8 +102,8 @@ int run_node(const node_config& config) {
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
   // One scheduler worker per core (CAF's default is at least 4): extra workers only poll for
-  // work, and each keeps a malloc arena of freed chunk buffers (docs/PERFORMANCE.md, "Memory"). They also
-  // poll less eagerly once idle: the polling showed as 10-34% of every profile.
+  // work, and each keeps a malloc arena of freed chunk buffers (docs/PERFORMANCE.md, "Memory").
+  // They also poll less eagerly once idle: eager polling is a visible share of every profile.
   cfg.set("scheduler.max-threads", static_cast<size_t>(std::max(2u, std::thread::hardware_concurrency())));
   cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{std::chrono::microseconds{200}});
   cfg.set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::milliseconds{10}});

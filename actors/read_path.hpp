@@ -96,8 +96,8 @@ void try_replica(Self* self, std::shared_ptr<std::vector<member_view>> order, si
     .then(
       [=](byte_buffer& bytes) {
         // A remote copy is checked here too: it crossed the network after its node checked it.
-        // The local store's copy was checked by its chunk reader a moment ago; hashing it again cost
-        // 30% of a get's CPU (docs/PERFORMANCE.md, "Large get").
+        // The local store's copy was checked by its chunk reader a moment ago; hashing it again
+        // would be a large share of a get's CPU (docs/PERFORMANCE.md, "Large get").
         if (member.node_id != local_node && chunk_id::of(bytes.data(), bytes.size()) != id) {
           DFS_WARN("read_path", "chunk " << id.hex() << " from " << member.name << " is corrupt");
           return try_replica(self, order, index + 1, id, timeout, targets, bad, open, then, local_node);

@@ -10,7 +10,7 @@
 namespace dfs {
 
 /// Takes the payload by value: a caller that moves a chunk in hands it over without a copy
-/// (a 4 MiB copy and its page faults per chunk of a get, before).
+/// (a chunk-sized copy, and its page faults, per chunk of a get).
 template <class Session>
 void send_client_frame(Session* self, frame_type type, byte_buffer payload) {
   self->send(self->state.connection, frame_atom::value, static_cast<uint16_t>(type),

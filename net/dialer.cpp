@@ -22,7 +22,8 @@ using steady = std::chrono::steady_clock;
 
 /// A connected TCP socket to `target`, trying each address its name resolves to until
 /// `timeout` has passed; an error naming the address otherwise. CAF's own connect
-/// (spawn_client) blocks without a limit of ours: a host that drops SYNs held it for minutes.
+/// (spawn_client) blocks without a limit of ours: a host that drops SYNs would hold it for
+/// minutes (the kernel's SYN retries).
 caf::expected<int> connect_within(const host_port& target, std::chrono::milliseconds timeout) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;

@@ -572,8 +572,8 @@ namespace {
 
 // libssl reads records from the endpoint's input buffer and writes records straight into its
 // output (or the caller's sink) through this BIO. Memory BIOs would cost a copy in each
-// direction and grow their buffers by reallocating and cleansing: about a third of the TLS
-// work on a large get or put was those copies and the page faults of the growing buffers.
+// direction and grow their buffers by reallocating and cleansing, a large share of the TLS
+// work on a large get or put (docs/PERFORMANCE.md, "What TLS costs").
 using endpoint_impl = tls_endpoint::impl;
 
 endpoint_impl* owner(BIO* b) { return static_cast<endpoint_impl*>(BIO_get_data(b)); }

@@ -5,8 +5,8 @@
 // after the first few chunks such buffers come from the heap, where freed ones stay as RSS: a
 // node's resident memory then grows to the high-water mark of all buffers ever in flight at
 // once and stays there. Fixing the threshold at 1 MiB keeps chunk buffers mmapped and returns
-// them to the system when freed: measured on a 1 GiB put with R=3 (scripts/measure-memory.sh),
-// the entry node's peak RSS fell from 177 MiB to 87 MiB at the same speed.
+// them to the system when freed, which halves a large put's peak RSS at the same speed
+// (docs/PERFORMANCE.md, "Memory").
 //
 // In the node, chunk-sized allocations are also aligned to 4 KiB (storage/aligned_new.cpp
 // replaces the global operator new for them, in dfs-node and dfs-test only), so that chunk

@@ -1,14 +1,13 @@
 #pragma once
 // Whole-file writes and reads that bypass the page cache (O_DIRECT), for chunk files.
 //
-// Why: on the machines we measured, copying a chunk into the page cache cost more CPU than
-// anything else in a put. A fresh page-cache page is faulted in on first touch, and in a VM
-// that fault traps to the host: `dd` of 1 GiB with conv=fsync took 2.6 s of system time and
-// ran at 332 MB/s, while the same `dd` with oflag=direct took 0.07 s and ran at 1.2 GB/s. With
-// R = 3 on one machine every byte of a put is written three times, so that copy was most of the
-// put's CPU. Reads bypass the cache too: a chunk written this way is not cached anyway, and a
-// cold buffered read pays the same first-touch cost (0.88 s of system time per GiB) where
-// iflag=direct pays 0.05 s. Manifests, small and read often, keep the page cache.
+// Why: copying a chunk into the page cache can cost more CPU than anything else in a put. A
+// fresh page-cache page is faulted in on first touch, and in a VM that fault traps to the
+// host, so a buffered write of a GiB costs many times the system time of a direct one. With
+// R = 3 on one machine every byte of a put is written three times. Reads bypass the cache too:
+// a chunk written this way is not cached anyway, and a cold buffered read pays the same
+// first-touch cost. Manifests, small and read often, keep the page cache. The figures are in
+// docs/PERFORMANCE.md, "Large put".
 //
 // O_DIRECT wants the memory address, the file offset and the length aligned to the device's
 // block. In the node, chunk buffers are vectors whose memory is 4 KiB-aligned

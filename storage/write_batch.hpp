@@ -3,8 +3,8 @@
 // system per batch instead of two per file.
 //
 // Writing one file durably costs a flush of its data (fsync) and one of its directory (the
-// rename): about a millisecond each on the disks we measured, whatever the file's size. A node
-// that answers 16 small puts at once paid that 32 times in a row on its single store thread.
+// rename), whatever the file's size; a node answering many small puts at once would pay two
+// flushes per file in a row on its single store thread.
 // A batch instead writes every file to a temporary, then
 //   1. syncfs(): every temporary's bytes are on disk;
 //   2. renames each temporary over its target (each renamed file is whole, because its bytes
