@@ -98,6 +98,9 @@ std::string user_registry_path(const std::string& data_dir) { return data_dir + 
 
 caf::expected<user_registry> load_user_registry(const std::string& data_dir) {
   auto path = user_registry_path(data_dir);
+  // A save interrupted by a crash leaves its temporary behind; the registry itself is whole.
+  if (auto err = disk::remove_leftovers(data_dir, tmp_prefix))
+    return err;
   auto bytes = disk::read_whole(path);
   if (!bytes) {
     if (code_of(bytes.error()) == errc::not_found)

@@ -104,6 +104,11 @@ CAF_TEST(the registry survives a restart and a damaged file is refused) {
   CAF_CHECK(alice->read_only);
   CAF_CHECK_EQUAL(alice->prefix, "photos/");
   CAF_CHECK(back->by_name("bob")->deleted);
+  // A temporary left by a save that a crash interrupted is removed when the registry loads.
+  auto leftover = dir.path / "users.tmp.abc123";
+  std::ofstream{leftover} << "half a registry";
+  CAF_CHECK(load_user_registry(dir.path.string()));
+  CAF_CHECK(!std::filesystem::exists(leftover));
   // Nothing there yet: an empty registry.
   temp_dir empty;
   CAF_CHECK_EQUAL(load_user_registry(empty.path.string())->size(), 0u);
