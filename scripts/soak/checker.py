@@ -12,8 +12,10 @@ The history is one JSON object per line: "config", "op" (put/get/rm/ls/stat with
 outcome), "nemesis", "calm" windows, and after convergence "final" reads through every node,
 "converged" and "disk" (what each node's data_dir holds). Rules, each one function below:
   phantom_read, damaged_read              a read returned something no put wrote, or damaged bytes
-  divergent_final, version_mismatch,
-  lost_write, resurrected                 the converged state against the acknowledged writes
+  version_mismatch                        a read labelled its bytes with another write's version
+  divergent_final, lost_write,
+  resurrected                             the converged state against the acknowledged writes
+                                          and against the newest version on the disks
   stale_read, non_monotonic_read          reads inside calm windows
   write_order                             acked writes inside one stable window, in time order
   orphan_chunk, under_replicated,
@@ -42,9 +44,12 @@ RULES = (
 OP_KINDS = ("put", "get", "rm", "ls", "stat")
 OUTCOMES = ("ok", "not_found", "fail", "unknown", "refused")
 FAULTS = ("kill", "pause", "flap", "partition", "fill", "flip", "clock")  # scripts/soak/nemesis.py
-# An rm the client was not told the version of may have been written with any version, so it
-# can explain the absence of any put: it sorts above every real version.
+# An rm the client was not told the version of may have been written with a version above any
+# put's, but only a put's from about the same time: its node's clock was at most VERSION_SLACK
+# seconds from real time (max_clock_skew ahead, or a clock step back), and so was the put's.
+# So it explains the absence of a put only if it ended after that put started, less the slack.
 UNKNOWN_VERSION = (math.inf, "")
+DEFAULT_VERSION_SLACK = 150.0
 # rm outcomes after which the key may be gone: "refused" never reached a node, and "not_found"
 # means there was nothing to remove.
 RM_MAY_HAVE_EFFECT = ("ok", "fail", "unknown")
@@ -134,6 +139,7 @@ class Disk:
     chunks: list
     manifests: list
     corrupt: list  # chunk files whose bytes do not hash to their id
+    damaged: list  # manifest files that do not parse
 
 
 @dataclass
@@ -282,7 +288,7 @@ def _parse_op(record, event):
         if ok and "version" in event and event["version"] is None:
             unversioned_ack.append(f"acknowledged {op.kind} without a version")
     elif op.kind in ("get", "stat") and ok:
-        op.version = f.version("version")
+        op.version = f.version("version", nullable=False)
         if op.kind == "get":
             op.value = f.str("value")
             op.intact = f.bool("intact")
@@ -291,7 +297,8 @@ def _parse_op(record, event):
         if ok:
             entries = f.get("entries", lambda v: isinstance(v, dict), "an object")
             if entries is not None:
-                op.entries = {k: None if v is None else f.parse_version(f"entries[{k!r}]", v)
+                op.entries = {k: f.parse_version(f"entries[{k!r}]", v) if isinstance(v, str)
+                              else f.problems.append(f"entries[{k!r}] has no version")
                               for k, v in entries.items()}
     return op, f.problems, unversioned_ack
 
@@ -301,7 +308,7 @@ def _parse_final(record, event):
     final = Final(record, f.str("key"), f.str("node"), f.choice("outcome", ("ok", "not_found")))
     if final.outcome == "ok":
         final.value = f.str("value")
-        final.version = f.version("version")
+        final.version = f.version("version", nullable=False)
         final.intact = f.bool("intact", nullable=True)
     return final, f.problems
 
@@ -309,7 +316,8 @@ def _parse_final(record, event):
 def _parse_disk(record, event):
     f = _Fields(event)
     disk = Disk(record, f.str("node"), f.list("chunks", lambda c: isinstance(c, str)) or [], [],
-                f.list("corrupt", lambda c: isinstance(c, str), optional=True) or [])
+                f.list("corrupt", lambda c: isinstance(c, str), optional=True) or [],
+                f.list("damaged", lambda c: isinstance(c, str), optional=True) or [])
     for i, m in enumerate(f.list("manifests", lambda m: isinstance(m, dict)) or []):
         mf = _Fields(m)
         manifest = Manifest(mf.str("key"), mf.version("version", nullable=False),
@@ -396,7 +404,7 @@ def parse_events(events):
             pass  # how long collection took; the disk rules judge what it left
         elif kind == "config":
             f = _Fields(event)
-            config = {"replicas": f.int("replicas"),
+            config = {"replicas": f.int("replicas"), "write_quorum": f.int("write_quorum"),
                       "nodes": f.list("nodes", lambda n: isinstance(n, str)),
                       "keys": f.list("keys", lambda k: isinstance(k, str))}
             problems = f.problems
@@ -493,14 +501,27 @@ class KeyIndex:
         self.acked_rms = LatestBefore((op.end, op.version, op) for op in acked if op.kind == "rm")
         # The rms that may have removed the key, by start time (an rm takes effect no earlier
         # than it starts), with an unknown version counting as above every version.
-        self.removers = LatestBefore(
-            (op.start, op.version or UNKNOWN_VERSION, op) for op in ops
-            if op.kind == "rm" and op.outcome in RM_MAY_HAVE_EFFECT)
+        may_remove = [op for op in ops if op.kind == "rm" and op.outcome in RM_MAY_HAVE_EFFECT]
+        self.removers = LatestBefore((op.start, op.version, op) for op in may_remove
+                                     if op.version is not None)
+        self.unversioned_removers = sorted((op for op in may_remove if op.version is None),
+                                           key=lambda op: op.start)
 
-    def explained_absence(self, version, started_before=math.inf):
-        """The rm that may have removed a write of `version`, started before the given time."""
+    def explained_absence(self, version, started_before=math.inf, write=None,
+                          slack=DEFAULT_VERSION_SLACK):
+        """The rm that may have removed `write` (of `version`), started before the given time:
+        one with a larger version, or one of unknown version that ended after the write
+        started, less the slack (see UNKNOWN_VERSION)."""
         remover = self.removers.before(started_before)
-        return remover[1] if remover is not None and remover[0] > version else None
+        if remover is not None and remover[0] > version:
+            return remover[1]
+        not_before = write.start - slack if write is not None else -math.inf
+        for op in self.unversioned_removers:
+            if op.start >= started_before:
+                break
+            if op.end > not_before:
+                return op
+        return None
 
 
 class CalmWindows:
@@ -597,17 +618,51 @@ def check_finals(h, index, puts_by_value):
     return out
 
 
+def check_finals_against_disks(h):
+    """Every node serves the newest version any node holds: the final reads of a key show the
+    newest manifest on the disks (not found when that is a tombstone or there is none)."""
+    if not h.disks:
+        return []
+    newest = {}
+    for disk in h.disks:
+        for m in disk.manifests:
+            if m.key not in newest or m.version > newest[m.key].version:
+                newest[m.key] = m
+    out = []
+    for final in h.finals:
+        m = newest.get(final.key)
+        live = m is not None and not m.deleted
+        if final.outcome == "ok" and (not live or final.version != m.version):
+            why = ("the disks hold " + ("no live version" if not live
+                                        else f"newest version {format_version(m.version)}"))
+        elif final.outcome == "not_found" and live:
+            why = f"the disks hold live version {format_version(m.version)}"
+        else:
+            continue
+        out.append(Violation("divergent_final", final.key, [final.ref()], why))
+    return out
+
+
+def check_read_versions(h, puts_by_value):
+    """A get (or final read) labels the bytes it returns with their version: the version its
+    put was acknowledged with, or a read mixed two versions or lies about which it served."""
+    out = []
+    for read in _value_reads(h):
+        put = puts_by_value.get(read.value)
+        if put is not None and put.key == read.key and put.outcome == "ok" \
+                and put.version is not None and read.version is not None \
+                and put.version != read.version:
+            out.append(Violation("version_mismatch", read.key, [read.ref(), put.ref()],
+                                 f"{read.value} was acknowledged as "
+                                 f"{format_version(put.version)}"))
+    return out
+
+
 def _check_final(key, final, keyed, newest, puts_by_value):
     if final.outcome == "ok":
         if final.version is None:
             return []
         out = []
-        put = puts_by_value.get(final.value)
-        if put is not None and put.key == key and put.outcome == "ok" \
-                and put.version is not None and put.version != final.version:
-            out.append(Violation("version_mismatch", key, [final.ref(), put.ref()],
-                                 f"{final.value} was acknowledged as "
-                                 f"{format_version(put.version)}"))
         if newest is not None and final.version < newest[0]:
             a = newest[1]
             rule = "lost_write" if a.kind == "put" else "resurrected"
@@ -618,7 +673,7 @@ def _check_final(key, final, keyed, newest, puts_by_value):
     if newest is None or newest[1].kind != "put":
         return []
     a = newest[1]
-    if keyed.explained_absence(a.version) is not None:
+    if keyed.explained_absence(a.version, write=a) is not None:
         return []
     return [Violation("lost_write", key, [final.ref(), a.ref()],
                       "not found, and no rm newer than the acknowledged put may have taken effect")]
@@ -648,7 +703,7 @@ def _check_stale_key_read(read, keyed):
                                             "before it started")]
         return []
     put = keyed.acked_puts.before(read.start)
-    if put is not None and keyed.explained_absence(put[0], read.end) is None:
+    if put is not None and keyed.explained_absence(put[0], read.end, put[1]) is None:
         return [_stale(read, put[1], "not found after the put was acknowledged, and no rm "
                                      "newer than it started before the read ended")]
     return []
@@ -663,7 +718,7 @@ def _check_stale_ls(ls, index):
             continue
         if key not in ls.entries:
             put = keyed.acked_puts.before(ls.start)
-            if put is not None and keyed.explained_absence(put[0], ls.end) is None:
+            if put is not None and keyed.explained_absence(put[0], ls.end, put[1]) is None:
                 out.append(_stale(ls, put[1], f"{key} missing from ls after its put was "
                                               "acknowledged", key))
             continue
@@ -715,7 +770,7 @@ def check_monotonic_reads(h, index, calm):
                 if r2.version is not None and r2.version < v1:
                     out.append(Violation("non_monotonic_read", key, [r1.ref(), r2.ref()],
                                          "the later read saw an older version"))
-            elif index[key].explained_absence(v1, r2.end) is None:
+            elif index[key].explained_absence(v1, r2.end, r1) is None:
                 out.append(Violation("non_monotonic_read", key, [r1.ref(), r2.ref()],
                                      "not found after an earlier read saw the key, and no rm "
                                      "newer than that started before"))
@@ -723,6 +778,8 @@ def check_monotonic_reads(h, index, calm):
 
 
 def check_write_order(h, stable):
+    if h.config is None or h.config["replicas"] >= 2 * h.config["write_quorum"]:
+        return []  # without R < 2W two quorums need not share a node: no order is promised
     """A write that starts after another write of the key was acknowledged, both inside one
     stable window, is acknowledged only with the larger version: the placement did not change,
     so it reached a node that took the first write, which refuses an older version (a replica
@@ -766,6 +823,9 @@ def check_disks(h):
         for chunk in disk.corrupt:
             out.append(Violation("damaged_copy", None, [f"disk@{disk.node}"],
                                  f"chunk file {chunk} does not hash to its id"))
+        for path in disk.damaged:
+            out.append(Violation("damaged_copy", None, [f"disk@{disk.node}"],
+                                 f"manifest file {path} does not parse"))
     holders = defaultdict(list)
     for disk in h.disks:
         for chunk in set(disk.chunks):
@@ -783,6 +843,22 @@ def check_disks(h):
         if not m.deleted:
             for c in m.chunks:
                 users[c].append(m.key)
+    manifest_holders = Counter()
+    for disk in h.disks:
+        for m in disk.manifests:
+            if m.version == newest[m.key].version:
+                manifest_holders[m.key] += 1
+    for key, m in sorted(newest.items()):
+        count = manifest_holders[key]
+        what = "tombstone" if m.deleted else "manifest"
+        if count < wanted:
+            out.append(Violation("under_replicated", key, ["disks"],
+                                 f"newest {what} {format_version(m.version)} on {count} nodes, "
+                                 f"wanted {wanted}"))
+        elif count > replicas:
+            out.append(Violation("over_replicated", key, ["disks"],
+                                 f"newest {what} {format_version(m.version)} on {count} nodes, "
+                                 f"R is {replicas}"))
     for chunk, keys in sorted(users.items()):
         count = len(holders.get(chunk, []))
         refs = [f"disk@{n}" for n in sorted(holders.get(chunk, []))]
@@ -833,7 +909,9 @@ def check(events):
     violations = list(h.malformed)
     violations += check_phantom_reads(h, puts_by_value)
     violations += check_damaged_reads(h)
+    violations += check_read_versions(h, puts_by_value)
     violations += check_finals(h, index, puts_by_value)
+    violations += check_finals_against_disks(h)
     violations += check_stale_reads(h, index, calm)
     violations += check_monotonic_reads(h, index, calm)
     violations += check_write_order(h, CalmWindows(stable_windows(h.calm, h.fault_spans,

@@ -36,6 +36,9 @@ class Nemesis(threading.Thread):
         self.injected = {}
         self.unsettled = []
         self.settle_times = []  # seconds from each heal until every node saw every member up
+        self.broken_calm = []  # why a calm window was not whole any more at its end
+        self.pending = []  # (heal at, heal function, record) of the faults now injected
+        self.stopping = threading.Event()
         self.error = None
 
     def run(self):
@@ -58,9 +61,17 @@ class Nemesis(threading.Thread):
                 continue
             self.settle_times.append(took)
             calm_start = self.history.now()
-            time.sleep(self.rng.uniform(2, 8))  # the calm window's length, part of the schedule
-            self.history.write({"type": "calm", "start": calm_start, "end": self.history.now(),
-                                "settled_after": round(took, 2)})
+            if self.stopping.wait(self.rng.uniform(2, 8)):  # the calm window's length
+                return
+            calm_end = self.history.now()
+            # Whole at its start is not whole throughout: a member that turned suspect meanwhile
+            # (a starved machine) may still show. Such a window is not recorded as calm.
+            whole, reason = self.cluster.settled(need_replication=False)
+            if whole:
+                self.history.write({"type": "calm", "start": calm_start, "end": calm_end,
+                                    "settled_after": round(took, 2)})
+            else:
+                self.broken_calm.append(reason)
             self.inject_round()
 
     def inject_round(self):
@@ -71,7 +82,7 @@ class Nemesis(threading.Thread):
             faults.append(self.rng.choice(others))
         free = list(self.cluster.nodes)
         self.rng.shuffle(free)
-        pending = []  # (heal at, heal function, record)
+        pending = self.pending
         for kind in faults:
             node = free.pop()
             hold, heal, detail, nodes = getattr(self, "inject_" + kind)(node)
@@ -80,8 +91,11 @@ class Nemesis(threading.Thread):
             record = {"type": "nemesis", "fault": kind, "start": start, "nodes": nodes,
                       "detail": detail}
             pending.append((time.monotonic() + hold, heal, record))
-        for heal_at, heal, record in sorted(pending, key=lambda p: p[0]):
-            time.sleep(max(0.0, heal_at - time.monotonic()))  # the fault's scheduled length
+        pending.sort(key=lambda p: p[0])
+        while pending:
+            heal_at, heal, record = pending[0]
+            self.stopping.wait(max(0.0, heal_at - time.monotonic()))  # the fault's length
+            pending.pop(0)
             heal()
             record["end"] = self.history.now()
             self.history.write(record)
@@ -185,7 +199,18 @@ class Nemesis(threading.Thread):
         return self.rng.uniform(10, 30), lambda: node.set_clock_offset(0), f"{offset:+d} s", [
             node.name]
 
+    def stop(self):
+        """Ends the schedule at once (the faults in place are healed) and waits for it."""
+        self.stopping.set()
+        if self.is_alive():
+            self.join()
+
     def heal_everything(self):
+        while self.pending:  # a round cut short: its own heals first (a flapper's thread)
+            _, heal, record = self.pending.pop(0)
+            heal()
+            record["end"] = self.history.now()
+            self.history.write(record)
         for i in range(1, len(self.cluster.nodes) + 1):
             self.cluster.net.heal(i)
         for node in self.cluster.nodes:

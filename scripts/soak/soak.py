@@ -7,6 +7,7 @@ Exit 0 only when the checker found no violation and the cluster converged on its
 
 import argparse
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -91,7 +92,13 @@ def main():
         sys.exit(f"soak.sh: {run_dir} holds an earlier run; pick another --dir")
     os.makedirs(run_dir, exist_ok=True)
     tag = f"dsk{os.getpid() % 100000}"
-    cluster = Cluster(run_dir, os.path.abspath(args.bin_dir), args.nodes, tag, "3g")
+    # The run's own copy of the binaries: a rebuild during a long run must not change the
+    # nodes it restarts, nor the clients.
+    bin_dir = os.path.join(run_dir, "bin")
+    os.makedirs(bin_dir, exist_ok=True)
+    for name in ("dfs-node", "dfs"):
+        shutil.copy2(os.path.join(args.bin_dir, name), bin_dir)
+    cluster = Cluster(run_dir, bin_dir, args.nodes, tag, "768m")
     history = History(os.path.join(run_dir, "history.jsonl"))
     keys = [f"k{i:03d}" for i in range(args.keys)]
     config = {"type": "config", "replicas": args.replicas, "write_quorum": args.write_quorum,
@@ -99,6 +106,7 @@ def main():
               "duration": args.duration}
     history.write(config)
     stop = threading.Event()
+    nemesis = None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
     passed = False
     try:
@@ -141,17 +149,26 @@ def main():
             print("soak: disks " + ("settled %.1f s after the final reads" % gc_took
                                     if gc_took is not None else "did NOT settle"), flush=True)
         history.close()
+        crashed = [f"client {c.number}: {c.error}" for c in clients if c.error]
+        for line in crashed:
+            print(f"soak: a client failed: {line}", flush=True)
         report = checker.check(read(os.path.join(run_dir, "history.jsonl")))
         print(report.text(), flush=True)
         if nemesis.settle_times:
             t = sorted(nemesis.settle_times)
             print(f"settled after each heal: median {t[len(t) // 2]:.1f} s, max {t[-1]:.1f} s "
                   f"({len(t)} heals)", flush=True)
+        if nemesis.broken_calm:
+            print(f"calm windows not whole at their end, so not counted as calm: "
+                  f"{len(nemesis.broken_calm)} (e.g. {nemesis.broken_calm[0]})", flush=True)
         if nemesis.error:
             print(f"soak: the nemesis failed: {nemesis.error}", flush=True)
-        passed = not report.violations and took is not None and nemesis.error is None
+        passed = (not report.violations and took is not None and nemesis.error is None
+                  and not crashed)
     finally:
         stop.set()
+        if nemesis is not None:
+            nemesis.stop()
         cluster.destroy()
     print(f"soak: {'PASSED' if passed else 'FAILED'}; history in {run_dir}/history.jsonl",
           flush=True)

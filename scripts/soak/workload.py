@@ -37,15 +37,18 @@ def identify(data):
         return value_id, False
 
 
-def outcome_of(rc, err):
+def outcome_of(rc, err, node_addr):
     """What a CLI exit says about the operation's effect (see the history format)."""
     if rc == 0:
         return "ok"
     if rc is None:
         return "unknown"
-    if "not found" in err:
+    if err.startswith("dfs: not found: "):
         return "not_found"
-    if "cannot connect" in err or "authentication failed" in err:
+    # Only the client's own connection failing proves nothing reached a node (a node relays
+    # errors of its own links, which may say "cannot connect" too).
+    if err.startswith(f"dfs: cannot connect to {node_addr}:") or \
+            err.startswith("dfs: authentication failed"):
         return "refused"
     if "did not answer" in err or "connection" in err or "timed out" in err:
         return "unknown"
@@ -66,21 +69,25 @@ class Client(threading.Thread):
         os.makedirs(self.scratch, exist_ok=True)
         self.seq = 0
         self.counts = {}
+        self.error = None
 
     def run(self):
         ops = [(self.put, 30), (self.get, 35), (self.rm, 9), (self.stat, 16), (self.ls, 4)]
         actions, weights = zip(*ops)
-        while not self.stop.is_set():
-            self.seq += 1
-            node = self.rng.choice(self.cluster.nodes)
-            action = self.rng.choices(actions, weights)[0]
-            action(node)
+        try:
+            while not self.stop.is_set():
+                self.seq += 1
+                node = self.rng.choice(self.cluster.nodes)
+                action = self.rng.choices(actions, weights)[0]
+                action(node)
+        except Exception as e:  # the run fails, naming it; the other clients go on
+            self.error = f"{type(e).__name__}: {e}"
 
     def pick_key(self):
         return self.rng.choice(self.hot if self.rng.random() < 0.5 else self.keys)
 
     def record(self, op, node, start, rc, err, **fields):
-        outcome = outcome_of(rc, err)
+        outcome = outcome_of(rc, err, node.addr)
         rec = {"type": "op", "client": self.number, "seq": self.seq, "op": op,
                "node": node.name, "start": start, "end": self.history.now(),
                "outcome": outcome, "error": err if outcome != "ok" else None}
@@ -149,14 +156,20 @@ class Client(threading.Thread):
 
 
 def read_final(cluster, history, keys, scratch):
-    """After convergence: every key read through every node, for the checker's final state."""
+    """After convergence: every key read through every node, for the checker's final state.
+    A read that gets neither the file nor "not found" is tried twice more (the CLI's own
+    timeout on a loaded machine is not the cluster's state)."""
     path = os.path.join(scratch, "final")
     for key in keys:
         for node in cluster.nodes:
-            rc, out, err = cluster.dfs(node, ["get", key, path, "--json"], timeout=120)
-            rec = {"type": "final", "key": key, "node": node.name,
-                   "outcome": outcome_of(rc, err), "value": None, "version": None,
-                   "intact": None, "error": err if rc else None}
+            for _ in range(3):
+                rc, out, err = cluster.dfs(node, ["get", key, path, "--json"], timeout=120)
+                outcome = outcome_of(rc, err, node.addr)
+                if outcome in ("ok", "not_found"):
+                    break
+            rec = {"type": "final", "key": key, "node": node.name, "outcome": outcome,
+                   "value": None, "version": None, "intact": None,
+                   "error": err if rc else None}
             if rc == 0:
                 with open(path, "rb") as f:
                     rec["value"], rec["intact"] = identify(f.read())

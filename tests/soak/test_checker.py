@@ -106,6 +106,20 @@ class History:
     def disk(self, node):
         return next(e for e in self.events if e["type"] == "disk" and e["node"] == node)
 
+    def disk_state(self, key, value, version, deleted=False):
+        """Makes every disk hold this newest manifest of key (and its chunk, for a live one),
+        for tests that change what the finals read."""
+        for disk in (e for e in self.events if e["type"] == "disk"):
+            old = [m for m in disk["manifests"] if m["key"] == key]
+            for m in old:
+                disk["manifests"].remove(m)
+                for c in m["chunks"]:
+                    disk["chunks"].remove(c)
+            chunks = [] if deleted else [chunk_of(value)]
+            disk["manifests"].append({"key": key, "version": version, "deleted": deleted,
+                                      "chunks": chunks})
+            disk["chunks"] += chunks
+
     def remove(self, event):
         self.events.remove(event)
 
@@ -214,13 +228,44 @@ class Finals(unittest.TestCase):
     def test_divergent_final(self):
         h = clean_history()
         h.finals("k1", "n2")[0].update(value="c1.1", version="100@n1")
-        self.assertEqual(rules(h), ["divergent_final"])
+        # The nodes disagree, and n2's read is not the newest version on the disks.
+        self.assertEqual(rules(h), ["divergent_final", "divergent_final"])
+
+    def test_final_older_than_the_disks(self):
+        h = clean_history()
+        h.disk_state("k1", "c9.9", "900@n2")  # a version newer than anything read
+        self.assertEqual(sorted(set(rules(h))), ["divergent_final"])
+
+    def test_final_not_found_while_the_disks_hold_it(self):
+        h = clean_history()
+        for final in h.finals("k3"):
+            final.update(outcome="not_found", value=None, version=None, intact=None)
+        h.disk_state("k3", "c1.2", "130@n1")
+        self.assertEqual(sorted(set(rules(h))), ["divergent_final"])
 
     def test_version_mismatch(self):
         h = clean_history()
         for final in h.finals("k4"):
             final["version"] = "151@n1"
+        h.disk_state("k4", "c3.3", "151@n1")
+        self.assertEqual(rules(h), ["version_mismatch"] * len(NODES))  # one per node's read
+
+    def test_get_labelled_with_another_version(self):
+        h = clean_history()
+        h.get(3, "k4", 35.0, 35.1, "c3.3", "149@n1")  # c3.3 was acknowledged as 150@n1
         self.assertEqual(rules(h), ["version_mismatch"])
+
+    def test_unknown_rm_long_before_explains_nothing(self):
+        h = clean_history()
+        # An rm of unknown outcome that ended far longer ago than the clocks can be apart
+        # cannot have a version above the put's.
+        for e in h.events:
+            if e is h.ops["rm_k2"]:
+                e.update(outcome="unknown", version=None)
+        h.ops["put_k2_late"] = h.put(2, "k2", "c2.9", 500.0, 501.0, version="900@n3")
+        h.calm(499.0, 510.0)
+        h.get(2, "k2", 502.0, 503.0, outcome="not_found")
+        self.assertIn("stale_read", rules(h))
 
     def test_lost_write_older_final(self):
         h = clean_history()
@@ -231,6 +276,7 @@ class Finals(unittest.TestCase):
         h = clean_history()
         for final in h.finals("k4"):
             final.update(outcome="not_found", value=None, version=None, intact=None)
+        h.disk_state("k4", None, "152@n1", deleted=True)
         # The rm of k4 answered not_found (before the put): it explains nothing.
         self.assertEqual(rules(h), ["lost_write"])
 
@@ -259,6 +305,7 @@ class Finals(unittest.TestCase):
         h = clean_history()
         for final in h.finals("k3"):  # an unacknowledged put after the rm may win
             final.update(outcome="ok", value="c2.6", version="200@n1", intact=True)
+        h.disk_state("k3", "c2.6", "200@n1")
         h.put(2, "k3", "c2.6", 26.0, 27.0, outcome="fail")
         self.assertEqual(rules(h), [])
 
@@ -421,8 +468,15 @@ class Disks(unittest.TestCase):
 
     def test_over_replicated(self):
         h = clean_history()
-        h.events[0]["replicas"] = 2
-        self.assertEqual(rules(h), ["over_replicated", "over_replicated"])
+        h.events[0]["replicas"] = 2  # every chunk and every newest manifest is on 3 nodes
+        self.assertEqual(set(rules(h)), {"over_replicated"})
+
+    def test_manifest_under_replicated(self):
+        # Small files live in their manifests only: their copies are counted there.
+        h = clean_history()
+        manifests = h.disk("n3")["manifests"]
+        manifests.remove(next(m for m in manifests if m["key"] == "k3"))
+        self.assertEqual(rules(h), ["under_replicated"])
 
     def test_near_miss_fewer_nodes_than_replicas(self):
         h = clean_history()
@@ -433,11 +487,17 @@ class Disks(unittest.TestCase):
         h = clean_history()
         manifest = next(m for m in h.disk("n2")["manifests"] if m["key"] == "k1")
         manifest.update(version="100@n1", chunks=[chunk_of("c1.1")])
-        self.assertEqual(rules(h), ["divergent_manifest"])
+        # n2 holds an older manifest, so the newest is on one node too few.
+        self.assertEqual(rules(h), ["under_replicated", "divergent_manifest"])
 
     def test_damaged_copy(self):
         h = clean_history()
         h.disk("n2")["corrupt"] = [chunk_of("c1.3")]
+        self.assertEqual(rules(h), ["damaged_copy"])
+
+    def test_damaged_manifest_file(self):
+        h = clean_history()
+        h.disk("n2")["damaged"] = ["/data/manifests/ab/abcd"]
         self.assertEqual(rules(h), ["damaged_copy"])
 
 
