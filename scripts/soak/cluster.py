@@ -10,6 +10,7 @@ per-node offset file (the wall clock only; CAF's timers use the monotonic clock,
 real), so the nemesis can step one node's clock while it runs.
 """
 
+import errno
 import json
 import os
 import shutil
@@ -179,13 +180,21 @@ class Node:
         os.replace(tmp, self.clock_file)
 
     def fill_disk(self, leave_free):
-        """Fills this node's tmpfs until `leave_free` bytes are left."""
-        st = os.statvfs(self.disk)
-        free = st.f_bavail * st.f_frsize
-        size = max(0, free - leave_free)
-        with open(self.filler, "wb") as f:
-            os.posix_fallocate(f.fileno(), 0, max(1, size))
-        return size
+        """Fills this node's tmpfs until about `leave_free` bytes are left; returns the bytes
+        taken. The node writes meanwhile, so a size that no longer fits is tried smaller."""
+        with open(self.filler, "ab") as f:
+            for _ in range(8):
+                st = os.statvfs(self.disk)
+                size = st.f_bavail * st.f_frsize - leave_free
+                if size <= 0:
+                    break
+                try:
+                    os.posix_fallocate(f.fileno(), os.fstat(f.fileno()).st_size, size)
+                    break
+                except OSError as e:
+                    if e.errno != errno.ENOSPC:
+                        raise
+            return os.fstat(f.fileno()).st_size
 
     def free_disk(self):
         if os.path.exists(self.filler):
