@@ -618,16 +618,22 @@ def check_finals(h, index, puts_by_value):
     return out
 
 
+def _newest_manifests(disks):
+    """Key -> the manifest with the largest version on any disk."""
+    newest = {}
+    for disk in disks:
+        for m in disk.manifests:
+            if m.key not in newest or m.version > newest[m.key].version:
+                newest[m.key] = m
+    return newest
+
+
 def check_finals_against_disks(h):
     """Every node serves the newest version any node holds: the final reads of a key show the
     newest manifest on the disks (not found when that is a tombstone or there is none)."""
     if not h.disks:
         return []
-    newest = {}
-    for disk in h.disks:
-        for m in disk.manifests:
-            if m.key not in newest or m.version > newest[m.key].version:
-                newest[m.key] = m
+    newest = _newest_manifests(h.disks)
     out = []
     for final in h.finals:
         m = newest.get(final.key)
@@ -806,11 +812,7 @@ def check_write_order(h, stable):
 def check_disks(h):
     """Rule 6: after convergence and collection every node holds the newest manifest of each key
     it holds, and exactly the chunks the newest live manifests reference, R times each."""
-    newest = {}
-    for disk in h.disks:
-        for m in disk.manifests:
-            if m.key not in newest or m.version > newest[m.key].version:
-                newest[m.key] = m
+    newest = _newest_manifests(h.disks)
     out = []
     for disk in h.disks:
         for m in disk.manifests:
