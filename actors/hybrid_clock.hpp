@@ -8,6 +8,9 @@
 // far ahead, or one forged manifest, would drag every node's clock forward for good. The
 // arithmetic saturates: at UINT64_MAX the clock cannot advance, and next() answers an error
 // rather than repeating a timestamp.
+//
+// A node whose wall clock is more than max_skew behind most of the cluster's issues no versions
+// at all (see actors/peer_clocks.hpp): its writes could pass under a collected tombstone.
 #include "common/error.hpp"
 #include "common/wall_clock.hpp"
 
@@ -32,8 +35,15 @@ public:
     : max_skew_ms_(static_cast<uint64_t>(max_skew.count())), wall_(std::move(wall)) {}
 
   /// A timestamp for a new write: above every one issued or observed so far, and not behind the
-  /// wall clock. errc::clock_skew when the clock stands at UINT64_MAX and cannot advance.
+  /// wall clock. errc::clock_skew when the clock stands at UINT64_MAX and cannot advance, or
+  /// while this node's wall clock is known to be far behind the cluster's.
   caf::expected<uint64_t> next() {
+    if (auto behind = behind_ms_.load())
+      return make_error(errc::clock_skew,
+                        "this node's wall clock is " + std::to_string(behind / 1000)
+                          + " s behind most of the cluster's nodes, more than [cluster] "
+                          + "max_clock_skew (" + std::to_string(max_skew_ms_ / 1000)
+                          + " s): it takes no writes until its clock is set right (NTP)");
     if (auto t = advance())
       return *t;
     return make_error(errc::clock_skew, "this node's hybrid clock has reached its largest value "
@@ -59,6 +69,12 @@ public:
   uint64_t latest_acceptable() const { return saturating_add(wall_(), max_skew_ms_); }
 
   uint64_t wall() const { return wall_(); }
+
+  /// How far this node's wall clock is behind most of the cluster's (0: not more than
+  /// max_skew), as membership judges it from its peers' heartbeats (actors/peer_clocks.hpp).
+  void set_behind_cluster(uint64_t ms) { behind_ms_.store(ms); }
+  uint64_t behind_cluster() const { return behind_ms_.load(); }
+
   std::chrono::milliseconds max_skew() const {
     return std::chrono::milliseconds{static_cast<int64_t>(max_skew_ms_)};
   }
@@ -79,6 +95,7 @@ private:
   uint64_t max_skew_ms_;
   wall_source wall_;
   std::atomic<uint64_t> last_{0};
+  std::atomic<uint64_t> behind_ms_{0};
 };
 
 } // namespace dfs

@@ -148,8 +148,9 @@ using membership_actor = caf::typed_actor<
   // A broker closed its connection to a peer. It says so at once because it lingers a while
   // before it terminates (see net/peer_connection.hpp), and a monitor only fires at the end.
   caf::reacts_to<peer_down_atom, caf::actor>,
-  // A peer's heartbeat arrived (any sign of life counts for the failure detector).
-  caf::reacts_to<heartbeat_atom, std::string>,
+  // A peer's heartbeat arrived, with the peer's wall clock in milliseconds (any sign of life
+  // counts for the failure detector; the clocks, see actors/peer_clocks.hpp).
+  caf::reacts_to<heartbeat_atom, std::string, uint64_t>,
   // A peer's view of the roster and the ids it waits for, with the peer's node id as its
   // handshake proved it.
   caf::reacts_to<gossip_atom, std::string, std::vector<roster_entry>, std::vector<std::string>>,

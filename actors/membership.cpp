@@ -1,7 +1,7 @@
 #include "actors/membership.hpp"
 
 #include "actors/collection_gate.hpp"
-
+#include "actors/peer_clocks.hpp"
 #include "actors/roster.hpp"
 #include "actors/roster_store.hpp"
 #include "common/unexpected_messages.hpp"
@@ -43,7 +43,7 @@ std::string self_refusal_text(const membership_state& st) {
 membership_state::member make_member(const node_context& ctx, roster_entry entry) {
   membership_state::member m{std::move(entry), nullptr, false,
                              failure_detector{ctx.config.suspect_after, ctx.config.down_after},
-                             member_state::down, {}, std::nullopt};
+                             member_state::down, {}, std::nullopt, std::nullopt};
   return m;
 }
 
@@ -203,6 +203,32 @@ void dial_missing(self_ptr self) {
           DFS_DEBUG("membership", "dial " << addr << ": " << describe(err));
         });
   }
+}
+
+/// Judges this node's wall clock against those of the members up (actors/peer_clocks.hpp) and
+/// tells the hybrid clock, which refuses to issue versions while it is far behind.
+void judge_clock(self_ptr self) {
+  auto& st = self->state;
+  auto now = clock::now();
+  std::vector<int64_t> ahead;
+  for (auto& [id, m] : st.members)
+    if (m.clock_ahead_ms && state_of(m, now) == member_state::up)
+      ahead.push_back(*m.clock_ahead_ms);
+  auto& hlc = *st.ctx->clock;
+  auto skew_ms = static_cast<uint64_t>(hlc.max_skew().count());
+  auto verdict = behind_the_cluster(ahead, skew_ms);
+  if (!verdict || *verdict == hlc.behind_cluster())
+    return;
+  if (*verdict > 0 && hlc.behind_cluster() == 0)
+    DFS_WARN("membership", "this node's wall clock is " << *verdict / 1000
+                             << " s behind most of the cluster's nodes, more than [cluster] "
+                                "max_clock_skew ("
+                             << skew_ms / 1000
+                             << " s): it refuses puts and rms until its clock is set right (NTP)");
+  else if (*verdict == 0)
+    DFS_INFO("membership", "this node's wall clock agrees with the cluster's again: it takes "
+                           "writes");
+  hlc.set_behind_cluster(*verdict);
 }
 
 /// Compares every member's state with the last one seen; logs and reports transitions.
@@ -393,6 +419,7 @@ void on_connection_down(self_ptr self, const caf::actor_addr& source) {
     if (m.connection && m.connection.address() == source) {
       m.connection = nullptr;
       m.waits_for.reset(); // it is not readable now, so its being away holds collection
+      m.clock_ahead_ms.reset();
       DFS_INFO("membership", "lost the connection to " << m.entry.name);
       // Redial at once: a restarted node should be seen again within a tick or two.
       if (auto t = st.addresses.find(m.entry.address); t != st.addresses.end()) {
@@ -527,10 +554,15 @@ membership(membership_actor::stateful_pointer<membership_state> self, node_conte
     [=](peer_down_atom, const caf::actor& connection) {
       on_connection_down(self, connection.address());
     },
-    [=](heartbeat_atom, const std::string& node_id) {
+    [=](heartbeat_atom, const std::string& node_id, uint64_t peer_wall_ms) {
       auto i = self->state.members.find(node_id);
-      if (i != self->state.members.end())
-        i->second.detector.heard(clock::now());
+      if (i == self->state.members.end())
+        return;
+      i->second.detector.heard(clock::now());
+      // Both clocks read within a heartbeat's trip: milliseconds against a bound of seconds.
+      i->second.clock_ahead_ms = static_cast<int64_t>(peer_wall_ms)
+                                 - static_cast<int64_t>(self->state.ctx->clock->wall());
+      judge_clock(self);
     },
     [=](gossip_atom, const std::string& sender, const std::vector<roster_entry>& entries,
         const std::vector<std::string>& waits) {
@@ -551,6 +583,7 @@ membership(membership_actor::stateful_pointer<membership_state> self, node_conte
     [=](tick_atom) {
       auto& st = self->state;
       detect(self);
+      judge_clock(self);
       dial_missing(self);
       if (++st.ticks % gossip_every_ticks == 0)
         gossip(self);

@@ -31,6 +31,9 @@ struct membership_state {
     // The ids this member last said it waits for (see actors/collection_gate.hpp): replaced by
     // each of its gossips, forgotten with its connection; nullopt until it has said so.
     std::optional<std::vector<std::string>> waits_for;
+    // How far its wall clock is ahead of ours (ms, negative when behind), from its latest
+    // heartbeat on the current connection (see actors/peer_clocks.hpp).
+    std::optional<int64_t> clock_ahead_ms;
   };
 
   struct dial_target {

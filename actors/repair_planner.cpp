@@ -95,7 +95,7 @@ pass_plan plan_pass(const pass_input& in, const holdings& h, unreferenced_clocks
   bool may_remove = view.suspect.empty();
   bool may_collect = may_remove && in.may_collect;
   auto grace_ms = static_cast<uint64_t>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(in.gc_grace).count());
+    std::chrono::duration_cast<std::chrono::milliseconds>(in.gc_grace + in.max_clock_skew).count());
 
   // Manifests: the newest version of each key, and who holds exactly that version.
   std::map<std::string, manifest> newest;

@@ -66,6 +66,8 @@ struct pass_input {
   uint64_t now_ms = 0;      // this node's HLC now: the age of a tombstone
   std::chrono::steady_clock::time_point now; // the unreferenced clocks of chunks
   std::chrono::steady_clock::duration gc_grace{};
+  // [cluster] max_clock_skew: a tombstone waits gc_grace plus this (see tombstone_collectible).
+  std::chrono::milliseconds max_clock_skew{};
 };
 
 /// The work on one key's manifest: push `newest` to `copy_to`; remove this node's copy
@@ -103,7 +105,10 @@ using unreferenced_clocks = std::map<chunk_id, std::chrono::steady_clock::time_p
 pass_plan plan_pass(const pass_input& in, const holdings& h, unreferenced_clocks& unreferenced_since);
 
 /// A tombstone may go once no member holds an older version of its key (every holder has
-/// exactly this tombstone) and it is older than the grace period.
+/// exactly this tombstone) and it is older than the grace period. plan_pass passes gc_grace
+/// plus max_clock_skew: a writer whose clock is up to max_clock_skew behind this node's (a
+/// further behind one writes nothing, see actors/peer_clocks.hpp) then writes above the
+/// tombstone even once it is gone, so an older version can never pass under a collected rm.
 bool tombstone_collectible(const manifest& tombstone, const std::vector<version>& held_versions,
                            uint64_t now_ms, uint64_t grace_ms);
 

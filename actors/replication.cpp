@@ -277,7 +277,8 @@ void plan_pass(self_ptr self, const std::vector<member_view>& members, const hol
   for (auto& m : members)
     by_id[m.node_id] = m;
   pass_input in{ctx.node_id,         ctx.config.replicas, members, may_collect(self, members),
-                ctx.clock->now(),    clock::now(),        ctx.config.gc_grace};
+                ctx.clock->now(),    clock::now(),        ctx.config.gc_grace,
+                ctx.config.max_clock_skew};
   auto plan = dfs::plan_pass(in, h, st.unreferenced_since);
   for (auto& work : plan.manifests) {
     for (auto& target : work.copy_to)

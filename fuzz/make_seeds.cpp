@@ -113,7 +113,7 @@ void frame_seeds() {
   append_frame(put, frame_type::put_begin, 5, to_payload(put_begin_msg{"a/key", 10}));
   append_frame(put, frame_type::put_data, 5, "0123456789", 10, flag_final);
   append_frame(put, frame_type::ok, 6, nullptr, 0);
-  append_frame(put, frame_type::heartbeat, 0, nullptr, 0);
+  append_frame(put, frame_type::heartbeat, 0, to_payload(heartbeat_msg{1}));
   write_seed("frame", "put", cat({prefix(3, 0), put}));
 
   byte_buffer unknown;

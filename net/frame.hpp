@@ -20,7 +20,7 @@ constexpr size_t frame_header_size = 16;
 //    unknown frame.
 // 4: rm is answered by rm_result (the tombstone's version), get_meta carries the version served:
 //    a client of version 3 would misread both.
-constexpr uint16_t protocol_version = 4;
+constexpr uint16_t protocol_version = 5;
 /// The largest chunk any node may be configured with ([storage] chunk_size).
 constexpr size_t max_chunk_size = 64u << 20;
 /// The largest payload an authenticated connection accepts: a chunk of the largest size plus
@@ -81,7 +81,7 @@ enum class frame_type : uint16_t {
   inventory = 58,
   inventory_result = 59,
   peers = 60,     // gossip: the sender's roster and the ids it waits for (peers_msg)
-  heartbeat = 61, // a sign of life, every second or so
+  heartbeat = 61, // a sign of life, every second or so, with the sender's wall clock
   users = 62,     // gossip: user records (all of them when a link comes up, then each change)
   // A put session's lease on the chunks it wrote (actors/put_session.hpp): the payloads of
   // has_chunks and has_chunks_result, and each chunk held counts as touched.

@@ -254,6 +254,12 @@ struct peers_msg {
   void read(reader& r);
 };
 
+struct heartbeat_msg {
+  uint64_t wall_ms = 0; // the sender's wall clock, milliseconds since the Unix epoch
+  void write(writer& w) const { w.u64(wall_ms); }
+  void read(reader& r) { wall_ms = r.u64(); }
+};
+
 struct empty_msg {
   void write(writer&) const {}
   void read(reader&) {}

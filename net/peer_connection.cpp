@@ -496,9 +496,13 @@ void on_peer_request(peer_connection_broker* self, byte_buffer& payload) {
                  std::move(msg->roster.entries), std::move(msg->waiting_for));
       return;
     }
-    case frame_type::heartbeat:
-      self->send(st.ctx->membership, heartbeat_atom::value, st.peer.node_id);
+    case frame_type::heartbeat: {
+      auto msg = from_payload<heartbeat_msg>(payload);
+      if (!msg)
+        return bad();
+      self->send(st.ctx->membership, heartbeat_atom::value, st.peer.node_id, msg->wall_ms);
       return;
+    }
     case frame_type::users: {
       auto msg = from_payload<user_list_msg>(payload);
       if (!msg)
@@ -1153,7 +1157,7 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
                                 "the peer sent nothing for " + seconds_text(st.ctx->config.down_after)
                                   + " ([cluster] down_after)",
                                 false);
-      write_frame(self, frame_type::heartbeat, 0, nullptr, 0);
+      write_frame(self, frame_type::heartbeat, 0, to_payload(heartbeat_msg{st.ctx->clock->wall()}));
       expire_pending(self);
       send_later(self, self->state.ctx->heartbeat_interval(), heartbeat_atom::value);
     },

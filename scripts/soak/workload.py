@@ -55,6 +55,21 @@ def outcome_of(rc, err, node_addr):
     return "fail"
 
 
+def get_value(cluster, node, key, path):
+    """`dfs get KEY PATH --json` through `node`: (rc, stderr, fields), where fields has the
+    value id, whether its bytes are intact, the version and the size served (empty unless
+    rc is 0)."""
+    rc, out, err = cluster.dfs(node, ["get", key, path, "--json"], timeout=120)
+    if rc != 0:
+        return rc, err, {}
+    meta = json.loads(out)
+    with open(path, "rb") as f:
+        value_id, intact = identify(f.read())
+    os.unlink(path)
+    return rc, err, {"value": value_id, "intact": intact, "version": meta["version"],
+                     "size": meta["size"]}
+
+
 class Client(threading.Thread):
     def __init__(self, number, cluster, history, keys, hot_keys, seed, stop, scratch):
         super().__init__(name=f"client{number}", daemon=True)
@@ -117,16 +132,8 @@ class Client(threading.Thread):
         key = self.pick_key()
         path = os.path.join(self.scratch, "got")
         start = self.history.now()
-        rc, out, err = self.call(node, ["get", key, path, "--json"])
-        fields = {"key": key}
-        if rc == 0:
-            meta = json.loads(out)
-            with open(path, "rb") as f:
-                value_id, intact = identify(f.read())
-            os.unlink(path)
-            fields.update(value=value_id, intact=intact, version=meta["version"],
-                          size=meta["size"])
-        self.record("get", node, start, rc, err, **fields)
+        rc, err, fields = get_value(self.cluster, node, key, path)
+        self.record("get", node, start, rc, err, key=key, **fields)
 
     def rm(self, node):
         key = self.pick_key()
@@ -163,16 +170,13 @@ def read_final(cluster, history, keys, scratch):
     for key in keys:
         for node in cluster.nodes:
             for _ in range(3):
-                rc, out, err = cluster.dfs(node, ["get", key, path, "--json"], timeout=120)
+                rc, err, fields = get_value(cluster, node, key, path)
                 outcome = outcome_of(rc, err, node.addr)
                 if outcome in ("ok", "not_found"):
                     break
             rec = {"type": "final", "key": key, "node": node.name, "outcome": outcome,
                    "value": None, "version": None, "intact": None,
                    "error": err if rc else None}
-            if rc == 0:
-                with open(path, "rb") as f:
-                    rec["value"], rec["intact"] = identify(f.read())
-                os.unlink(path)
-                rec["version"] = json.loads(out)["version"]
+            fields.pop("size", None)
+            rec.update(fields)
             history.write(rec)

@@ -12,7 +12,8 @@ command -v jq >/dev/null || fail "jq is missing (scripts/install-deps.sh install
 grace=3
 start_cluster 3 --replicas 2 --write-quorum 2 \
   --set cluster.suspect_after=1 --set cluster.down_after=2 \
-  --set cluster.anti_entropy_interval=1 --set cluster.gc_grace=$grace
+  --set cluster.anti_entropy_interval=1 --set cluster.gc_grace=$grace \
+  --set cluster.max_clock_skew=1 # one machine, one clock: tombstones wait gc_grace + 1 s
 
 # Which of the keys end up held only by n4 and n5 depends on their random node ids: with this
 # many keys, some do (each key with probability 1/9), bar a chance of about 1 in 2000.

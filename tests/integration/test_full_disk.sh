@@ -17,9 +17,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 reserve=$((1024 * 1024))
 # Collection takes a chunk that stayed unreferenced for gc_grace seconds; 3 is far longer than
-# any put of this test takes, so no chunk of a put in flight is collected.
+# any put of this test takes, so no chunk of a put in flight is collected. A tombstone waits
+# gc_grace + max_clock_skew (one machine, one clock: 1 s is plenty).
 start_cluster 3 --chunk-size 256KiB --replicas 3 --write-quorum 3 \
-  --set storage.reserve=$reserve --set cluster.gc_grace=3 --set cluster.anti_entropy_interval=1
+  --set storage.reserve=$reserve --set cluster.gc_grace=3 --set cluster.anti_entropy_interval=1 \
+  --set cluster.max_clock_skew=1
 
 # -- node 2 moves onto a small disk --------------------------------------------------------------
 disk=$CLUSTER_DIR/node2/data
@@ -85,7 +87,7 @@ run_capture dfs_at 2 get small.bin "$TEST_DIR/out"
 log "inside the reserve: a small put was refused and an rm went in"
 
 # -- something else takes the whole disk: rm fails and names the node ----------------------------
-# small.bin's tombstone is collected 3 s after the rm; wait for that, so that no page it frees
+# small.bin's tombstone is collected 4 s after the rm; wait for that, so that no page it frees
 # lets the next tombstone in.
 wait_until 60 no_manifest_on_node2 small.bin || fail "small.bin's tombstone was never collected"
 cat /dev/zero >>"$filler" 2>/dev/null || true # until ENOSPC

@@ -12,7 +12,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 grace=2
 chunk=65536
 start_cluster 3 --chunk-size 64KiB --replicas 2 --write-quorum 2 \
-  --set cluster.anti_entropy_interval=1 --set cluster.gc_grace=$grace
+  --set cluster.anti_entropy_interval=1 --set cluster.gc_grace=$grace \
+  --set cluster.max_clock_skew=1 # one machine, one clock: tombstones wait gc_grace + 1 s
 
 # trickle FILE: FILE on stdout one chunk at a time, 0.4 s apart. The pause is the point (it
 # makes the put long), not a wait for anything.

@@ -12,7 +12,8 @@ command -v jq >/dev/null || fail "jq is missing (scripts/install-deps.sh install
 grace=2
 start_cluster 3 --chunk-size 64KiB --replicas 3 --write-quorum 2 \
   --set cluster.suspect_after=1 --set cluster.down_after=2 \
-  --set cluster.anti_entropy_interval=1 --set cluster.gc_grace=$grace
+  --set cluster.anti_entropy_interval=1 --set cluster.gc_grace=$grace \
+  --set cluster.max_clock_skew=1 # one machine, one clock: tombstones wait gc_grace + 1 s
 
 files_under() { find "$CLUSTER_DIR/node$1/data/$2" -type f 2>/dev/null | wc -l; }
 holds_nothing() { (($(files_under "$1" chunks) == 0 && $(files_under "$1" manifests) == 0)); }

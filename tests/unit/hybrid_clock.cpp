@@ -274,3 +274,21 @@ CAF_TEST(a clock seeded with the newest version held issues newer ones though th
   auto far_first = far.next().value();
   CAF_CHECK_LESS(far_first, newest_held);
 }
+
+CAF_TEST(a clock known to be far behind the cluster issues no versions until it is set right) {
+  hybrid_clock clk{std::chrono::seconds{60}, [] { return uint64_t{1'000'000}; }};
+  auto before = clk.next();
+  CAF_REQUIRE(before);
+  clk.set_behind_cluster(90'000);
+  auto refused = clk.next();
+  CAF_REQUIRE(!refused);
+  CAF_CHECK(code_of(refused.error()) == errc::clock_skew);
+  CAF_CHECK_NOT_EQUAL(describe(refused.error()).find("90 s behind"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(describe(refused.error()).find("max_clock_skew (60 s)"), std::string::npos);
+  // Times for other uses (admin versions, grace periods) go on.
+  CAF_CHECK_GREATER(clk.now(), *before);
+  clk.set_behind_cluster(0);
+  auto after = clk.next();
+  CAF_REQUIRE(after);
+  CAF_CHECK_GREATER(*after, *before);
+}

@@ -47,6 +47,7 @@ struct observed {
   std::vector<up> ups;
   bool keep = true; // the membership stub answer to peer_up
   std::vector<std::string> heartbeats_from; // heartbeat_atom messages to membership
+  std::vector<uint64_t> heartbeat_clocks;    // ... and the wall clocks they carried
   std::vector<byte_buffer> replies;         // what requesters received
   std::vector<caf::error> errors;           // ... or the errors they received
   std::vector<chunk_id> store_gets;         // get_chunk requests the store stub answered
@@ -66,7 +67,10 @@ caf::behavior membership_stub(caf::event_based_actor* self, std::shared_ptr<obse
       seen->ups.push_back({info, connection, outbound});
       return seen->keep;
     },
-    [=](heartbeat_atom, const std::string& node_id) { seen->heartbeats_from.push_back(node_id); },
+    [=](heartbeat_atom, const std::string& node_id, uint64_t wall_ms) {
+      seen->heartbeats_from.push_back(node_id);
+      seen->heartbeat_clocks.push_back(wall_ms);
+    },
     [=](peer_down_atom, const caf::actor& connection) {
       seen->closed.push_back(connection.address());
     },
@@ -199,6 +203,7 @@ struct fixture : test_node_fixture<> {
   connection_handle conn = connection_handle::from_int(42);
   caf::actor broker;
   size_t heartbeats = 0; // heartbeat frames the broker wrote (take_output sets them aside)
+  byte_buffer last_heartbeat; // the payload of the last one
 
   fixture() {
     ctx->config.name = "node-a";
@@ -274,9 +279,10 @@ struct fixture : test_node_fixture<> {
       pos += frame_header_size;
       if (buf.size() - pos < h->payload_length)
         CAF_FAIL("the broker wrote a truncated frame");
-      if (h->type == frame_type::heartbeat)
+      if (h->type == frame_type::heartbeat) {
         ++heartbeats;
-      else
+        last_heartbeat.assign(buf.begin() + pos, buf.begin() + pos + h->payload_length);
+      } else
         frames.push_back(
           {*h, byte_buffer(buf.begin() + pos, buf.begin() + pos + h->payload_length)});
       pos += h->payload_length;
@@ -684,6 +690,8 @@ CAF_TEST(the peer closing the connection stops the broker) {
 }
 
 CAF_TEST(an authenticated peer gets heartbeats and its heartbeats reach membership) {
+  ctx->clock = std::make_shared<hybrid_clock>(std::chrono::seconds{60},
+                                              [] { return uint64_t{1'700'000'000'000}; });
   authenticate(true);
   take_output();
   CAF_CHECK_GREATER_OR_EQUAL(heartbeats, 1u); // one right after the handshake
@@ -692,9 +700,27 @@ CAF_TEST(an authenticated peer gets heartbeats and its heartbeats reach membersh
   drain();
   CAF_CHECK(take_output().empty());
   CAF_CHECK_EQUAL(heartbeats, before + 1);
-  send(frame_bytes(frame_type::heartbeat, byte_buffer{}));
+  // Each carries this node's wall clock, for the peer to compare with its own.
+  auto mine = from_payload<heartbeat_msg>(last_heartbeat);
+  CAF_REQUIRE(mine);
+  CAF_CHECK_EQUAL(mine->wall_ms, uint64_t{1'700'000'000'000});
+  send(frame_bytes(frame_type::heartbeat, to_payload(heartbeat_msg{123456789})));
   CAF_CHECK_EQUAL(seen->heartbeats_from, std::vector<std::string>{id_b});
+  CAF_CHECK_EQUAL(seen->heartbeat_clocks, std::vector<uint64_t>{123456789});
   CAF_CHECK(!broker_down());
+}
+
+CAF_TEST(a heartbeat without its clock is a protocol error and reaches nobody) {
+  authenticate(true);
+  take_output();
+  send(frame_bytes(frame_type::heartbeat, byte_buffer{}));
+  auto out = take_output();
+  CAF_REQUIRE_EQUAL(out.size(), 1u);
+  CAF_CHECK(out[0].header.type == frame_type::error);
+  auto err = from_payload<error_msg>(out[0].payload);
+  CAF_REQUIRE(err);
+  CAF_CHECK_EQUAL(err->code, static_cast<uint8_t>(errc::protocol));
+  CAF_CHECK(seen->heartbeats_from.empty());
 }
 
 CAF_TEST(local requests travel to the peer and its answers come back) {
@@ -968,7 +994,7 @@ CAF_TEST(a peer that sends nothing for down_after is closed and its requests fai
   drain();
   CAF_CHECK(!broker_down());
   CAF_CHECK(seen->errors.empty());
-  send(frame_bytes(frame_type::heartbeat, byte_buffer{})); // alive: the silence starts again
+  send(frame_bytes(frame_type::heartbeat, to_payload(heartbeat_msg{1}))); // alive: the silence starts again
   advance_time(ctx->config.down_after - std::chrono::seconds{2});
   drain();
   CAF_CHECK(!broker_down());
@@ -987,7 +1013,7 @@ CAF_TEST(an idle authenticated connection is closed after idle_timeout) {
   take_output();
   advance_time(std::chrono::seconds{30});
   drain();
-  send(frame_bytes(frame_type::heartbeat, byte_buffer{})); // a frame: the clock starts again
+  send(frame_bytes(frame_type::heartbeat, to_payload(heartbeat_msg{1}))); // the clock restarts
   advance_time(std::chrono::seconds{40});                   // 70 s since authentication
   drain();
   CAF_CHECK(take_output().empty());

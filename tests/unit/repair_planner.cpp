@@ -681,6 +681,38 @@ CAF_TEST(with a member suspect a pass copies nothing to it and removes nothing) 
   CAF_CHECK(clocks_while_suspect.empty());
 }
 
+CAF_TEST(a tombstone waits gc_grace plus max_clock_skew before it is collected) {
+  // A writer whose clock is up to max_clock_skew behind issues versions up to that far below
+  // the tombstone's: collected after gc_grace alone, such a write would pass under it and the
+  // key would come back. Every member up, every target holds exactly the tombstone.
+  auto self = ids[0];
+  pass_input in = input(self, member_state::up);
+  in.members[4].state = member_state::up;
+  in.members[4].replica = replica;
+  in.gc_grace = std::chrono::seconds{10};
+  in.max_clock_skew = std::chrono::seconds{60};
+  uint64_t tomb_hlc = 5'000'000;
+  auto tomb = make_manifest("removed", tomb_hlc, {}, true);
+  auto pool = pass_placement(in.members, self, 3).targets_pool;
+  holdings h;
+  for (auto& t : item_targets(manifest_placement_id(tomb.key), view_of("x", pool)))
+    h.manifests[tomb.key][t] = tomb;
+  h.manifests[tomb.key][self] = tomb;
+  auto collected_at = [&](uint64_t age_ms) {
+    in.now_ms = tomb_hlc + age_ms;
+    unreferenced_clocks clocks;
+    auto plan = plan_pass(in, h, clocks);
+    for (auto& w : plan.manifests)
+      if (w.newest.key == tomb.key && w.collect)
+        return true;
+    return false;
+  };
+  CAF_CHECK(!collected_at(10'000));          // gc_grace alone is not enough
+  CAF_CHECK(!collected_at(69'999));
+  CAF_CHECK(collected_at(70'000));           // gc_grace + max_clock_skew
+  CAF_CHECK(collected_at(3'600'000));
+}
+
 CAF_TEST(a suspect member keeps its place in the ranking) {
   // Targets with n3 suspect are the targets with n3 up: nothing is re-homed while it flaps,
   // and a node that sees n3 up agrees with one that sees it suspect.
