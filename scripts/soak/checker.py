@@ -11,12 +11,13 @@ In-process: `check(load_history(path))` or `check(events)` returns a Report.
 The history is one JSON object per line: "config", "op" (put/get/rm/ls/stat with start, end,
 outcome), "nemesis", "calm" windows, and after convergence "final" reads through every node,
 "converged" and "disk" (what each node's data_dir holds). Rules, each one function below:
-  phantom_read, damaged_read              a read returned something no put wrote, or damaged bytes
+  phantom_read, damaged_read              a read returned something no put wrote (or a stat or
+                                          ls showed a tombstone's version), or damaged bytes
   version_mismatch                        a read labelled its bytes with another write's version
   divergent_final, lost_write,
   resurrected                             the converged state against the acknowledged writes
                                           and against the newest version on the disks
-  stale_read, non_monotonic_read          reads inside calm windows
+  stale_read, non_monotonic_read          gets, stats and lists inside calm windows
   write_order                             acked writes inside one stable window, in time order
   orphan_chunk, under_replicated,
   over_replicated, divergent_manifest,
@@ -499,6 +500,10 @@ class KeyIndex:
         self.acked = LatestBefore((op.end, op.version, op) for op in acked)
         self.acked_puts = LatestBefore((op.end, op.version, op) for op in acked if op.kind == "put")
         self.acked_rms = LatestBefore((op.end, op.version, op) for op in acked if op.kind == "rm")
+        self.rms_by_version = defaultdict(list)  # the tombstones acknowledged rms wrote
+        for op in acked:
+            if op.kind == "rm":
+                self.rms_by_version[op.version].append(op)
         # The rms that may have removed the key, by start time (an rm takes effect no earlier
         # than it starts), with an unknown version counting as above every version.
         may_remove = [op for op in ops if op.kind == "rm" and op.outcome in RM_MAY_HAVE_EFFECT]
@@ -578,6 +583,25 @@ def check_phantom_reads(h, puts_by_value):
             why = f"the put of {read.value} started after the read ended"
         out.append(Violation("phantom_read", read.key, [read.ref()] + ([put.ref()] if put else []),
                              why))
+    return out
+
+
+def check_listed_tombstones(h, index):
+    """Rule 1, for stat and ls: they show a key only with the version of a put. The version an
+    acknowledged rm wrote is a tombstone's, never a file's."""
+    out = []
+    for op in h.ops:
+        if op.outcome != "ok" or op.kind not in ("stat", "ls"):
+            continue
+        shown = op.entries.items() if op.kind == "ls" else [(op.key, op.version)]
+        for key, version in shown:
+            keyed = index.get(key)
+            if version is None or keyed is None:
+                continue
+            for rm in keyed.rms_by_version.get(version, ()):
+                out.append(Violation("phantom_read", key, [op.ref(), rm.ref()],
+                                     f"{op.kind} showed {key} at {format_version(version)}, "
+                                     "the version of an acknowledged rm"))
     return out
 
 
@@ -754,15 +778,44 @@ def _keys_with_prefix(index, prefix):
         i += 1
 
 
-def check_monotonic_reads(h, index, calm):
-    """Rule 5: within one calm window, a client's later get/stat of a key sees at least the
-    version its earlier one saw (or an rm that may have removed it)."""
-    groups = defaultdict(list)
+@dataclass(eq=False)
+class _ListedKey:
+    """What an ls said of one key under its prefix: listed at a version, or not listed."""
+    ls: Op
+    key: str
+    outcome: str
+    version: tuple = None
+
+    def __getattr__(self, name):  # client, start, end: the ls's
+        return getattr(self.ls, name)
+
+    def ref(self):
+        return f"{self.ls.ref()} {self.key}" + _read_suffix(None, self.version)
+
+
+def _key_reads(h, index):
+    """Every get and stat, and every ls as one read of each key under its prefix."""
     for op in h.ops:
-        if op.kind in ("get", "stat") and op.outcome in ("ok", "not_found"):
-            window = calm.of(op)
-            if window is not None:
-                groups[(op.client, op.key, window)].append(op)
+        if op.outcome not in ("ok", "not_found"):
+            continue
+        if op.kind in ("get", "stat"):
+            yield op
+        elif op.kind == "ls" and op.outcome == "ok":
+            for key in _keys_with_prefix(index, op.prefix):
+                if key in op.entries:
+                    yield _ListedKey(op, key, "ok", op.entries[key])
+                else:
+                    yield _ListedKey(op, key, "not_found")
+
+
+def check_monotonic_reads(h, index, calm):
+    """Rule 5: within one calm window, a client's later get, stat or ls of a key sees at least
+    the version its earlier one saw (or an rm that may have removed it)."""
+    groups = defaultdict(list)
+    for op in _key_reads(h, index):
+        window = calm.of(op)
+        if window is not None:
+            groups[(op.client, op.key, window)].append(op)
     out = []
     for (_, key, _), reads in groups.items():
         seen = LatestBefore((r.end, r.version, r) for r in reads
@@ -910,6 +963,7 @@ def check(events):
 
     violations = list(h.malformed)
     violations += check_phantom_reads(h, puts_by_value)
+    violations += check_listed_tombstones(h, index)
     violations += check_damaged_reads(h)
     violations += check_read_versions(h, puts_by_value)
     violations += check_finals(h, index, puts_by_value)

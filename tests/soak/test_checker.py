@@ -125,7 +125,7 @@ class History:
 
 
 def clean_history():
-    """Three clients on four keys: concurrent puts to one key (both acknowledged), a get that
+    """Four clients on four keys: concurrent puts to one key (both acknowledged), a get that
     overlaps the put it returns, rms with every outcome, a fault period with stale-looking reads
     and writes of unknown outcome, and two calm windows."""
     h = History()
@@ -141,7 +141,7 @@ def clean_history():
     h.put(3, "k3", "c3.2", 2.2, 2.5, version="130@n1")
     h.rm(1, "k3", 2.6, 2.9, version="140@n2")
     h.get(2, "k3", 3.0, 3.1, outcome="not_found")
-    h.ops["ls"] = h.ls(2, "k", 3.2, 3.3, {"k1": "100@n1", "k2": "120@n3"})
+    h.ops["ls"] = h.ls(4, "k", 3.2, 3.3, {"k1": "100@n1", "k2": "120@n3"})
     h.rm(1, "k4", 3.4, 3.5, outcome="not_found")  # k4 is absent: nothing removed
     h.get(3, "k4", 3.6, 3.7, outcome="not_found")
 
@@ -158,7 +158,7 @@ def clean_history():
     h.get(3, "k4", 22.3, 22.5, "c3.3", "150@n1")
     h.ops["rm_k2"] = h.rm(3, "k2", 23.0, 24.0, outcome="fail")  # takes effect, as 170@n2
     h.get(1, "k2", 24.5, 24.6, outcome="not_found")  # explained by the failed rm
-    h.ls(1, "k", 25.0, 25.1, {"k1": "160@n1", "k4": "150@n1"})
+    h.ls(4, "k", 25.0, 25.1, {"k1": "160@n1", "k4": "150@n1"})
     h.finish({"k1": ("put", "c1.3", "160@n1"), "k2": ("rm", "170@n2"),
               "k3": ("rm", "140@n2"), "k4": ("put", "c3.3", "150@n1")})
     return h
@@ -209,6 +209,25 @@ class PhantomRead(unittest.TestCase):
     def test_near_miss_read_overlapping_the_put(self):
         h = clean_history()
         h.get(3, "k1", 0.1, 0.55, "c1.1", "100@n1")
+        self.assertEqual(rules(h), [])
+
+
+class ListedTombstone(unittest.TestCase):
+    # During the partition (no calm window): only this rule can fire.
+    def test_stat_shows_the_version_of_an_acked_rm(self):
+        h = clean_history()
+        h.stat(2, "k3", 16.0, 16.5, "140@n2")
+        self.assertEqual(rules(h), ["phantom_read"])
+
+    def test_ls_lists_a_key_at_the_version_of_an_acked_rm(self):
+        h = clean_history()
+        h.ls(2, "k3", 16.0, 16.5, {"k3": "140@n2"})
+        self.assertEqual(rules(h), ["phantom_read"])
+
+    def test_near_miss_the_version_of_a_put(self):
+        h = clean_history()
+        h.stat(2, "k3", 16.0, 16.5, "130@n1")
+        h.ls(2, "k3", 16.0, 16.5, {"k3": "130@n1"})
         self.assertEqual(rules(h), [])
 
 
@@ -344,7 +363,8 @@ class StaleRead(unittest.TestCase):
     def test_ls_lists_removed_key_at_the_rm_version(self):
         h = clean_history()
         h.ops["ls"]["entries"]["k3"] = "140@n2"
-        self.assertEqual(rules(h), ["stale_read"])
+        # Also a tombstone's version shown as a file's.
+        self.assertEqual(rules(h), ["phantom_read", "stale_read"])
 
     def test_ls_older_version(self):
         h = clean_history()
@@ -393,6 +413,24 @@ class NonMonotonicRead(unittest.TestCase):
         h.rm(3, "k1", 22.9, 23.5, outcome="ok", version="150@n2")
         h.get(2, "k1", 23.0, 23.2, outcome="not_found")
         self.assertEqual(rules(h), ["non_monotonic_read"])
+
+    def test_ls_lists_an_older_version_after_a_get(self):
+        h = clean_history()
+        h.ls(2, "k1", 23.0, 23.2, {"k1": "100@n1"})
+        self.assertEqual(rules(h), ["non_monotonic_read"])
+
+    def test_get_older_than_an_earlier_ls(self):
+        h = clean_history()
+        # Client 4's ls at 25.0 listed k1 at 160@n1.
+        h.get(4, "k1", 25.5, 25.7, "c1.1", "100@n1")
+        self.assertEqual(rules(h), ["non_monotonic_read"])
+
+    def test_ls_misses_a_key_an_earlier_read_saw(self):
+        h = clean_history()
+        # Client 4's ls at 25.0 listed k4 at 150@n1; a later ls leaves it out, and no rm of k4
+        # explains it: stale (the put was acknowledged) and not monotonic.
+        h.ls(4, "k4", 26.0, 26.1, {})
+        self.assertEqual(rules(h), ["stale_read", "non_monotonic_read"])
 
     def test_near_miss_other_client(self):
         h = clean_history()
