@@ -13,8 +13,8 @@ namespace dfs {
 
 namespace {
 
-constexpr uint32_t get_window = transfer_window; // data frames in flight to the client
-constexpr size_t get_prefetch = transfer_window;   // chunks being fetched from replicas at once
+constexpr uint32_t window_frames = transfer_window; // data frames in flight to the client
+constexpr size_t prefetch_chunks = transfer_window;  // chunks being fetched from replicas at once
 
 using get_actor = caf::stateful_actor<get_session_state>;
 
@@ -31,7 +31,7 @@ void fail(get_actor* self, errc code, const std::string& message) {
 void watch_for_stall(get_actor* self) {
   auto& st = self->state;
   auto limit = st.ctx->config.idle_timeout;
-  if (limit.count() == 0 || st.stall_check_armed || st.credit > 0)
+  if (limit.count() == 0 || st.stall_check_armed || st.window->credit_left() > 0)
     return;
   st.stall_check_armed = true;
   auto quiet = self->clock().now() - st.last_credit;
@@ -45,7 +45,7 @@ void on_stall_check(get_actor* self) {
   auto& st = self->state;
   st.stall_check_armed = false;
   auto limit = st.ctx->config.idle_timeout;
-  if (st.credit == 0 && self->clock().now() - st.last_credit >= limit)
+  if (st.window->credit_left() == 0 && self->clock().now() - st.last_credit >= limit)
     return fail(self, errc::timeout,
                 "get stalled: the client returned no credit within [node] idle_timeout = "
                   + std::to_string(limit.count()) + " s");
@@ -56,38 +56,33 @@ void pump(get_actor* self) {
   auto& st = self->state;
   if (st.failed)
     return;
-  auto total = st.frames;
+  auto& window = *st.window;
   // Send what is ready, in order, as far as the client's credit goes.
-  while (st.credit > 0 && !st.fetched.empty() && st.fetched.begin()->first == st.next_to_send) {
-    auto node = st.fetched.extract(st.fetched.begin());
-    send_frame(self, frame_type::get_data, std::move(node.mapped()));
-    --st.credit;
-    ++st.next_to_send;
-  }
-  if (st.next_to_send == total) {
+  while (auto frame = window.sendable())
+    send_frame(self, frame_type::get_data, std::move(*frame));
+  if (window.all_sent()) {
     DFS_DEBUG("get_session", "sent '" << st.key << "' (" << st.file.size << " bytes)");
     self->quit();
     return;
   }
   watch_for_stall(self);
   // Fetch only what the credit will take: a chunk is sent as soon as it is its turn.
-  while (st.fetching < get_prefetch && st.next_to_fetch < total
-         && st.next_to_fetch < st.next_to_send + st.credit) {
-    auto ref = st.file.chunks[st.next_to_fetch];
+  while (auto next = window.fetchable()) {
+    auto ref = st.file.chunks[*next];
     if (!take_session_memory(self, ref.length))
       return; // memory_freed_atom calls pump again
-    auto index = st.next_to_fetch++;
-    ++st.fetching;
+    auto index = window.begin_fetch();
     auto open = [cipher = st.cipher](byte_buffer&& stored) { return cipher->open(std::move(stored)); };
     fetch_chunk(self, *st.ctx, st.live, ref.id, [self, index, ref](caf::expected<byte_buffer> bytes) {
       auto& st = self->state;
-      --st.fetching;
-      if (!bytes)
-        return fail(self, code_of(bytes.error()),
-                    "cannot read '" + st.key + "': " + describe(bytes.error()));
-      if (bytes->size() != ref.length)
+      if (!bytes || bytes->size() != ref.length) {
+        st.window->fetched(index, std::nullopt);
+        if (!bytes)
+          return fail(self, code_of(bytes.error()),
+                      "cannot read '" + st.key + "': " + describe(bytes.error()));
         return fail(self, errc::corrupt, "chunk " + ref.id.hex() + " has the wrong length");
-      st.fetched.emplace(index, std::move(*bytes));
+      }
+      st.window->fetched(index, std::move(*bytes));
       pump(self);
     }, open);
   }
@@ -99,12 +94,12 @@ void on_credit(get_actor* self, uint32_t frames) {
   auto& st = self->state;
   if (frames > 0)
     st.last_credit = self->clock().now();
-  for (uint32_t i = 0; i < frames && st.next_to_acknowledge < st.next_to_send; ++i) {
+  if (!st.window)
+    return; // credit before get_meta: nothing was sent that it could acknowledge
+  st.window->credit(frames, [&st](size_t index) {
     if (!st.file.is_inline())
-      st.memory.give(st.file.chunks[st.next_to_acknowledge].length);
-    ++st.next_to_acknowledge;
-  }
-  st.credit = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{st.credit} + frames, get_window));
+      st.memory.give(st.file.chunks[index].length);
+  });
   pump(self);
 }
 
@@ -124,9 +119,8 @@ bool open_inline_file(get_actor* self) {
            + (opened ? std::string{"have the wrong length"} : describe(opened.error())));
     return false;
   }
-  st.frames = 1;
-  st.next_to_fetch = 1;
-  st.fetched.emplace(0, std::move(*opened));
+  st.window.emplace(1, window_frames, prefetch_chunks);
+  st.window->ready(0, std::move(*opened));
   return true;
 }
 
@@ -153,16 +147,19 @@ caf::behavior get_session(caf::stateful_actor<get_session_state>* self, node_con
                                if (!newest || newest->deleted)
                                  return fail(self, errc::not_found, "not found: " + st.key);
                                st.file = std::move(*newest);
-                               st.credit = get_window;
                                st.last_credit = self->clock().now();
-                               st.frames = st.file.chunks.size();
-                               if (st.file.is_inline() && !open_inline_file(self))
-                                 return;
+                               if (st.file.is_inline()) {
+                                 if (!open_inline_file(self))
+                                   return;
+                               } else {
+                                 st.window.emplace(st.file.chunks.size(), window_frames,
+                                                   prefetch_chunks);
+                               }
                                send_frame(self, frame_type::get_meta,
                                           to_payload(get_meta_msg{
                                             st.file.size,
                                             static_cast<uint32_t>(st.file.chunks.size()),
-                                            get_window, st.file.version.to_string()}));
+                                            window_frames, st.file.version.to_string()}));
                                pump(self);
                              });
       },

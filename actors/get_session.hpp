@@ -11,6 +11,7 @@
 // verify counts as corrupt and the next replica is tried, so a client never sees bytes that are
 // not exactly what was put. An inline file (storage/manifest.hpp) comes with its manifest and
 // is sent as one frame.
+#include "actors/get_window.hpp"
 #include "actors/node_context.hpp"
 #include "storage/chunk_cipher.hpp"
 
@@ -34,18 +35,14 @@ struct get_session_state {
   uint64_t request_id = 0;
   std::string key;
   manifest file;
-  size_t frames = 0; // data frames to send: one per chunk, or one for an inline file
   std::vector<member_view> live;
-  size_t next_to_fetch = 0;
-  size_t next_to_send = 0;
-  size_t fetching = 0;
-  uint32_t credit = 0;
-  size_t next_to_acknowledge = 0; // the oldest chunk sent that the client's credit did not return
+  // Data frames to send (one per chunk, or one for an inline file), fetched, sent and
+  // acknowledged; from the newest manifest on.
+  std::optional<get_window> window;
   session_memory_lease memory;    // the chunks fetched and not yet acknowledged
   std::optional<caf::actor_clock::time_point> memory_wait_started;
   caf::actor_clock::time_point last_credit; // from the client, or get_meta
   bool stall_check_armed = false;
-  std::map<size_t, byte_buffer> fetched; // chunks that arrived before their turn or their credit
   bool failed = false;
   std::shared_ptr<const chunk_cipher> cipher; // the cluster's data keys
 };
