@@ -267,6 +267,22 @@ CAF_TEST(a get holds no more chunks than the credit of its client and counts the
   CAF_CHECK(memory_given_back(*memory)); // the get is over
 }
 
+CAF_TEST(credit that arrives before the get found its manifest does not end the get) {
+  begin(3 * 4096);
+  answer_membership();
+  CAF_REQUIRE(next_frame().first == frame_type::put_ready);
+  for (int i = 0; i < 3; ++i)
+    send_data(byte_buffer(4096, static_cast<char>('a' + i)), i == 2);
+  while (next_frame().first != frame_type::put_done)
+    ; // credit
+  session = sys.spawn(get_session, ctx, caf::actor{client}, uint64_t{2}, std::string{"k"});
+  client->send(session, credit_atom::value, uint32_t{1}); // before membership answers
+  answer_membership();
+  CAF_REQUIRE(next_frame().first == frame_type::get_meta);
+  for (int i = 0; i < 3; ++i)
+    CAF_REQUIRE(next_frame().first == frame_type::get_data);
+}
+
 CAF_TEST(a get whose client returns no credit for idle_timeout ends and gives its memory back) {
   std::const_pointer_cast<node_context>(ctx)->config.idle_timeout = 1s;
   auto memory = start_get_of_six_chunks();
