@@ -42,6 +42,27 @@ caf::behavior membership_stub(caf::event_based_actor*, std::vector<member_view> 
   return {[members](members_atom) { return members; }};
 }
 
+/// Tells the test which chunk B was asked for, once B has answered (the answer passes through).
+using asked_atom = caf::atom_constant<caf::atom("asked")>;
+
+/// Stands in front of B's store for get_chunk, the one request a chunk's restore sends it.
+caf::behavior replica_spy(caf::event_based_actor* self, caf::actor store, caf::actor observer) {
+  return {[=](get_chunk_atom, const chunk_id& id) {
+    auto rp = self->make_response_promise();
+    self->request(store, caf::infinite, get_chunk_atom::value, id)
+      .then(
+        [=](byte_buffer& bytes) mutable {
+          rp.deliver(std::move(bytes));
+          self->send(observer, asked_atom::value, id);
+        },
+        [=](caf::error& err) mutable {
+          rp.deliver(std::move(err));
+          self->send(observer, asked_atom::value, id);
+        });
+    return rp;
+  }};
+}
+
 // Two nodes' stores (A is "this node", B a replica) on real threads, a membership stub that
 // lists both as up, and a scrubber of A's that reports each pass to the scoped actor.
 struct fixture {
@@ -54,6 +75,7 @@ struct fixture {
   store_actor store_b = sys.spawn<caf::detached>(store, dir_b.path.string());
   caf::actor membership;
   caf::actor scrub;
+  std::shared_ptr<node_context> ctx = std::make_shared<node_context>();
 
   const std::string id_a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
   const std::string id_b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -63,7 +85,6 @@ struct fixture {
       {id_a, "a", "127.0.0.1:1", member_state::up, caf::actor_cast<caf::actor>(store_a)},
       {id_b, "b", "127.0.0.1:2", member_state::up, caf::actor_cast<caf::actor>(store_b)}};
     membership = sys.spawn(membership_stub, members);
-    auto ctx = std::make_shared<node_context>();
     ctx->node_id = id_a;
     ctx->config.replicas = 3;
     ctx->config.scrub_interval = std::chrono::seconds{3600}; // passes only when asked
@@ -204,10 +225,21 @@ CAF_TEST(a bad copy with no good one elsewhere stays quarantined and is counted)
   auto lonely = bytes_of("only here");
   put(store_a, lonely);
   flip_first_byte(path_of(dir_a.path, id_of(lonely)));
+  // B is asked through a spy, which says when B has answered: then the restore has nothing
+  // left to wait for. (Set before the pass: the scrubber reads it after our tick.)
+  auto spy = sys.spawn(replica_spy, caf::actor_cast<caf::actor>(store_b), caf::actor{self});
+  ctx->membership = caf::actor_cast<membership_actor>(sys.spawn(
+    membership_stub,
+    std::vector<member_view>{
+      {id_a, "a", "127.0.0.1:1", member_state::up, caf::actor_cast<caf::actor>(store_a)},
+      {id_b, "b", "127.0.0.1:2", member_state::up, spy}}));
   auto c = run_pass();
   CAF_CHECK_EQUAL(c.quarantined, 1u);
   CAF_CHECK_EQUAL(c.verified, 0u);
-  std::this_thread::sleep_for(200ms);
+  bool asked = false;
+  self->receive([&](asked_atom, const chunk_id& id) { asked = id == id_of(lonely); },
+                caf::after(10s) >> [] {});
+  CAF_REQUIRE(asked);
   CAF_CHECK(!holds_good_copy(store_a, lonely));
   c = run_pass();
   CAF_CHECK_EQUAL(c.replaced, 0u);
