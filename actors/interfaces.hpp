@@ -4,9 +4,9 @@
 // connected to, so a coordinator talks to a local store and to a remote one with the same
 // messages.
 #include "common/error.hpp"
-#include "net/codec.hpp"
+#include "common/codec.hpp"
 #include "net/messages.hpp"
-#include "storage/manifest.hpp"
+#include "common/manifest.hpp"
 
 #include <caf/atom.hpp>
 #include <caf/replies_to.hpp>

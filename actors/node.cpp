@@ -9,7 +9,7 @@
 #include "actors/users.hpp"
 #include "common/log.hpp"
 #include "net/listener.hpp"
-#include "storage/credential.hpp"
+#include "common/credential.hpp"
 #include "storage/node_identity.hpp"
 #include "storage/user_registry.hpp"
 

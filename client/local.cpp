@@ -2,9 +2,9 @@
 // put reads and a get writes.
 #include "dfs/client.hpp"
 
-#include "storage/credential.hpp"
-#include "storage/crypto.hpp"
-#include "storage/manifest.hpp"
+#include "common/credential.hpp"
+#include "common/crypto.hpp"
+#include "common/manifest.hpp"
 
 #include <cerrno>
 #include <cstdio>

@@ -1,6 +1,6 @@
 #include "config/node_config.hpp"
 
-#include "storage/credential.hpp"
+#include "common/credential.hpp"
 
 #include "net/frame.hpp"
 

@@ -2,8 +2,8 @@
 
 #include "common/error.hpp"
 #include "storage/chunk_store.hpp" // disk:: helpers
-#include "storage/credential.hpp"
-#include "storage/manifest.hpp" // max_key_length
+#include "common/credential.hpp"
+#include "common/manifest.hpp" // max_key_length
 
 #include <string_view>
 

@@ -1,5 +1,5 @@
 #pragma once
-// The user registry: who may use the cluster with a user credential (storage/credential.hpp),
+// The user registry: who may use the cluster with a user credential (common/credential.hpp),
 // and within which limits. Every node holds all of it; changes spread by gossip and the newest
 // record of a name wins (last writer wins by version), so a removed user is a tombstone that
 // must outrank the record it removes wherever that record still lives. The same records are
@@ -7,7 +7,7 @@
 //
 // On disk: data_dir/users, written whole (temporary file, fsync, rename) after every change:
 //   "dfs-users v1\n" | u32 count | count x record (the wire encoding below)
-#include "net/codec.hpp"
+#include "common/codec.hpp"
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>

@@ -13,7 +13,7 @@
 #include "net/messages.hpp"
 #include "net/peer_connection.hpp"
 #include "actors/users.hpp"
-#include "storage/credential.hpp"
+#include "common/credential.hpp"
 #include "actors/get_session.hpp"
 #include "common/log.hpp"
 
