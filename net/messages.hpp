@@ -5,7 +5,7 @@
 #include "common/codec.hpp"
 #include "common/manifest.hpp"
 #include "common/credential.hpp"
-#include "storage/user_registry.hpp"
+#include "common/user_record.hpp"
 
 #include <array>
 #include <optional>
