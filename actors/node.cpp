@@ -8,7 +8,7 @@
 #include "actors/store.hpp"
 #include "actors/users.hpp"
 #include "common/log.hpp"
-#include "net/listener.hpp"
+#include "actors/listener.hpp"
 #include "common/credential.hpp"
 #include "storage/node_identity.hpp"
 #include "storage/user_registry.hpp"

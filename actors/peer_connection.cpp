@@ -1,4 +1,4 @@
-#include "net/peer_connection.hpp"
+#include "actors/peer_connection.hpp"
 
 #include "common/buffer_pool.hpp"
 #include "common/unexpected_messages.hpp"

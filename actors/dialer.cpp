@@ -1,6 +1,6 @@
-#include "net/dialer.hpp"
+#include "actors/dialer.hpp"
 
-#include "net/peer_connection.hpp"
+#include "actors/peer_connection.hpp"
 #include "common/unexpected_messages.hpp"
 
 #include <caf/io/middleman.hpp>
