@@ -1,6 +1,7 @@
 #include "actors/dialer.hpp"
 
 #include "actors/peer_connection.hpp"
+#include "common/host_port.hpp"
 #include "common/unexpected_messages.hpp"
 
 #include <caf/io/middleman.hpp>
