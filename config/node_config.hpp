@@ -28,7 +28,7 @@ struct node_config {
   std::string name;       // unique in the cluster
   host_port listen;       // where peers and clients connect
   std::string data_dir;   // chunks, manifests and node.id live here
-  // [node] limits against connection floods (net/listener, net/peer_connection)
+  // [node] limits against connection floods (actors/listener, actors/peer_connection)
   uint32_t max_connections = 1024;             // authenticated inbound connections (peers count)
   uint32_t max_pending_handshakes = 256;       // inbound connections still in the handshake
   std::chrono::seconds handshake_timeout{10};  // from accept to authenticated, absolute
