@@ -7,7 +7,7 @@
 #include "actors/read_path.hpp"
 #include "actors/scrubber.hpp"
 #include "common/log.hpp"
-#include "storage/chunk_cipher.hpp"
+#include "common/chunk_cipher.hpp"
 #include "storage/node_usage.hpp"
 
 #include <map>

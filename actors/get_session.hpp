@@ -9,11 +9,11 @@
 //
 // Chunks are decrypted here, after fetch_chunk checked their hash: a copy whose GCM tag does not
 // verify counts as corrupt and the next replica is tried, so a client never sees bytes that are
-// not exactly what was put. An inline file (storage/manifest.hpp) comes with its manifest and
+// not exactly what was put. An inline file (common/manifest.hpp) comes with its manifest and
 // is sent as one frame.
 #include "actors/get_window.hpp"
 #include "actors/node_context.hpp"
-#include "storage/chunk_cipher.hpp"
+#include "common/chunk_cipher.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>

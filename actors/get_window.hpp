@@ -7,7 +7,7 @@
 // at most `prefetch` fetches run at once, so a get holds at most its window of chunks whatever
 // the file's size or the client's speed. Each credit the client returns acknowledges the oldest
 // frame sent that it had not acknowledged yet.
-#include "net/codec.hpp" // byte_buffer
+#include "common/codec.hpp" // byte_buffer
 
 #include <algorithm>
 #include <cstddef>

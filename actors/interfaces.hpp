@@ -4,9 +4,9 @@
 // connected to, so a coordinator talks to a local store and to a remote one with the same
 // messages.
 #include "common/error.hpp"
-#include "net/codec.hpp"
+#include "common/codec.hpp"
 #include "net/messages.hpp"
-#include "storage/manifest.hpp"
+#include "common/manifest.hpp"
 
 #include <caf/atom.hpp>
 #include <caf/replies_to.hpp>
@@ -146,7 +146,7 @@ using membership_actor = caf::typed_actor<
   // dialed by the node with the smaller id).
   caf::replies_to<peer_up_atom, peer_info, caf::actor, bool>::with<bool>,
   // A broker closed its connection to a peer. It says so at once because it lingers a while
-  // before it terminates (see net/peer_connection.hpp), and a monitor only fires at the end.
+  // before it terminates (see actors/peer_connection.hpp), and a monitor only fires at the end.
   caf::reacts_to<peer_down_atom, caf::actor>,
   // A peer's heartbeat arrived, with the peer's wall clock in milliseconds (any sign of life
   // counts for the failure detector; the clocks, see actors/peer_clocks.hpp).

@@ -6,7 +6,7 @@
 #include "actors/roster_store.hpp"
 #include "common/unexpected_messages.hpp"
 #include "common/log.hpp"
-#include "net/dialer.hpp"
+#include "actors/dialer.hpp"
 #include "storage/node_identity.hpp"
 
 #include <algorithm>
@@ -22,7 +22,7 @@ constexpr auto max_backoff = std::chrono::milliseconds{5000};
 // An address only another node named may be stale or false: tried rarely, and only so many.
 constexpr auto hint_max_backoff = std::chrono::milliseconds{60000};
 constexpr size_t max_dial_hints = 64;
-// Each dial has a thread of its own (net/dialer.hpp); this many at a time at most.
+// Each dial has a thread of its own (actors/dialer.hpp); this many at a time at most.
 constexpr size_t max_dials_in_flight = 8;
 constexpr unsigned gossip_every_ticks = 4;
 constexpr auto warning_interval = std::chrono::seconds{60};

@@ -8,8 +8,8 @@
 #include "actors/store.hpp"
 #include "actors/users.hpp"
 #include "common/log.hpp"
-#include "net/listener.hpp"
-#include "storage/credential.hpp"
+#include "actors/listener.hpp"
+#include "common/credential.hpp"
 #include "storage/node_identity.hpp"
 #include "storage/user_registry.hpp"
 

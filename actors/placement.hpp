@@ -2,7 +2,7 @@
 // Rendezvous (highest-random-weight) hashing: the nodes that hold an item are the R with the
 // highest score(item, node). Adding a node moves only the items for which it now scores in the
 // top R, about 1/(N+1) of them, which is the least possible; there is no master to fail.
-#include "storage/crypto.hpp"
+#include "common/crypto.hpp"
 
 #include <cstdint>
 #include <string>

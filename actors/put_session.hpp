@@ -5,7 +5,7 @@
 // window chunks in memory whatever the file's size, and a slow replica slows the client down
 // (credit goes back at W copies, but only while few chunks wait for the slower replicas).
 //
-// Each chunk is encrypted here, before it leaves this node (storage/chunk_cipher.hpp); the
+// Each chunk is encrypted here, before it leaves this node (common/chunk_cipher.hpp); the
 // manifest lists the ids of the stored (encrypted) chunks with their plaintext lengths, and its
 // content hash is masked. A replica that answers no_space (full disk, or its [storage] capacity)
 // is skipped for the rest of the put and the item goes to the next member in rendezvous order
@@ -28,7 +28,7 @@
 //    acknowledged.
 #include "actors/chunk_lease.hpp"
 #include "actors/node_context.hpp"
-#include "storage/chunk_cipher.hpp"
+#include "common/chunk_cipher.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>

@@ -9,8 +9,8 @@
 // inventories, and adds garbage collection and the rule for a suspect member (the top of
 // repair_planner.cpp says why it is safe).
 #include "actors/interfaces.hpp"
-#include "storage/crypto.hpp"
-#include "storage/manifest.hpp"
+#include "common/crypto.hpp"
+#include "common/manifest.hpp"
 
 #include <chrono>
 #include <map>

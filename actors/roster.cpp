@@ -1,5 +1,6 @@
 #include "actors/roster.hpp"
 
+#include "common/host_port.hpp"
 #include "config/node_config.hpp"
 #include "storage/node_identity.hpp"
 

@@ -3,7 +3,7 @@
 #include "actors/roster.hpp"
 #include "common/error.hpp"
 #include "storage/chunk_store.hpp" // disk:: helpers
-#include "storage/crypto.hpp"
+#include "common/crypto.hpp"
 
 #include <limits>
 #include <stdexcept>

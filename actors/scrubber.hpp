@@ -16,7 +16,7 @@
 // then.
 //
 // After the chunks, the pass reads back every inline file (a small file inside its manifest,
-// storage/manifest.hpp) through get_manifest: the store checks the manifest file's checksum and
+// common/manifest.hpp) through get_manifest: the store checks the manifest file's checksum and
 // forgets a damaged one, and the scrubber then puts the newest manifest of the key, fetched from
 // the replicas, back into this node's store.
 #include "actors/node_context.hpp"

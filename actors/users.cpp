@@ -1,7 +1,7 @@
 #include "actors/users.hpp"
 
 #include "common/log.hpp"
-#include "storage/credential.hpp"
+#include "common/credential.hpp"
 
 #include <algorithm>
 

@@ -241,7 +241,7 @@ int run_stat(const settings& s, const std::vector<std::string>& args) {
   }
   print_line("key: " + log::printable(st->key));
   print_line("size: " + std::to_string(st->size));
-  // A small file lives in its manifest (storage/manifest.hpp): it has no chunks.
+  // A small file lives in its manifest (common/manifest.hpp): it has no chunks.
   print_line("chunks: " + std::to_string(st->chunks)
              + (st->chunks == 0 && st->size > 0 ? " (stored inline)" : ""));
   print_line("version: " + st->version);

@@ -4,7 +4,7 @@
 
 #include "net/client_connection.hpp"
 #include "net/messages.hpp"
-#include "storage/credential.hpp"
+#include "common/credential.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -2,9 +2,10 @@
 // put reads and a get writes.
 #include "dfs/client.hpp"
 
-#include "storage/credential.hpp"
-#include "storage/crypto.hpp"
-#include "storage/manifest.hpp"
+#include "common/credential.hpp"
+#include "common/crypto.hpp"
+#include "common/host_port.hpp"
+#include "common/manifest.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -23,20 +24,6 @@ std::string errno_text(int err) { return std::strerror(err); }
 
 error io_failure(std::string message) { return {error_code::io_error, std::move(message)}; }
 
-std::optional<uint16_t> parse_port(const std::string& text) {
-  if (text.empty() || text.size() > 5)
-    return std::nullopt;
-  unsigned value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9')
-      return std::nullopt;
-    value = value * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (value == 0 || value > 65535)
-    return std::nullopt;
-  return static_cast<uint16_t>(value);
-}
-
 /// The last path component of a key, if it makes a usable file name.
 std::optional<std::string> file_name_of_key(const std::string& key) {
   auto slash = key.find_last_of('/');
@@ -54,27 +41,10 @@ bool is_directory(const std::string& path) {
 } // namespace
 
 std::optional<node_address> parse_node_address(const std::string& text) {
-  std::string host;
-  std::string port;
-  if (!text.empty() && text.front() == '[') {
-    auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
-      return std::nullopt;
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    auto colon = text.rfind(':');
-    if (colon == std::string::npos)
-      return std::nullopt;
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.find(':') != std::string::npos) // a bare IPv6 address needs brackets
-      return std::nullopt;
-  }
-  auto p = parse_port(port);
-  if (host.empty() || !p)
+  auto address = parse_host_port(text);
+  if (!address)
     return std::nullopt;
-  return node_address{host, *p};
+  return node_address{address->host, address->port};
 }
 
 std::optional<std::string> check_key(const std::string& key) { return invalid_key_reason(key); }

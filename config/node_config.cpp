@@ -1,6 +1,6 @@
 #include "config/node_config.hpp"
 
-#include "storage/credential.hpp"
+#include "common/credential.hpp"
 
 #include "net/frame.hpp"
 
@@ -396,10 +396,9 @@ config_outcome parse(int argc, const char* const* argv) {
     fail("[node] name '" + cfg.name + "': expected 1 to 64 characters of A-Z a-z 0-9 . _ -");
 
   std::string listen = src.required("node.listen");
-  auto listen_hp = parse_host_port(listen);
-  if (!listen_hp)
-    fail("[node] listen '" + listen + "': expected host:port with a port from 1 to 65535");
-  cfg.listen = *listen_hp;
+  if (auto why = host_port_problem(listen))
+    fail("[node] listen '" + listen + "': " + *why);
+  cfg.listen = *parse_host_port(listen);
 
   std::string data_dir = src.path("node.data_dir");
 
@@ -443,11 +442,9 @@ config_outcome parse(int argc, const char* const* argv) {
       for (;;) {
         size_t comma = v->text.find(',', pos);
         std::string item = trim(v->text.substr(pos, comma == std::string::npos ? comma : comma - pos));
-        auto hp = parse_host_port(item);
-        if (!hp)
-          fail("[cluster] bootstrap '" + v->text + "': entry '" + item +
-               "' is not host:port with a port from 1 to 65535");
-        cfg.bootstrap.push_back(*hp);
+        if (auto why = host_port_problem(item))
+          fail("[cluster] bootstrap '" + v->text + "': entry '" + item + "': " + *why);
+        cfg.bootstrap.push_back(*parse_host_port(item));
         if (comma == std::string::npos)
           break;
         pos = comma + 1;
@@ -568,28 +565,6 @@ bool valid_node_name(const std::string& name) {
       return false;
   }
   return true;
-}
-
-std::optional<host_port> parse_host_port(const std::string& text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos)
-    return std::nullopt;
-  std::string host = text.substr(0, colon);
-  // "[::1]:7000": the brackets only delimit an IPv6 address.
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  if (host.empty())
-    return std::nullopt;
-  for (char c : host)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '[' || c == ']' || c == ',')
-      return std::nullopt;
-  std::string port_text = text.substr(colon + 1);
-  if (port_text.size() > 5)
-    return std::nullopt;
-  auto port = parse_unsigned(port_text);
-  if (!port || *port < 1 || *port > 65535)
-    return std::nullopt;
-  return host_port{host, static_cast<uint16_t>(*port)};
 }
 
 std::optional<uint64_t> parse_byte_size(const std::string& text) {

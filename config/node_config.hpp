@@ -1,6 +1,7 @@
 #pragma once
 // The configuration of one dfs-node: read from an INI file, every key overridable on the command
 // line as --section.key value, validated before anything starts.
+#include "common/host_port.hpp"
 #include "common/log.hpp"
 
 #include <chrono>
@@ -10,18 +11,6 @@
 #include <vector>
 
 namespace dfs {
-
-struct host_port {
-  std::string host;
-  uint16_t port = 0;
-  std::string to_string() const { return host + ":" + std::to_string(port); }
-  friend bool operator==(const host_port& a, const host_port& b) {
-    return a.host == b.host && a.port == b.port;
-  }
-};
-
-/// Parses "host:port" (port 1..65535, host non-empty); nullopt when malformed.
-std::optional<host_port> parse_host_port(const std::string& text);
 
 /// The [node] name rule: 1 to 64 of A-Z a-z 0-9 . _ - (names reach logs, paths and gossip).
 bool valid_node_name(const std::string& name);
@@ -39,7 +28,7 @@ struct node_config {
   std::string name;       // unique in the cluster
   host_port listen;       // where peers and clients connect
   std::string data_dir;   // chunks, manifests and node.id live here
-  // [node] limits against connection floods (net/listener, net/peer_connection)
+  // [node] limits against connection floods (actors/listener, actors/peer_connection)
   uint32_t max_connections = 1024;             // authenticated inbound connections (peers count)
   uint32_t max_pending_handshakes = 256;       // inbound connections still in the handshake
   std::chrono::seconds handshake_timeout{10};  // from accept to authenticated, absolute

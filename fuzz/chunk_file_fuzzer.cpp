@@ -1,4 +1,4 @@
-// The on-disk (and on-the-wire) chunk format of encryption at rest (storage/chunk_cipher.hpp):
+// The on-disk (and on-the-wire) chunk format of encryption at rest (common/chunk_cipher.hpp):
 // nonce (12) || AES-256-GCM ciphertext || tag (16), read back by chunk_cipher::open.
 //
 // Input: [mode] rest...
@@ -12,8 +12,8 @@
 // Both modes also run the raw aes256gcm_open on the bytes, and mask_content_hash twice (an
 // involution).
 #include "fuzz/fuzz_common.hpp"
-#include "storage/chunk_cipher.hpp"
-#include "storage/manifest.hpp"
+#include "common/chunk_cipher.hpp"
+#include "common/manifest.hpp"
 
 #include <algorithm>
 #include <string>

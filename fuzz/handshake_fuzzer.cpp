@@ -22,8 +22,8 @@
 #include "fuzz/fuzz_common.hpp"
 #include "net/frame_decoder.hpp"
 #include "net/handshake.hpp"
-#include "storage/credential.hpp"
-#include "storage/crypto.hpp"
+#include "common/credential.hpp"
+#include "common/crypto.hpp"
 
 #include <deque>
 #include <string>

@@ -8,7 +8,7 @@
 #include "net/frame.hpp"
 #include "net/messages.hpp"
 #include "net/tls_endpoint.hpp"
-#include "storage/chunk_cipher.hpp"
+#include "common/chunk_cipher.hpp"
 #include "storage/manifest_store.hpp"
 
 #include <cstdio>

@@ -18,7 +18,7 @@
 // the clock its version is); a newer version put() writes is
 // what the next open() loads, and a removal lasts across open().
 #include "fuzz/fuzz_common.hpp"
-#include "storage/crypto.hpp"
+#include "common/crypto.hpp"
 #include "storage/manifest_store.hpp"
 
 #include <chrono>

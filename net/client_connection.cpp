@@ -2,8 +2,8 @@
 
 #include "common/buffer_pool.hpp"
 
-#include "storage/credential.hpp"
-#include "storage/crypto.hpp"
+#include "common/credential.hpp"
+#include "common/crypto.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -39,7 +39,7 @@ public:
 
   /// Connects to host:port and runs the handshake as a client: TLS 1.3 keyed by the secret,
   /// then hello and proof inside it. `secret` is the node secret or a user credential file's
-  /// contents (storage/credential.hpp). False with error() set on failure (connection refused,
+  /// contents (common/credential.hpp). False with error() set on failure (connection refused,
   /// wrong secret, wrong cluster, timeout). The environment variable DFS_TLS=off talks plaintext
   /// to a node whose [cluster] tls is off (for debugging only).
   bool open(const std::string& host, uint16_t port, const std::string& cluster,

@@ -5,7 +5,7 @@
 //
 // The request id pairs a response with its request on one connection; 0 means "the connection
 // itself" (handshake, connection-level errors, gossip).
-#include "net/codec.hpp"
+#include "common/codec.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -14,7 +14,7 @@
 namespace dfs {
 
 constexpr size_t frame_header_size = 16;
-// 2: manifests carry inline files (storage/manifest.hpp).
+// 2: manifests carry inline files (common/manifest.hpp).
 // 3: peers frames carry the ids the sender waits for; status answers say why collection waits;
 //    touch_chunks (a put's lease on its chunks), which a node of version 2 would refuse as an
 //    unknown frame.

@@ -1,7 +1,7 @@
 #include "net/handshake.hpp"
 
-#include "storage/credential.hpp"
-#include "storage/crypto.hpp"
+#include "common/credential.hpp"
+#include "common/crypto.hpp"
 
 namespace dfs {
 

@@ -11,7 +11,7 @@
 //
 // A client with a user credential names its access key in its hello and both sides make the
 // proofs with that user's secret key: the client holds it, the node derives it from the node
-// secret (storage/credential.hpp). A hello that names an access key and asks for the peer role
+// secret (common/credential.hpp). A hello that names an access key and asks for the peer role
 // is refused: a user credential never makes a node. Whether the user still exists, and what
 // it may do, is decided above the handshake (the user registry).
 #include "common/error.hpp"

@@ -2,10 +2,10 @@
 // The payloads of control frames. Each struct knows how to write itself and read itself back;
 // to_payload/from_payload add the rule that a payload must be consumed exactly. Chunk bytes
 // (put_data, get_data, chunk_data, the tail of put_chunk) travel raw, without a codec pass.
-#include "net/codec.hpp"
-#include "storage/manifest.hpp"
-#include "storage/credential.hpp"
-#include "storage/user_registry.hpp"
+#include "common/codec.hpp"
+#include "common/manifest.hpp"
+#include "common/credential.hpp"
+#include "common/user_record.hpp"
 
 #include <array>
 #include <optional>

@@ -1,7 +1,7 @@
 #include "net/tls_endpoint.hpp"
 
 #include "net/handshake.hpp" // is_valid_node_id
-#include "storage/credential.hpp"
+#include "common/credential.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -106,7 +106,7 @@ struct tls_context::impl {
   unsigned char prk[psk_length] = {};
   // With a user credential: its access key, which every identity we send carries.
   std::string access_key;
-  // With the node secret: the root of every user's secret key (storage/credential.hpp).
+  // With the node secret: the root of every user's secret key (common/credential.hpp).
   std::string user_root;
 
   ~impl() {

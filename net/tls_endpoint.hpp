@@ -27,7 +27,7 @@
 //
 // Threading: a tls_context is immutable after construction and may be shared by every thread.
 // A tls_endpoint belongs to one connection and is used by one thread at a time.
-#include "net/codec.hpp"
+#include "common/codec.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -86,7 +86,7 @@ constexpr size_t tls_ciphertext_bound(size_t n) { return n + (n / 16384 + 1) * 2
 bool looks_like_tls(const char* data, size_t n);
 
 /// The per-process TLS configuration: a client and a server SSL_CTX built from the cluster
-/// secret, or from a user credential file's contents (storage/credential.hpp). Build it once at
+/// secret, or from a user credential file's contents (common/credential.hpp). Build it once at
 /// start (the constructor throws std::runtime_error or std::invalid_argument on failure) and
 /// share it read-only, e.g. as a shared_ptr<const>. The raw secret is not kept: only the HKDF
 /// pseudo-random key extracted from it (and, from the node secret, the root of the users'

@@ -554,7 +554,7 @@ read -r put_limit put_bound < <(min_of "disk-write/R $(calc "$dw / $R")" \
 # get: one read of the disk, one loopback transfer.
 read -r get_limit get_bound < <(min_of "disk-read $dr" "loopback $lb" "crypto $(crypto "$get_sha" "$get_aes")")
 # small put: one sync write per durable item on each replica. A file of at most 64 KiB lives
-# inside its manifest (max_inline_size in storage/manifest.hpp): R items; a larger one is a
+# inside its manifest (max_inline_size in common/manifest.hpp): R items; a larger one is a
 # chunk and then a manifest on each replica: 2R.
 if (($(bytes_of "$small_size") <= 65536)); then
   small_writes=R

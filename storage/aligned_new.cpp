@@ -1,6 +1,6 @@
 // The node's allocation function for chunk-sized buffers: see storage/buffer_memory.hpp.
 //
-// Linked into dfs-node and dfs-test only (CMakeLists.txt), never into dfs_core or the client
+// Linked into dfs-node and dfs-test only (CMakeLists.txt), never into dfs_storage or the client
 // library: an application that links dfs_client keeps its own allocator.
 #include "storage/buffer_memory.hpp"
 

@@ -4,7 +4,7 @@
 // vector (32 bytes an id) plus two small sets of recent inserts and removals, folded into the
 // vector once they grow past an eighth of it, so an insert or removal costs O(log n) amortised
 // and a million ids take about 32 MiB rather than the 80 of a node-based set.
-#include "storage/manifest.hpp"
+#include "common/manifest.hpp"
 
 #include <set>
 #include <vector>

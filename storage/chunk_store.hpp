@@ -15,9 +15,9 @@
 // its removal. Chunks found on disk at open count as touched at open, so a restart only delays
 // collection. Touch times older than gc_grace are folded into one bound (see untouched_since_),
 // so the memory this takes is bounded by the chunks touched within the last gc_grace.
-#include "net/codec.hpp"
+#include "common/codec.hpp"
 #include "storage/chunk_index.hpp"
-#include "storage/manifest.hpp"
+#include "common/manifest.hpp"
 #include "storage/uncached_io.hpp"
 #include "storage/write_batch.hpp"
 

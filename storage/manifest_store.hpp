@@ -6,7 +6,7 @@
 // without the bytes of inline files: list by prefix never touches the disk, and get only to read
 // an inline file back (memory does not grow with the bytes of small files).
 #include "common/wall_clock.hpp"
-#include "storage/manifest.hpp"
+#include "common/manifest.hpp"
 #include "storage/write_batch.hpp"
 
 #include <caf/error.hpp>

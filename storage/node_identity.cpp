@@ -2,7 +2,7 @@
 
 #include "common/error.hpp"
 #include "storage/chunk_store.hpp" // disk:: helpers
-#include "storage/crypto.hpp"
+#include "common/crypto.hpp"
 
 #include <stdexcept>
 

@@ -7,7 +7,7 @@
 // that carries the figures. It is a tombstone without chunks, never stored, never listed, and an
 // old node simply answers not_found. A field of its own in the inventory answer would be the
 // cleaner home once the interface may change.
-#include "storage/manifest.hpp"
+#include "common/manifest.hpp"
 
 #include <cstdint>
 #include <optional>

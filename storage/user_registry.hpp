@@ -1,5 +1,5 @@
 #pragma once
-// The user registry: who may use the cluster with a user credential (storage/credential.hpp),
+// The user registry: who may use the cluster with a user credential (common/credential.hpp),
 // and within which limits. Every node holds all of it; changes spread by gossip and the newest
 // record of a name wins (last writer wins by version), so a removed user is a tombstone that
 // must outrank the record it removes wherever that record still lives. The same records are
@@ -7,7 +7,7 @@
 //
 // On disk: data_dir/users, written whole (temporary file, fsync, rename) after every change:
 //   "dfs-users v1\n" | u32 count | count x record (the wire encoding below)
-#include "net/codec.hpp"
+#include "common/user_record.hpp"
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -20,24 +20,6 @@
 #include <vector>
 
 namespace dfs {
-
-struct user_record {
-  std::string name;
-  std::string access_key;
-  bool read_only = false;
-  std::string prefix; // keys the user may touch start with it; empty: every key
-  uint64_t version = 0; // HLC time of the change
-  bool deleted = false; // a tombstone: the user was removed
-
-  void write(writer& w) const;
-  void read(reader& r);
-  /// The newer of two records of one name: higher version; on a tie a tombstone, then the
-  /// larger access key (any rule every node applies alike would do).
-  bool newer_than(const user_record& other) const;
-};
-
-/// Why a record from a peer or a file is unfit (bad name, access key or prefix), or nullopt.
-std::optional<std::string> check_user_record(const user_record& r);
 
 /// The most users (tombstones included) a registry holds: bounds what gossip can make a node
 /// keep in memory and send.

@@ -184,7 +184,8 @@ struct node_address {
   uint16_t port = 0;
 };
 
-/// Parses "host:port" or "[v6-address]:port"; nullopt for anything else.
+/// Parses "host:port" or "[v6-address]:port" (one grammar with the node's config, see
+/// common/host_port.hpp in the sources); nullopt for anything else.
 std::optional<node_address> parse_node_address(const std::string& text);
 
 /// Why a key is invalid (a key is 1..1024 bytes without NUL), or nullopt if it is valid.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Files up to 64 KiB live inside their manifest (storage/manifest.hpp), sealed like a chunk:
+# Files up to 64 KiB live inside their manifest (common/manifest.hpp), sealed like a chunk:
 #  1. they read back byte for byte through every node, make no chunk files, and their bytes are
 #     not on any disk in the clear;
 #  2. a byte flipped in one node's copy never reaches a user, and anti-entropy restores it;

@@ -2,8 +2,8 @@
 #include "tests/unit/test_helpers.hpp"
 
 #include "common/error.hpp"
-#include "storage/chunk_cipher.hpp"
-#include "storage/manifest.hpp"
+#include "common/chunk_cipher.hpp"
+#include "common/manifest.hpp"
 
 #include <cstring>
 
@@ -84,7 +84,7 @@ CAF_TEST(AES-256-GCM gives the GCM specification test cases 13 14 and 16) {
 
 CAF_TEST(a chunk seals to the bytes computed independently) {
   // Computed once with Python's `cryptography` package from the definitions in
-  // storage/chunk_cipher.hpp (HKDF-SHA256 without salt, info = the label; nonce = HMAC-SHA256
+  // common/chunk_cipher.hpp (HKDF-SHA256 without salt, info = the label; nonce = HMAC-SHA256
   // of the plaintext under the nonce key, first 12 bytes; AES-256-GCM without AAD).
   chunk_cipher c{secret};
   CAF_CHECK_EQUAL(to_hex(c.data_key()),

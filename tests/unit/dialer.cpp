@@ -2,7 +2,7 @@
 #include "tests/unit/test_helpers.hpp"
 
 #include "actors/node_context.hpp"
-#include "net/dialer.hpp"
+#include "actors/dialer.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>

@@ -1,7 +1,7 @@
 #define CAF_SUITE frame
 #include "tests/unit/test_helpers.hpp"
 
-#include "net/codec.hpp"
+#include "common/codec.hpp"
 #include "net/frame.hpp"
 #include "net/messages.hpp"
 

@@ -5,7 +5,7 @@
 #include "net/frame.hpp"
 #include "net/handshake.hpp"
 #include "net/messages.hpp"
-#include "storage/credential.hpp"
+#include "common/credential.hpp"
 
 #include <deque>
 #include <string>

@@ -2,7 +2,7 @@
 #include "tests/unit/test_helpers.hpp"
 
 #include "actors/hybrid_clock.hpp"
-#include "storage/manifest.hpp"
+#include "common/manifest.hpp"
 
 #include <atomic>
 #include <chrono>

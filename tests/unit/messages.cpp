@@ -1,9 +1,9 @@
 #define CAF_SUITE messages
 #include "tests/unit/test_helpers.hpp"
 
-#include "net/codec.hpp"
+#include "common/codec.hpp"
 #include "net/messages.hpp"
-#include "storage/manifest.hpp"
+#include "common/manifest.hpp"
 
 #include <sys/resource.h>
 

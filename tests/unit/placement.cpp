@@ -2,8 +2,8 @@
 #include "tests/unit/test_helpers.hpp"
 
 #include "actors/placement.hpp"
-#include "storage/crypto.hpp"
-#include "storage/manifest.hpp"
+#include "common/crypto.hpp"
+#include "common/manifest.hpp"
 
 #include <algorithm>
 #include <numeric>

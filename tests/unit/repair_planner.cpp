@@ -3,8 +3,8 @@
 
 #include "actors/placement.hpp"
 #include "actors/repair_planner.hpp"
-#include "storage/crypto.hpp"
-#include "storage/manifest.hpp"
+#include "common/crypto.hpp"
+#include "common/manifest.hpp"
 
 #include <algorithm>
 #include <map>

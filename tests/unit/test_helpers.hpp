@@ -3,7 +3,7 @@
 #define FAIL(msg) CAF_FAIL(msg)
 #include <caf/test/dsl.hpp>
 
-#include "storage/manifest.hpp"
+#include "common/manifest.hpp"
 
 #include <cstdlib>
 #include <filesystem>

@@ -3,7 +3,7 @@
 
 #include "net/frame.hpp"
 #include "net/tls_endpoint.hpp"
-#include "storage/credential.hpp"
+#include "common/credential.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>

@@ -4,7 +4,7 @@
 #include "actors/node_context.hpp"
 #include "actors/permissions.hpp"
 #include "actors/users.hpp"
-#include "storage/credential.hpp"
+#include "common/credential.hpp"
 #include "storage/user_registry.hpp"
 
 #include <caf/actor_system.hpp>

@@ -1,9 +1,9 @@
-#include "storage/chunk_cipher.hpp"
+#include "common/chunk_cipher.hpp"
 
 #include "common/buffer_pool.hpp"
 
 #include "common/error.hpp"
-#include "storage/manifest.hpp"
+#include "common/manifest.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>

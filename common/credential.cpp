@@ -1,7 +1,7 @@
-#include "storage/credential.hpp"
+#include "common/credential.hpp"
 
-#include "storage/chunk_cipher.hpp" // hkdf_sha256
-#include "storage/crypto.hpp"
+#include "common/chunk_cipher.hpp" // hkdf_sha256
+#include "common/crypto.hpp"
 
 #include <openssl/crypto.h>
 

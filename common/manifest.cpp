@@ -1,4 +1,4 @@
-#include "storage/manifest.hpp"
+#include "common/manifest.hpp"
 
 #include <algorithm>
 

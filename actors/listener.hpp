@@ -1,11 +1,11 @@
 #pragma once
 // The listening socket: accepts connections and hands each to a peer_connection broker of its
 // own. It keeps track of them so that a shutdown closes every one, and enforces the limits on
-// inbound connections with the brokers (inbound_connections in net/peer_connection.hpp):
+// inbound connections with the brokers (inbound_connections in actors/peer_connection.hpp):
 // at most [node] max_pending_handshakes connections still in the handshake (a new one closes
 // the oldest), at most [node] max_connections authenticated clients.
 #include "actors/node_context.hpp"
-#include "net/peer_connection.hpp"
+#include "actors/peer_connection.hpp"
 
 #include <caf/io/broker.hpp>
 #include <caf/io/doorman.hpp>

@@ -2,9 +2,9 @@
 // The data model: a key maps to a manifest, which lists the content-addressed chunks of a file,
 // or, for a file of at most max_inline_size bytes, holds the file itself (sealed like a chunk).
 #include "common/error.hpp"
-#include "net/codec.hpp"
-#include "storage/chunk_cipher.hpp"
-#include "storage/crypto.hpp"
+#include "common/codec.hpp"
+#include "common/chunk_cipher.hpp"
+#include "common/crypto.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -1,6 +1,7 @@
-#include "net/peer_connection.hpp"
+#include "actors/peer_connection.hpp"
 
 #include "common/buffer_pool.hpp"
+#include "common/host_port.hpp"
 #include "common/unexpected_messages.hpp"
 
 #include "actors/get_session.hpp"
@@ -1030,10 +1031,8 @@ caf::behavior peer_connection(peer_connection_broker* self, caf::io::connection_
   st.outbound = outbound;
   st.inbound = std::move(inbound);
   auto host = self->remote_addr(hdl);
-  if (host.find(':') != std::string::npos)
-    host = "[" + host + "]";
-  st.address = (host.empty() ? std::string{"?"} : host) + ":"
-               + std::to_string(self->remote_port(hdl));
+  st.address =
+    host_port{host.empty() ? std::string{"?"} : host, self->remote_port(hdl)}.to_string();
   st.who = (outbound ? "connection to " : "connection from ") + st.address;
   st.hs = std::make_unique<handshake>(ctx->identity(peer_role::peer), outbound);
   if (ctx->tls && !outbound) {

@@ -16,8 +16,8 @@
 //   "dfs data key v1"          AES-256-GCM key of chunks
 //   "dfs nonce key v1"         HMAC key that derives the nonces
 //   "dfs content hash key v1"  HMAC key that masks the manifest's content hash
-#include "net/codec.hpp"
-#include "storage/crypto.hpp"
+#include "common/codec.hpp"
+#include "common/crypto.hpp"
 
 #include <caf/expected.hpp>
 

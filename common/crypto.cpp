@@ -1,4 +1,4 @@
-#include "storage/crypto.hpp"
+#include "common/crypto.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -1,6 +1,7 @@
-#include "net/dialer.hpp"
+#include "actors/dialer.hpp"
 
-#include "net/peer_connection.hpp"
+#include "actors/peer_connection.hpp"
+#include "common/host_port.hpp"
 #include "common/unexpected_messages.hpp"
 
 #include <caf/io/middleman.hpp>

@@ -1,4 +1,4 @@
-#include "net/listener.hpp"
+#include "actors/listener.hpp"
 
 #include "common/log.hpp"
 #include "common/unexpected_messages.hpp"
