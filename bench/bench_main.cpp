@@ -5,10 +5,13 @@
 //   dfs-bench [options] [large] [small]        against a running cluster (default: both)
 //   dfs-bench loopback [--loopback-size B]     TCP over 127.0.0.1 between two threads
 //   dfs-bench spawn [--repeat N] -- CMD ARGS   process start to exit of CMD, N times
+//   dfs-bench bytes SIZE                       SIZE in bytes (common/byte_size.hpp), for scripts
 //
 // Every byte put is generated from a seed (no two chunks alike, so content addressing cannot
 // deduplicate them) and every byte got back is checked against it, unless --no-verify.
 #include <dfs/client.hpp>
+
+#include "common/byte_size.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -61,6 +64,7 @@ const char* const help_text = R"(usage: dfs-bench [options] [large] [small]
        dfs-bench loopback [--loopback-size BYTES] [--count N]
        dfs-bench spawn [--repeat N] -- COMMAND [ARGS...]
        dfs-bench flatten < FILE.json    (prints "path value" lines, for scripts)
+       dfs-bench bytes SIZE             (prints SIZE in bytes, for scripts)
 
 modes (default: large small):
   large     put one large file, then get it back: MB/s of each
@@ -74,7 +78,8 @@ options:
                         take them in turn). Default: $DFS_NODE, then 127.0.0.1:7001
   --secret-file FILE    the cluster secret (default: $DFS_SECRET_FILE)
   --get-node HOST:PORT  large: get from this node (default: the first --node)
-  --size BYTES          large: file size (default 1GiB; suffixes KiB MiB GiB, or K M G)
+  --size BYTES          large: file size (default 1GiB; BYTES as in the node's config: plain,
+                        or K k KiB M MiB G GiB T TiB (powers of 1024), KB kB MB GB TB (of 1000))
   --large-phases P      large: put,get (default), put (with --keep: leaves the file), or get
                         (of a file an earlier run put with the same --prefix, --size and --seed)
   --seed N              the content's seed (default: random)
@@ -95,38 +100,7 @@ options:
 
 // --- sizes and numbers -----------------------------------------------------------------------
 
-std::optional<uint64_t> parse_size(const std::string& text) {
-  size_t pos = 0;
-  uint64_t value = 0;
-  while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-    if (value > (UINT64_MAX - 9) / 10)
-      return std::nullopt;
-    value = value * 10 + static_cast<uint64_t>(text[pos++] - '0');
-  }
-  if (pos == 0)
-    return std::nullopt;
-  auto unit = text.substr(pos);
-  uint64_t mult = 1;
-  if (unit.empty() || unit == "B")
-    mult = 1;
-  else if (unit == "K" || unit == "KiB" || unit == "k")
-    mult = 1ull << 10;
-  else if (unit == "M" || unit == "MiB")
-    mult = 1ull << 20;
-  else if (unit == "G" || unit == "GiB")
-    mult = 1ull << 30;
-  else if (unit == "KB")
-    mult = 1000;
-  else if (unit == "MB")
-    mult = 1000 * 1000;
-  else if (unit == "GB")
-    mult = 1000 * 1000 * 1000;
-  else
-    return std::nullopt;
-  if (value > UINT64_MAX / mult)
-    return std::nullopt;
-  return value * mult;
-}
+const char* const size_expected = "expected a size such as 4096, 4KiB, 256MiB or 1GiB";
 
 std::string fmt(double v, int decimals = 2) {
   if (!std::isfinite(v))
@@ -244,9 +218,9 @@ options parse_options(int argc, char** argv) {
     return argv[++i];
   };
   auto size_of = [&](const std::string& name, const std::string& v) {
-    auto s = parse_size(v);
+    auto s = dfs::parse_byte_size(v);
     if (!s)
-      usage_error(name + " '" + v + "': expected a size such as 4096, 4KiB, 256MiB or 1GiB");
+      usage_error(name + " '" + v + "': " + size_expected);
     return *s;
   };
   auto number_of = [&](const std::string& name, const std::string& v) {
@@ -921,6 +895,14 @@ int main(int argc, char** argv) {
       note("flatten: the input is not one JSON document");
       return 1;
     }
+    return 0;
+  }
+  // The scripts ask here what a size means, so that they read sizes exactly as dfs-bench does.
+  if (argc == 3 && std::string{argv[1]} == "bytes") {
+    auto size = dfs::parse_byte_size(argv[2]);
+    if (!size)
+      usage_error("bytes '" + std::string{argv[2]} + "': " + size_expected);
+    std::printf("%llu\n", static_cast<unsigned long long>(*size));
     return 0;
   }
   auto o = parse_options(argc, argv);

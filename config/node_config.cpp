@@ -172,8 +172,8 @@ std::string build_help() {
     text += line + "\n";
   }
   text += "\n"
-          "Sizes take plain bytes or the suffixes K, KiB, M, MiB, G, GiB (powers of 1024) and KB,\n"
-          "MB, GB (powers of 1000). Trailing newlines in the secret file are ignored.";
+          "Sizes take plain bytes or the suffixes K, k, KiB, M, MiB, G, GiB, T, TiB (powers of 1024)\n"
+          "and KB, kB, MB, GB, TB (powers of 1000). Trailing newlines in the secret file are ignored.";
   return text;
 }
 
@@ -590,39 +590,6 @@ std::optional<host_port> parse_host_port(const std::string& text) {
   if (!port || *port < 1 || *port > 65535)
     return std::nullopt;
   return host_port{host, static_cast<uint16_t>(*port)};
-}
-
-std::optional<uint64_t> parse_byte_size(const std::string& text) {
-  std::string s = trim(text);
-  size_t digits = 0;
-  while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9')
-    ++digits;
-  auto number = parse_unsigned(s.substr(0, digits));
-  if (!number)
-    return std::nullopt;
-  std::string suffix = trim(s.substr(digits));
-  static const std::pair<const char*, uint64_t> units[] = {
-    {"", 1},
-    {"B", 1},
-    {"K", 1ull << 10},
-    {"KiB", 1ull << 10},
-    {"KB", 1000ull},
-    {"kB", 1000ull},
-    {"M", 1ull << 20},
-    {"MiB", 1ull << 20},
-    {"MB", 1000ull * 1000},
-    {"G", 1ull << 30},
-    {"GiB", 1ull << 30},
-    {"GB", 1000ull * 1000 * 1000},
-  };
-  for (const auto& [name, factor] : units) {
-    if (suffix == name) {
-      if (*number > UINT64_MAX / factor)
-        return std::nullopt;
-      return *number * factor;
-    }
-  }
-  return std::nullopt;
 }
 
 config_outcome parse_node_config(int argc, const char* const* argv) {
