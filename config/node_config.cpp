@@ -1,5 +1,6 @@
 #include "config/node_config.hpp"
 
+#include "common/secret_file.hpp"
 #include "storage/credential.hpp"
 
 #include "net/frame.hpp"
@@ -260,39 +261,14 @@ uint64_t number(const sources& src, const std::string& name, uint64_t fallback) 
 
 std::string load_secret(const std::string& path) {
   const std::string what = "[cluster] secret_file '" + path + "': ";
-  // A real key file is tiny; the cap keeps something like /dev/zero from filling memory.
-  constexpr size_t max_secret = 64 * 1024;
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (!file)
-    fail(what + "cannot read: " + errno_text(errno));
-  std::string data;
-  char buf[4096];
-  for (;;) {
-    size_t n = std::fread(buf, 1, sizeof buf, file);
-    data.append(buf, n);
-    if (data.size() > max_secret) {
-      std::fclose(file);
-      fail(what + "secret is larger than " + std::to_string(max_secret) + " bytes");
-    }
-    if (n < sizeof buf) {
-      if (std::ferror(file)) {
-        int err = errno;
-        std::fclose(file);
-        fail(what + "cannot read: " + errno_text(err));
-      }
-      break;
-    }
-  }
-  std::fclose(file);
-  while (!data.empty() && (data.back() == '\n' || data.back() == '\r'))
-    data.pop_back();
+  auto contents = read_secret_file(path);
+  if (!contents.secret)
+    fail(what + contents.problem);
   // A node holds the node secret; a user's credential must never make one.
-  if (looks_like_credential(data))
+  if (looks_like_credential(*contents.secret))
     fail(what + "this is a user credential (made by dfs user add), not the cluster secret; a "
                 "node needs the cluster secret itself");
-  if (data.size() < 32)
-    fail(what + "secret is " + std::to_string(data.size()) + " bytes, at least 32 are needed");
-  return data;
+  return std::move(*contents.secret);
 }
 
 void prepare_data_dir(const std::string& path) {
