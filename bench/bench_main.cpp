@@ -12,6 +12,7 @@
 #include <dfs/client.hpp>
 
 #include "common/byte_size.hpp"
+#include "common/json_text.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -108,21 +109,6 @@ std::string fmt(double v, int decimals = 2) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
   return buf;
-}
-
-std::string json_str(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\')
-      out += '\\', out += c;
-    else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else
-      out += c;
-  }
-  return out + "\"";
 }
 
 uint64_t peak_rss_kib() {
@@ -350,7 +336,7 @@ struct op_stats {
                       + ",\"max_ms\":" + fmt(sorted.empty() ? std::nan("") : sorted.back(), 3)
                       + ",\"mean_ms\":" + fmt(mean, 3);
     if (!first_error.empty())
-      out += ",\"first_error\":" + json_str(first_error);
+      out += ",\"first_error\":" + dfs::json_string(first_error);
     return out + "}";
   }
 };
@@ -379,7 +365,7 @@ std::string run_large(const cluster_access& cluster, bool& failed) {
   const bool do_get = o.large_phases != "put";
   const std::string key = o.prefix + "/large";
   auto mbps = [](uint64_t bytes, double s) { return s > 0 ? static_cast<double>(bytes) / s / 1e6 : 0; };
-  std::string out = "{\"size\":" + std::to_string(size) + ",\"key\":" + json_str(key);
+  std::string out = "{\"size\":" + std::to_string(size) + ",\"key\":" + dfs::json_string(key);
   std::string why;
   std::optional<dfs::client> c;
 
@@ -388,7 +374,7 @@ std::string run_large(const cluster_access& cluster, bool& failed) {
     if (!c) {
       failed = true;
       note("large: cannot connect to " + why);
-      return out + ",\"error\":" + json_str(why) + "}";
+      return out + ",\"error\":" + dfs::json_string(why) + "}";
     }
     note("large: put " + std::to_string(size) + " bytes to " + o.nodes.front());
     uint64_t offset = 0;
@@ -404,7 +390,7 @@ std::string run_large(const cluster_access& cluster, bool& failed) {
     if (!stored) {
       failed = true;
       note("large: put failed: " + stored.error().message);
-      return out + ",\"put\":{\"error\":" + json_str(stored.error().message) + "}}";
+      return out + ",\"put\":{\"error\":" + dfs::json_string(stored.error().message) + "}}";
     }
     note("large: put " + fmt(mbps(size, put_s), 1) + " MB/s (" + fmt(put_s, 2) + " s, "
          + std::to_string(stored->copies) + " copies)");
@@ -418,7 +404,7 @@ std::string run_large(const cluster_access& cluster, bool& failed) {
       if (!c) {
         failed = true;
         note("large: cannot connect to " + why);
-        return out + ",\"get\":{\"error\":" + json_str(why) + "}}";
+        return out + ",\"get\":{\"error\":" + dfs::json_string(why) + "}}";
       }
     }
     note("large: get from " + o.get_node);
@@ -436,7 +422,7 @@ std::string run_large(const cluster_access& cluster, bool& failed) {
     if (!got) {
       failed = true;
       note("large: get failed: " + got.error().message);
-      out += ",\"get\":{\"error\":" + json_str(got.error().message) + "}";
+      out += ",\"get\":{\"error\":" + dfs::json_string(got.error().message) + "}";
     } else {
       if (!intact || received != size) {
         failed = true;
@@ -491,7 +477,7 @@ std::string run_small_level(const cluster_access& cluster, unsigned threads, boo
     if (!c) {
       failed = true;
       note("small: cannot connect to " + why);
-      return "{\"concurrency\":" + std::to_string(threads) + ",\"error\":" + json_str(why) + "}";
+      return "{\"concurrency\":" + std::to_string(threads) + ",\"error\":" + dfs::json_string(why) + "}";
     }
     clients[t] = std::move(*c);
   }
@@ -633,7 +619,7 @@ std::string run_loopback(const options& o, bool& failed) {
   auto fail = [&](const std::string& what) {
     failed = true;
     note("loopback: " + what + ": " + std::strerror(errno));
-    return "{\"error\":" + json_str(what) + "}";
+    return "{\"error\":" + dfs::json_string(what) + "}";
   };
   int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -771,7 +757,7 @@ std::string run_spawn(const options& o, bool& failed) {
   std::string cmd;
   for (auto& a : o.command)
     cmd += (cmd.empty() ? "" : " ") + a;
-  return "{\"command\":" + json_str(cmd) + ",\"repeat\":" + std::to_string(o.repeat)
+  return "{\"command\":" + dfs::json_string(cmd) + ",\"repeat\":" + std::to_string(o.repeat)
          + ",\"failures\":" + std::to_string(failures) + ",\"median_ms\":"
          + fmt(ms[ms.size() / 2], 3) + ",\"min_ms\":" + fmt(ms.front(), 3)
          + ",\"max_ms\":" + fmt(ms.back(), 3) + "}";
@@ -919,8 +905,8 @@ int main(int argc, char** argv) {
     cluster_access cluster{o, *secret};
     out += ",\"nodes\":[";
     for (size_t i = 0; i < o.nodes.size(); ++i)
-      out += (i ? "," : "") + json_str(o.nodes[i]);
-    out += "],\"prefix\":" + json_str(o.prefix) + ",\"verify\":" + (o.verify ? "true" : "false");
+      out += (i ? "," : "") + dfs::json_string(o.nodes[i]);
+    out += "],\"prefix\":" + dfs::json_string(o.prefix) + ",\"verify\":" + (o.verify ? "true" : "false");
     if (has_mode(o, "large"))
       out += ",\"large\":" + run_large(cluster, failed);
     if (has_mode(o, "small")) {
