@@ -4,6 +4,7 @@
 #include "actors/fan_out.hpp"
 #include "common/unexpected_messages.hpp"
 #include "actors/put_session.hpp"
+#include "actors/quorum_write.hpp"
 #include "actors/read_path.hpp"
 #include "actors/scrubber.hpp"
 #include "common/log.hpp"
@@ -93,54 +94,39 @@ void stat(self_ptr self, const std::string& key, caf::typed_response_promise<sta
   });
 }
 
-/// Writes the tombstone of `key` at version `hlc` to `targets`; writes it again above a newer
-/// version a replica reports (next_version_above), so that an rm is acknowledged only once its
-/// tombstone is the newest version on the replicas that took it. Answers that version.
-void write_tombstone(self_ptr self, const std::string& key, std::vector<member_view> targets,
-                     uint64_t hlc, int retries, caf::typed_response_promise<version> rp) {
+/// Writes the tombstone of `key` at version `hlc` to its replicas as a put writes its manifest
+/// (actors/quorum_write.hpp: a full replica's place goes to the next member in rendezvous
+/// order); writes it again above a newer version a replica reports (next_version_above), so
+/// that an rm is acknowledged only once its tombstone is the newest version on the replicas
+/// that took it. Answers that version.
+void write_tombstone(self_ptr self, const std::string& key, quorum_writer writer,
+                     std::vector<member_view> ranking, uint64_t hlc, int retries,
+                     caf::typed_response_promise<version> rp) {
   auto& ctx = *self->state.ctx;
   manifest tombstone;
   tombstone.key = key;
   tombstone.deleted = true;
   tombstone.version = {hlc, ctx.node_id};
-  size_t needed = std::min<size_t>(ctx.config.write_quorum, targets.size());
-  auto acks = std::make_shared<size_t>(0);
-  // Replicas that refused the tombstone for want of room, named in the error as a put
-  // names them: a disk full past its reserve ([storage] reserve) is what the user must fix.
-  auto full = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
-  auto newer = std::make_shared<std::optional<version>>();
-  auto clock_refusal = std::make_shared<caf::error>();
-  fan_out(
-    self, targets, caf::make_message(put_manifest_atom::value, tombstone), ctx.request_timeout,
-    [acks](const member_view&, caf::ok_atom) { ++*acks; },
-    [full, newer, clock_refusal](const member_view& m, const caf::error& err) {
-      if (auto held = superseding_version(err)) {
-        if (!*newer || **newer < *held)
-          *newer = *held;
-        return;
-      }
-      DFS_WARN("coordinator", "rm on " << m.name << ": " << describe(err));
-      if (code_of(err) == errc::no_space)
-        full->emplace_back(m.name, describe(err));
-      if (code_of(err) == errc::clock_skew)
-        *clock_refusal = make_error(errc::clock_skew, "on node " + m.name + ": " + describe(err));
-    },
-    [=]() mutable {
-      if (*newer) {
-        auto next = next_version_above(*self->state.ctx->clock, key, **newer, retries);
-        if (!next)
-          rp.deliver(next.error());
-        else
-          write_tombstone(self, key, std::move(targets), *next, retries + 1, rp);
-        return;
-      }
-      if (*acks < needed) {
-        rp.deliver(*clock_refusal ? *clock_refusal : quorum_error(*full, *acks, needed));
-        return;
-      }
-      DFS_INFO("coordinator", "removed '" << key << "'");
-      rp.deliver(tombstone.version);
-    });
+  quorum_item item;
+  item.replicas = std::min<size_t>(ctx.config.replicas, ranking.size());
+  item.needed = std::min<size_t>(ctx.config.write_quorum, item.replicas);
+  item.ranking = ranking;
+  item.request = caf::make_message(put_manifest_atom::value, tombstone);
+  item.on_settled = [key, rp, removed = tombstone.version](size_t, caf::message&) mutable {
+    DFS_INFO("coordinator", "removed '" << key << "'");
+    rp.deliver(removed);
+  };
+  // A disk full past its reserve ([storage] reserve) on too many replicas is named in the
+  // error, as a put names it: it is what the user must fix.
+  item.on_failed = [rp](const caf::error& err) mutable { rp.deliver(err); };
+  item.on_superseded = [=](const version& newer) mutable {
+    auto next = next_version_above(*self->state.ctx->clock, key, newer, retries);
+    if (!next)
+      rp.deliver(next.error());
+    else
+      write_tombstone(self, key, writer, std::move(ranking), *next, retries + 1, rp);
+  };
+  writer.write(std::move(item));
 }
 
 void rm(self_ptr self, const std::string& key, caf::typed_response_promise<version> rp) {
@@ -160,8 +146,10 @@ void rm(self_ptr self, const std::string& key, caf::typed_response_promise<versi
           rp.deliver(hlc.error());
           return;
         }
-        auto targets = replicas_for(manifest_placement_id(key), pool, ctx.config.replicas);
-        write_tombstone(self, key, std::move(targets), *hlc, 0, rp);
+        quorum_writer writer{"rm of '" + key + "'", ctx.node_id,
+                             requests_from(self, ctx.request_timeout)};
+        auto ranking = replicas_for(manifest_placement_id(key), pool, pool.size());
+        write_tombstone(self, key, std::move(writer), std::move(ranking), *hlc, 0, rp);
       });
   });
 }

@@ -34,175 +34,38 @@ void fail(put_actor* self, errc code, const std::string& message) {
   fail_session(self, "put of '" + self->state.result.key + "'", code, message);
 }
 
-/// One item's way to its replicas: the members tried so far, the answers, and who was full.
-struct item_write {
-  std::vector<member_view> ranking; // every placement target, in rendezvous order
-  size_t next = 0;                  // the next member of the ranking to try
-  size_t outstanding = 0;           // requests not answered yet
-  size_t acks = 0;
-  size_t needed = 0;
-  bool quorum_reported = false;
-  std::vector<std::pair<std::string, std::string>> full; // (node, what it said)
-  caf::message request;
-  // For this node's own store, when the item is a chunk sealed here: sealed_here_atom in front
-  // of `request`, which it refers to rather than copies.
-  caf::message own_store_request;
-  std::function<void()> on_quorum;
-  std::function<void(size_t copies)> on_settled;
-  // Manifests only: a replica holds a newer version (the newest reported is kept), or refused
-  // this one as too far ahead of its clock. Once every replica has answered, on_superseded runs
-  // instead of on_settled: the write is not the newest version and must not be acknowledged.
-  std::function<void(const version& newer)> on_superseded;
-  std::optional<version> superseded_by;
-  caf::error clock_refusal;
-  std::function<void(const member_view&)> on_stored; // each replica that acknowledged it
-};
-
-void settle_if_done(put_actor* self, std::shared_ptr<item_write> w);
-
-/// Marks a member failed for the rest of this put and fails its requests still in flight.
-void member_failed(put_actor* self, const member_view& member, const caf::error& err) {
-  auto& st = self->state;
-  if (!st.failed_nodes.insert(member.node_id).second)
-    return;
-  DFS_WARN("put_session", "replica " << member.name << " failed: " << describe(err)
-                                     << "; not asked again during this put");
-  auto abandoned = std::move(st.in_flight[member.node_id]);
-  st.in_flight.erase(member.node_id);
-  for (auto& [answered, give_up] : abandoned)
-    if (!*answered)
-      give_up();
-}
-
-/// A manifest's answer that says the version is not the newest (errc::superseded) or too far
-/// ahead of the replica's clock (errc::clock_skew): kept in `w`; false for any other answer.
-bool record_version_answer(item_write& w, const member_view& member, const caf::error& err) {
-  if (!w.on_superseded)
-    return false;
-  if (auto newer = superseding_version(err)) {
-    if (!w.superseded_by || *w.superseded_by < *newer)
-      w.superseded_by = *newer;
-    return true;
-  }
-  if (code_of(err) == errc::clock_skew) {
-    w.clock_refusal = make_error(errc::clock_skew, "on node " + member.name + ": " + describe(err));
-    DFS_WARN("put_session", "replica " << member.name << " " << describe(err));
-    return true;
-  }
-  return false;
-}
-
-/// Starts the request to the next member of the ranking that is not known to be full or failed;
-/// false when there is none left.
-bool send_to_next(put_actor* self, const std::shared_ptr<item_write>& w) {
-  auto& st = self->state;
-  while (w->next < w->ranking.size()) {
-    auto member = w->ranking[w->next++];
-    if (st.full_nodes.count(member.node_id) || st.failed_nodes.count(member.node_id))
-      continue;
-    ++w->outstanding;
-    // Whichever comes first, the answer or the member's failure, settles this request.
-    auto answered = std::make_shared<bool>(false);
-    auto& waiting = st.in_flight[member.node_id];
-    waiting.erase(std::remove_if(waiting.begin(), waiting.end(),
-                                 [](const auto& entry) { return *entry.first; }),
-                  waiting.end());
-    waiting.emplace_back(answered, [self, w, answered] {
-      *answered = true;
-      --w->outstanding;
-      settle_if_done(self, w);
-    });
-    bool own_store = member.node_id == st.ctx->node_id && !w->own_store_request.empty();
-    self->request(member.replica, st.ctx->request_timeout,
-                  own_store ? w->own_store_request : w->request)
-      .then(
-        [self, w, member, answered](caf::ok_atom) {
-          if (*answered)
-            return;
-          *answered = true;
-          if (w->on_stored)
-            w->on_stored(member);
-          if (++w->acks >= w->needed && !w->quorum_reported) {
-            w->quorum_reported = true;
-            w->on_quorum();
-          }
-          --w->outstanding;
-          settle_if_done(self, w);
-        },
-        [self, w, member, answered](caf::error& err) {
-          if (*answered)
-            return;
-          *answered = true;
-          if (record_version_answer(*w, member, err)) {
-            // Not a failure of the member: it holds a newer version or its clock disagrees.
-          } else if (code_of(err) == errc::no_space) {
-            // Full: not asked again during this put; the next member in rendezvous order takes
-            // its place for this item.
-            if (self->state.full_nodes.insert(member.node_id).second)
-              DFS_WARN("put_session", "no space on node " << member.name << ": " << describe(err)
-                                                          << "; placing its copies on the next "
-                                                             "nodes for the rest of this put");
-            w->full.emplace_back(member.name, describe(err));
-            send_to_next(self, w);
-          } else {
-            member_failed(self, member, err);
-          }
-          --w->outstanding;
-          settle_if_done(self, w);
-        });
-    return true;
-  }
-  return false;
-}
-
-/// Called after every answer: settles the item once nothing is outstanding.
-void settle_if_done(put_actor* self, std::shared_ptr<item_write> w) {
-  if (w->outstanding > 0)
-    return;
-  if (w->superseded_by)
-    return w->on_superseded(*w->superseded_by);
-  if (w->clock_refusal && w->acks < w->needed)
-    return fail(self, errc::clock_skew, describe(w->clock_refusal));
-  if (w->acks < w->needed) {
-    auto err = quorum_error(w->full, w->acks, w->needed);
-    return fail(self, code_of(err), describe(err));
-  }
-  // Every replica has answered, so a chunk's bytes are written (or copied into a connection's
-  // write buffer) everywhere: unless someone still shares the request, its buffer serves the
-  // next chunk sealed on this node instead of going back to the system.
-  w->own_store_request = caf::message{}; // it refers to request: let go, or request stays shared
-  if (w->request.match_elements<put_chunk_atom, chunk_id, byte_buffer>() && w->request.cvals()->unique())
-    give_back(std::move(w->request.get_mutable_as<byte_buffer>(2)));
-  w->on_settled(w->acks);
-}
-
 /// Writes one item (a chunk or the manifest) to its replicas: the first R placement targets in
-/// rendezvous order that are not known to be full or failed. on_stored runs for each replica
-/// that acknowledges it; on_quorum runs once W of them hold it; on_settled runs once, with the
-/// number of copies, when every replica has answered and at least W succeeded. With
-/// on_superseded (manifests), a replica that holds a newer version makes it run instead of
-/// on_settled, with the newest version reported.
+/// rendezvous order that are not known to be full or failed (actors/quorum_write.hpp).
+/// on_stored runs for each replica that acknowledges it; on_quorum runs once W of them hold it;
+/// on_settled runs once, with the number of copies, when every replica has answered and at
+/// least W succeeded. With on_superseded (manifests), a replica that holds a newer version makes
+/// it run instead of on_settled, with the newest version reported.
 void replicate(put_actor* self, const sha256_digest& placement_id, caf::message request,
                std::function<void()> on_quorum, std::function<void(size_t copies)> on_settled,
                std::function<void(const version& newer)> on_superseded = {},
                std::function<void(const member_view&)> on_stored = {}) {
   auto& st = self->state;
-  auto w = std::make_shared<item_write>();
-  w->ranking = replicas_for(placement_id, st.live, st.live.size());
-  auto replicas = std::min<size_t>(st.ctx->config.replicas, w->ranking.size());
-  w->needed = std::min<size_t>(st.ctx->config.write_quorum, replicas);
-  w->request = std::move(request);
-  if (w->request.match_elements<put_chunk_atom, chunk_id, byte_buffer>())
-    w->own_store_request =
-      caf::message::concat(caf::make_message(sealed_here_atom::value), w->request);
-  w->on_quorum = std::move(on_quorum);
-  w->on_settled = std::move(on_settled);
-  w->on_superseded = std::move(on_superseded);
-  w->on_stored = std::move(on_stored);
-  for (size_t i = 0; i < replicas; ++i)
-    if (!send_to_next(self, w))
-      break;
-  settle_if_done(self, w);
+  quorum_item item;
+  item.ranking = replicas_for(placement_id, st.live, st.live.size());
+  item.replicas = std::min<size_t>(st.ctx->config.replicas, item.ranking.size());
+  item.needed = std::min<size_t>(st.ctx->config.write_quorum, item.replicas);
+  item.request = std::move(request);
+  if (item.request.match_elements<put_chunk_atom, chunk_id, byte_buffer>())
+    item.local_request =
+      caf::message::concat(caf::make_message(sealed_here_atom::value), item.request);
+  item.on_stored = std::move(on_stored);
+  item.on_quorum = std::move(on_quorum);
+  item.on_settled = [on_settled = std::move(on_settled)](size_t copies, caf::message& request) {
+    // Every replica has answered, so a chunk's bytes are written (or copied into a connection's
+    // write buffer) everywhere: unless someone still shares the request, its buffer serves the
+    // next chunk sealed on this node instead of going back to the system.
+    if (request.match_elements<put_chunk_atom, chunk_id, byte_buffer>() && request.cvals()->unique())
+      give_back(std::move(request.get_mutable_as<byte_buffer>(2)));
+    on_settled(copies);
+  };
+  item.on_failed = [self](const caf::error& err) { fail(self, code_of(err), describe(err)); };
+  item.on_superseded = std::move(on_superseded);
+  st.writes->write(std::move(item));
 }
 
 void maybe_finish(put_actor* self);
@@ -260,7 +123,7 @@ void touch_leased_chunks(
   std::function<void()> on_done) {
   auto& st = self->state;
   auto requests =
-    std::make_shared<std::vector<chunk_lease::touch_request>>(st.lease.touch_requests(st.failed_nodes));
+    std::make_shared<std::vector<chunk_lease::touch_request>>(st.lease.touch_requests(st.writes->failed_nodes()));
   auto left = std::make_shared<size_t>(requests->size());
   if (requests->empty())
     return on_done();
@@ -485,11 +348,6 @@ void maybe_finish(put_actor* self) {
 
 } // namespace
 
-std::string quorum_failure_message(size_t reached, size_t required) {
-  return "only " + std::to_string(reached) + " of " + std::to_string(required)
-         + " required replicas reachable";
-}
-
 caf::expected<uint64_t> next_version_above(hybrid_clock& clock, const std::string& key,
                                            const version& newer, int retries) {
   if (retries >= max_version_retries)
@@ -509,18 +367,6 @@ caf::expected<uint64_t> next_version_above(hybrid_clock& clock, const std::strin
   return clock.next();
 }
 
-caf::error quorum_error(const std::vector<std::pair<std::string, std::string>>& full,
-                        size_t reached, size_t required) {
-  if (full.empty())
-    return make_error(errc::too_few_replicas, quorum_failure_message(reached, required));
-  std::string names;
-  for (auto& [name, what] : full)
-    names += (names.empty() ? "" : ", ") + name;
-  return make_error(errc::no_space, std::string{"no space on node"} + (full.size() > 1 ? "s " : " ")
-                                      + names + ": " + full.front().second + " ("
-                                      + quorum_failure_message(reached, required) + ")");
-}
-
 caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_context_ptr ctx,
                           caf::actor connection, uint64_t request_id, std::string key,
                           uint64_t size) {
@@ -533,6 +379,8 @@ caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_con
   st.declared_size = size;
   st.cipher.emplace(ctx->config.secret);
   st.memory.attach(ctx->memory);
+  st.writes.emplace("put of '" + st.result.key + "'", ctx->node_id,
+                    requests_from(self, ctx->request_timeout));
   if (auto reason = invalid_key_reason(st.result.key)) {
     fail(self, errc::bad_request, *reason);
     return {};

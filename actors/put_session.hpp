@@ -28,6 +28,7 @@
 //    acknowledged.
 #include "actors/chunk_lease.hpp"
 #include "actors/node_context.hpp"
+#include "actors/quorum_write.hpp"
 #include "common/chunk_cipher.hpp"
 
 #include <caf/event_based_actor.hpp>
@@ -73,14 +74,8 @@ struct put_session_state {
   uint32_t credit_owed = 0; // credit earned by chunks at W, held back while too many lag
   uint32_t fewest_copies = ~0u;
   std::optional<chunk_cipher> cipher;   // the cluster's data keys
-  std::set<std::string> full_nodes;     // answered no_space during this put: skipped from then on
-  // Failed with anything else (connection lost, timeout): skipped for the rest of the put, and
-  // its other requests still in flight count as failed at once. Without this, a put kept
-  // sending every chunk to a peer that had just died and waited out each request's timeout.
-  std::set<std::string> failed_nodes;
-  // node id -> (answered?, what to do if that node fails first) for each request in flight.
-  std::map<std::string, std::vector<std::pair<std::shared_ptr<bool>, std::function<void()>>>>
-    in_flight;
+  // The put's replicas: who answered no_space or failed, skipped for the rest of the put.
+  std::optional<quorum_writer> writes;
   // The lease on the chunks written so far (see above).
   chunk_lease lease;
   bool lease_confirming = false;
@@ -92,9 +87,6 @@ struct put_session_state {
 caf::behavior put_session(caf::stateful_actor<put_session_state>* self, node_context_ptr ctx,
                           caf::actor connection, uint64_t request_id, std::string key,
                           uint64_t size);
-
-/// The message a put fails with when too few replicas hold an item.
-std::string quorum_failure_message(size_t reached, size_t required);
 
 /// How often a put's manifest, or an rm's tombstone, is written again above a newer version a
 /// replica reported before the operation fails: enough to get past a few writers of one key at
@@ -108,12 +100,5 @@ constexpr int max_version_retries = 3;
 /// without this node issuing one as far ahead).
 caf::expected<uint64_t> next_version_above(hybrid_clock& clock, const std::string& key,
                                            const version& newer, int retries);
-
-/// What a write (a put's item, an rm's tombstone) that reached `reached` of `required`
-/// replicas fails with. When full nodes, (name, what it said), kept it from its quorum:
-/// errc::no_space, "no space on node n2: <what n2 said> (only 1 of 2 required replicas
-/// reachable)"; otherwise errc::too_few_replicas with quorum_failure_message.
-caf::error quorum_error(const std::vector<std::pair<std::string, std::string>>& full,
-                        size_t reached, size_t required);
 
 } // namespace dfs

@@ -19,17 +19,9 @@ std::vector<member_view> placement_targets(const std::vector<member_view>& membe
   return out;
 }
 
-std::vector<member_view> replicas_for(const sha256_digest& item, const std::vector<member_view>& live,
+std::vector<member_view> replicas_for(const sha256_digest& item, const std::vector<member_view>& pool,
                                       size_t replicas) {
-  std::vector<std::string> ids;
-  ids.reserve(live.size());
-  for (auto& m : live)
-    ids.push_back(m.node_id);
-  auto order = rank_nodes(item, ids);
-  std::vector<member_view> out;
-  for (size_t i = 0; i < order.size() && i < replicas; ++i)
-    out.push_back(live[order[i]]);
-  return out;
+  return first_in_rendezvous_order(item, pool, replicas, [](auto& m) { return m.node_id; });
 }
 
 std::set<std::string> chunk_target_ids(const node_context& ctx, const std::vector<member_view>& live,

@@ -30,11 +30,8 @@ namespace dfs {
 // its items lack one copy until it is back (and no longer a target) or down.
 
 std::vector<std::string> item_targets(const sha256_digest& item, const placement_view& view) {
-  std::vector<std::string> targets;
-  auto order = rank_nodes(item, view.targets_pool);
-  for (size_t i = 0; i < order.size() && i < view.replicas; ++i)
-    targets.push_back(view.targets_pool[order[i]]);
-  return targets;
+  return first_in_rendezvous_order(item, view.targets_pool, view.replicas,
+                                   [](const std::string& id) { return id; });
 }
 
 item_plan plan_item(const sha256_digest& item, const std::set<std::string>& holders,

@@ -47,21 +47,19 @@ void run_next_task(self_ptr self) {
 /// queue, and the queue resumes once the rate allows.
 bool within_repair_rate(self_ptr self, std::function<void(std::function<void()>)> task) {
   auto& st = self->state;
-  auto now = clock::now();
-  if (now >= st.next_copy_allowed)
+  auto wait = st.copy_pacer.wait(clock::now());
+  if (wait == clock::duration::zero())
     return true;
-  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(st.next_copy_allowed - now);
   st.tasks.push_front(std::move(task));
-  self->delayed_send(self, wait + std::chrono::milliseconds{1}, resume_atom::value);
+  // Rounded up: a resume a little early would only find the wait not over.
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(wait)
+                             + std::chrono::milliseconds{1}, resume_atom::value);
   return false;
 }
 
 /// Counts `bytes` copied against repair_rate.
 void charge_repair_rate(self_ptr self, uint64_t bytes) {
-  auto& st = self->state;
-  if (st.ctx->config.repair_rate > 0)
-    st.next_copy_allowed = std::max(clock::now(), st.next_copy_allowed)
-                           + std::chrono::microseconds{bytes * 1000000 / st.ctx->config.repair_rate};
+  self->state.copy_pacer.charge(clock::now(), bytes);
 }
 
 /// `next`, callable once, and called early if a membership change leaves `target` no longer a
@@ -405,6 +403,7 @@ replication_actor::behavior_type
 replication(replication_actor::stateful_pointer<replication_state> self, node_context_ptr ctx) {
   drop_unexpected_messages(self);
   self->state.ctx = ctx;
+  self->state.copy_pacer = pacer{ctx->config.repair_rate};
   self->delayed_send(self, ctx->config.anti_entropy_interval, tick_atom::value);
   return {
     [=](changed_atom) {

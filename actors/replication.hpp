@@ -15,6 +15,7 @@
 // Copies are paced to [cluster] repair_rate bytes per second so clients keep being served.
 #include "actors/node_context.hpp"
 #include "actors/repair_planner.hpp"
+#include "common/pacer.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 
@@ -51,7 +52,7 @@ struct replication_state {
   uint64_t pass_id = 0;            // the pass under way; a pass given up is left behind
   std::set<std::string> inventories_awaited; // members the pass under way waits for
   std::deque<std::function<void(std::function<void()>)>> tasks; // copies and drops of a pass
-  clock::time_point next_copy_allowed = clock::now(); // the repair_rate pacing
+  pacer copy_pacer; // [cluster] repair_rate
   /// What membership last said, checked before each copy and removal; reset by every
   /// membership change (see with_members_now).
   std::optional<members_now> now;

@@ -34,15 +34,6 @@ scrub_verdict judge_scrub_read(const caf::error& err) {
   }
 }
 
-scrub_pacer::clock::duration scrub_pacer::after_read(clock::time_point now, uint64_t bytes) {
-  if (rate_ == 0)
-    return clock::duration::zero();
-  next_ = std::max(now, next_)
-          + std::chrono::duration_cast<clock::duration>(
-            std::chrono::duration<double>(static_cast<double>(bytes) / static_cast<double>(rate_)));
-  return next_ - now;
-}
-
 namespace {
 
 using self_ptr = caf::stateful_actor<scrubber_state>*;
@@ -50,8 +41,8 @@ using scrub_tick_atom = caf::atom_constant<caf::atom("scrubtick")>;
 
 void scrub_next(self_ptr self);
 
-void schedule_next(self_ptr self, scrub_pacer::clock::duration wait) {
-  if (wait <= scrub_pacer::clock::duration::zero())
+void schedule_next(self_ptr self, pacer::clock::duration wait) {
+  if (wait <= pacer::clock::duration::zero())
     self->send(self, resume_atom::value);
   else
     self->delayed_send(self, wait, resume_atom::value);
@@ -170,7 +161,7 @@ void count_failed_read(self_ptr self, const caf::error& err, const std::string& 
       DFS_WARN("scrubber", "cannot read " << what << ": " << describe(err));
       break;
   }
-  schedule_next(self, st.pacer.after_read(scrubber_state::clock::now(), 0));
+  schedule_next(self, st.read_pacer.after(scrubber_state::clock::now(), 0));
 }
 
 /// An inline file failed its check here and the store forgot it: put the newest manifest of the
@@ -216,7 +207,7 @@ void scrub_inline(self_ptr self, const std::string& key) {
         if (m.is_inline()) // else replaced by a chunked version or a tombstone since the listing
           ++st.pass.inline_verified;
         st.pass.bytes += m.inline_data.size();
-        schedule_next(self, st.pacer.after_read(scrubber_state::clock::now(), m.inline_data.size()));
+        schedule_next(self, st.read_pacer.after(scrubber_state::clock::now(), m.inline_data.size()));
       },
       [self, key](caf::error& err) {
         count_failed_read(self, err, "the inline file '" + key + "'",
@@ -238,7 +229,7 @@ void scrub_next(self_ptr self) {
         auto& st = self->state;
         ++st.pass.verified;
         st.pass.bytes += bytes.size();
-        schedule_next(self, st.pacer.after_read(scrubber_state::clock::now(), bytes.size()));
+        schedule_next(self, st.read_pacer.after(scrubber_state::clock::now(), bytes.size()));
       },
       [self, id](caf::error& err) {
         count_failed_read(self, err, "chunk " + id.hex(), "was quarantined",
@@ -254,7 +245,7 @@ caf::behavior scrubber(caf::stateful_actor<scrubber_state>* self, node_context_p
   auto& st = self->state;
   st.ctx = ctx;
   st.observer = std::move(observer);
-  st.pacer = scrub_pacer{ctx->config.scrub_rate};
+  st.read_pacer = pacer{ctx->config.scrub_rate};
   if (owner) {
     self->monitor(owner);
     self->set_down_handler([self](caf::down_msg&) { self->quit(); });

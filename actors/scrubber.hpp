@@ -20,6 +20,7 @@
 // forgets a damaged one, and the scrubber then puts the newest manifest of the key, fetched from
 // the replicas, back into this node's store.
 #include "actors/node_context.hpp"
+#include "common/pacer.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -50,22 +51,6 @@ struct scrub_counters {
 enum class scrub_verdict { good, quarantined, vanished, failed };
 scrub_verdict judge_scrub_read(const caf::error& err);
 
-/// Paces reads to `rate` bytes per second (0 = no limit): a read of n bytes pushes the earliest
-/// start of the next one n / rate seconds further, and idle time is not saved up for bursts.
-class scrub_pacer {
-public:
-  using clock = std::chrono::steady_clock;
-
-  explicit scrub_pacer(uint64_t rate = 0) : rate_(rate) {}
-
-  /// Records a read of `bytes` that ended at `now`; how long to wait before the next one.
-  clock::duration after_read(clock::time_point now, uint64_t bytes);
-
-private:
-  uint64_t rate_;
-  clock::time_point next_{};
-};
-
 struct scrubber_state {
   static inline const char* name = "scrubber";
   using clock = std::chrono::steady_clock;
@@ -76,7 +61,7 @@ struct scrubber_state {
   std::vector<std::string> inline_keys; // then its inline files, by key
   size_t next = 0;                      // into queue, then on into inline_keys
   bool running = false;
-  scrub_pacer pacer;
+  pacer read_pacer;    // [storage] scrub_rate
   scrub_counters pass;  // the pass under way
   scrub_counters total; // since the node started
   clock::time_point pass_started;

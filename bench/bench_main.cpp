@@ -5,10 +5,14 @@
 //   dfs-bench [options] [large] [small]        against a running cluster (default: both)
 //   dfs-bench loopback [--loopback-size B]     TCP over 127.0.0.1 between two threads
 //   dfs-bench spawn [--repeat N] -- CMD ARGS   process start to exit of CMD, N times
+//   dfs-bench bytes SIZE                       SIZE in bytes (common/byte_size.hpp), for scripts
 //
 // Every byte put is generated from a seed (no two chunks alike, so content addressing cannot
 // deduplicate them) and every byte got back is checked against it, unless --no-verify.
 #include <dfs/client.hpp>
+
+#include "common/byte_size.hpp"
+#include "common/json_text.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -61,6 +65,7 @@ const char* const help_text = R"(usage: dfs-bench [options] [large] [small]
        dfs-bench loopback [--loopback-size BYTES] [--count N]
        dfs-bench spawn [--repeat N] -- COMMAND [ARGS...]
        dfs-bench flatten < FILE.json    (prints "path value" lines, for scripts)
+       dfs-bench bytes SIZE             (prints SIZE in bytes, for scripts)
 
 modes (default: large small):
   large     put one large file, then get it back: MB/s of each
@@ -74,7 +79,8 @@ options:
                         take them in turn). Default: $DFS_NODE, then 127.0.0.1:7001
   --secret-file FILE    the cluster secret (default: $DFS_SECRET_FILE)
   --get-node HOST:PORT  large: get from this node (default: the first --node)
-  --size BYTES          large: file size (default 1GiB; suffixes KiB MiB GiB, or K M G)
+  --size BYTES          large: file size (default 1GiB; BYTES as in the node's config: plain,
+                        or K k KiB M MiB G GiB T TiB (powers of 1024), KB kB MB GB TB (of 1000))
   --large-phases P      large: put,get (default), put (with --keep: leaves the file), or get
                         (of a file an earlier run put with the same --prefix, --size and --seed)
   --seed N              the content's seed (default: random)
@@ -95,38 +101,7 @@ options:
 
 // --- sizes and numbers -----------------------------------------------------------------------
 
-std::optional<uint64_t> parse_size(const std::string& text) {
-  size_t pos = 0;
-  uint64_t value = 0;
-  while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-    if (value > (UINT64_MAX - 9) / 10)
-      return std::nullopt;
-    value = value * 10 + static_cast<uint64_t>(text[pos++] - '0');
-  }
-  if (pos == 0)
-    return std::nullopt;
-  auto unit = text.substr(pos);
-  uint64_t mult = 1;
-  if (unit.empty() || unit == "B")
-    mult = 1;
-  else if (unit == "K" || unit == "KiB" || unit == "k")
-    mult = 1ull << 10;
-  else if (unit == "M" || unit == "MiB")
-    mult = 1ull << 20;
-  else if (unit == "G" || unit == "GiB")
-    mult = 1ull << 30;
-  else if (unit == "KB")
-    mult = 1000;
-  else if (unit == "MB")
-    mult = 1000 * 1000;
-  else if (unit == "GB")
-    mult = 1000 * 1000 * 1000;
-  else
-    return std::nullopt;
-  if (value > UINT64_MAX / mult)
-    return std::nullopt;
-  return value * mult;
-}
+const char* const size_expected = "expected a size such as 4096, 4KiB, 256MiB or 1GiB";
 
 std::string fmt(double v, int decimals = 2) {
   if (!std::isfinite(v))
@@ -134,21 +109,6 @@ std::string fmt(double v, int decimals = 2) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
   return buf;
-}
-
-std::string json_str(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\')
-      out += '\\', out += c;
-    else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else
-      out += c;
-  }
-  return out + "\"";
 }
 
 uint64_t peak_rss_kib() {
@@ -244,9 +204,9 @@ options parse_options(int argc, char** argv) {
     return argv[++i];
   };
   auto size_of = [&](const std::string& name, const std::string& v) {
-    auto s = parse_size(v);
+    auto s = dfs::parse_byte_size(v);
     if (!s)
-      usage_error(name + " '" + v + "': expected a size such as 4096, 4KiB, 256MiB or 1GiB");
+      usage_error(name + " '" + v + "': " + size_expected);
     return *s;
   };
   auto number_of = [&](const std::string& name, const std::string& v) {
@@ -376,7 +336,7 @@ struct op_stats {
                       + ",\"max_ms\":" + fmt(sorted.empty() ? std::nan("") : sorted.back(), 3)
                       + ",\"mean_ms\":" + fmt(mean, 3);
     if (!first_error.empty())
-      out += ",\"first_error\":" + json_str(first_error);
+      out += ",\"first_error\":" + dfs::json_string(first_error);
     return out + "}";
   }
 };
@@ -405,7 +365,7 @@ std::string run_large(const cluster_access& cluster, bool& failed) {
   const bool do_get = o.large_phases != "put";
   const std::string key = o.prefix + "/large";
   auto mbps = [](uint64_t bytes, double s) { return s > 0 ? static_cast<double>(bytes) / s / 1e6 : 0; };
-  std::string out = "{\"size\":" + std::to_string(size) + ",\"key\":" + json_str(key);
+  std::string out = "{\"size\":" + std::to_string(size) + ",\"key\":" + dfs::json_string(key);
   std::string why;
   std::optional<dfs::client> c;
 
@@ -414,7 +374,7 @@ std::string run_large(const cluster_access& cluster, bool& failed) {
     if (!c) {
       failed = true;
       note("large: cannot connect to " + why);
-      return out + ",\"error\":" + json_str(why) + "}";
+      return out + ",\"error\":" + dfs::json_string(why) + "}";
     }
     note("large: put " + std::to_string(size) + " bytes to " + o.nodes.front());
     uint64_t offset = 0;
@@ -430,7 +390,7 @@ std::string run_large(const cluster_access& cluster, bool& failed) {
     if (!stored) {
       failed = true;
       note("large: put failed: " + stored.error().message);
-      return out + ",\"put\":{\"error\":" + json_str(stored.error().message) + "}}";
+      return out + ",\"put\":{\"error\":" + dfs::json_string(stored.error().message) + "}}";
     }
     note("large: put " + fmt(mbps(size, put_s), 1) + " MB/s (" + fmt(put_s, 2) + " s, "
          + std::to_string(stored->copies) + " copies)");
@@ -444,7 +404,7 @@ std::string run_large(const cluster_access& cluster, bool& failed) {
       if (!c) {
         failed = true;
         note("large: cannot connect to " + why);
-        return out + ",\"get\":{\"error\":" + json_str(why) + "}}";
+        return out + ",\"get\":{\"error\":" + dfs::json_string(why) + "}}";
       }
     }
     note("large: get from " + o.get_node);
@@ -462,7 +422,7 @@ std::string run_large(const cluster_access& cluster, bool& failed) {
     if (!got) {
       failed = true;
       note("large: get failed: " + got.error().message);
-      out += ",\"get\":{\"error\":" + json_str(got.error().message) + "}";
+      out += ",\"get\":{\"error\":" + dfs::json_string(got.error().message) + "}";
     } else {
       if (!intact || received != size) {
         failed = true;
@@ -517,7 +477,7 @@ std::string run_small_level(const cluster_access& cluster, unsigned threads, boo
     if (!c) {
       failed = true;
       note("small: cannot connect to " + why);
-      return "{\"concurrency\":" + std::to_string(threads) + ",\"error\":" + json_str(why) + "}";
+      return "{\"concurrency\":" + std::to_string(threads) + ",\"error\":" + dfs::json_string(why) + "}";
     }
     clients[t] = std::move(*c);
   }
@@ -659,7 +619,7 @@ std::string run_loopback(const options& o, bool& failed) {
   auto fail = [&](const std::string& what) {
     failed = true;
     note("loopback: " + what + ": " + std::strerror(errno));
-    return "{\"error\":" + json_str(what) + "}";
+    return "{\"error\":" + dfs::json_string(what) + "}";
   };
   int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -797,7 +757,7 @@ std::string run_spawn(const options& o, bool& failed) {
   std::string cmd;
   for (auto& a : o.command)
     cmd += (cmd.empty() ? "" : " ") + a;
-  return "{\"command\":" + json_str(cmd) + ",\"repeat\":" + std::to_string(o.repeat)
+  return "{\"command\":" + dfs::json_string(cmd) + ",\"repeat\":" + std::to_string(o.repeat)
          + ",\"failures\":" + std::to_string(failures) + ",\"median_ms\":"
          + fmt(ms[ms.size() / 2], 3) + ",\"min_ms\":" + fmt(ms.front(), 3)
          + ",\"max_ms\":" + fmt(ms.back(), 3) + "}";
@@ -923,6 +883,14 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  // The scripts ask here what a size means, so that they read sizes exactly as dfs-bench does.
+  if (argc == 3 && std::string{argv[1]} == "bytes") {
+    auto size = dfs::parse_byte_size(argv[2]);
+    if (!size)
+      usage_error("bytes '" + std::string{argv[2]} + "': " + size_expected);
+    std::printf("%llu\n", static_cast<unsigned long long>(*size));
+    return 0;
+  }
   auto o = parse_options(argc, argv);
   bool failed = false;
   std::string out = "{\"tool\":\"dfs-bench\"";
@@ -937,8 +905,8 @@ int main(int argc, char** argv) {
     cluster_access cluster{o, *secret};
     out += ",\"nodes\":[";
     for (size_t i = 0; i < o.nodes.size(); ++i)
-      out += (i ? "," : "") + json_str(o.nodes[i]);
-    out += "],\"prefix\":" + json_str(o.prefix) + ",\"verify\":" + (o.verify ? "true" : "false");
+      out += (i ? "," : "") + dfs::json_string(o.nodes[i]);
+    out += "],\"prefix\":" + dfs::json_string(o.prefix) + ",\"verify\":" + (o.verify ? "true" : "false");
     if (has_mode(o, "large"))
       out += ",\"large\":" + run_large(cluster, failed);
     if (has_mode(o, "small")) {

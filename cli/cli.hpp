@@ -30,8 +30,7 @@ struct settings {
 /// What the bytes of a progress line or a summary look like: "1.5 MiB".
 std::string human_size(uint64_t bytes);
 
-// JSON, one line each, strings escaped (bytes that are not UTF-8 become U+FFFD).
-std::string json_string(const std::string& text);
+// JSON, one line each, strings escaped by json_string (common/json_text.hpp).
 std::string to_json(const std::vector<list_entry>& entries);
 std::string to_json(const file_info& stat);
 std::string to_json(const cluster_status& status);

@@ -6,6 +6,7 @@
 #include "common/crypto.hpp"
 #include "common/host_port.hpp"
 #include "common/manifest.hpp"
+#include "common/secret_file.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -60,39 +61,10 @@ result<std::string> generate_secret() {
 }
 
 result<std::string> load_secret_file(const std::string& path) {
-  const std::string what = "secret file '" + path + "': ";
-  // A real key file is tiny; the cap keeps something like /dev/zero from filling memory.
-  constexpr size_t max_secret = 64 * 1024;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return error{error_code::bad_request, what + "cannot read: " + errno_text(errno)};
-  std::string data;
-  char buf[4096];
-  for (;;) {
-    auto n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return error{error_code::bad_request, what + "cannot read: " + errno_text(err)};
-    }
-    if (n == 0)
-      break;
-    data.append(buf, static_cast<size_t>(n));
-    if (data.size() > max_secret) {
-      ::close(fd);
-      return error{error_code::bad_request,
-                          what + "secret is larger than " + std::to_string(max_secret) + " bytes"};
-    }
-  }
-  ::close(fd);
-  while (!data.empty() && (data.back() == '\n' || data.back() == '\r'))
-    data.pop_back();
-  if (data.size() < 32)
-    return error{error_code::bad_request, what + "secret is " + std::to_string(data.size())
-                                             + " bytes, at least 32 are needed"};
-  return data;
+  auto contents = read_secret_file(path);
+  if (!contents.secret)
+    return error{error_code::bad_request, "secret file '" + path + "': " + contents.problem};
+  return std::move(*contents.secret);
 }
 
 std::optional<std::string> check_user_name(const std::string& name) {

@@ -1,6 +1,7 @@
 #include "config/node_config.hpp"
 
 #include "common/credential.hpp"
+#include "common/secret_file.hpp"
 
 #include "net/frame.hpp"
 
@@ -172,8 +173,8 @@ std::string build_help() {
     text += line + "\n";
   }
   text += "\n"
-          "Sizes take plain bytes or the suffixes K, KiB, M, MiB, G, GiB (powers of 1024) and KB,\n"
-          "MB, GB (powers of 1000). Trailing newlines in the secret file are ignored.";
+          "Sizes take plain bytes or the suffixes K, k, KiB, M, MiB, G, GiB, T, TiB (powers of 1024)\n"
+          "and KB, kB, MB, GB, TB (powers of 1000). Trailing newlines in the secret file are ignored.";
   return text;
 }
 
@@ -260,39 +261,14 @@ uint64_t number(const sources& src, const std::string& name, uint64_t fallback) 
 
 std::string load_secret(const std::string& path) {
   const std::string what = "[cluster] secret_file '" + path + "': ";
-  // A real key file is tiny; the cap keeps something like /dev/zero from filling memory.
-  constexpr size_t max_secret = 64 * 1024;
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (!file)
-    fail(what + "cannot read: " + errno_text(errno));
-  std::string data;
-  char buf[4096];
-  for (;;) {
-    size_t n = std::fread(buf, 1, sizeof buf, file);
-    data.append(buf, n);
-    if (data.size() > max_secret) {
-      std::fclose(file);
-      fail(what + "secret is larger than " + std::to_string(max_secret) + " bytes");
-    }
-    if (n < sizeof buf) {
-      if (std::ferror(file)) {
-        int err = errno;
-        std::fclose(file);
-        fail(what + "cannot read: " + errno_text(err));
-      }
-      break;
-    }
-  }
-  std::fclose(file);
-  while (!data.empty() && (data.back() == '\n' || data.back() == '\r'))
-    data.pop_back();
+  auto contents = read_secret_file(path);
+  if (!contents.secret)
+    fail(what + contents.problem);
   // A node holds the node secret; a user's credential must never make one.
-  if (looks_like_credential(data))
+  if (looks_like_credential(*contents.secret))
     fail(what + "this is a user credential (made by dfs user add), not the cluster secret; a "
                 "node needs the cluster secret itself");
-  if (data.size() < 32)
-    fail(what + "secret is " + std::to_string(data.size()) + " bytes, at least 32 are needed");
-  return data;
+  return std::move(*contents.secret);
 }
 
 void prepare_data_dir(const std::string& path) {
@@ -565,39 +541,6 @@ bool valid_node_name(const std::string& name) {
       return false;
   }
   return true;
-}
-
-std::optional<uint64_t> parse_byte_size(const std::string& text) {
-  std::string s = trim(text);
-  size_t digits = 0;
-  while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9')
-    ++digits;
-  auto number = parse_unsigned(s.substr(0, digits));
-  if (!number)
-    return std::nullopt;
-  std::string suffix = trim(s.substr(digits));
-  static const std::pair<const char*, uint64_t> units[] = {
-    {"", 1},
-    {"B", 1},
-    {"K", 1ull << 10},
-    {"KiB", 1ull << 10},
-    {"KB", 1000ull},
-    {"kB", 1000ull},
-    {"M", 1ull << 20},
-    {"MiB", 1ull << 20},
-    {"MB", 1000ull * 1000},
-    {"G", 1ull << 30},
-    {"GiB", 1ull << 30},
-    {"GB", 1000ull * 1000 * 1000},
-  };
-  for (const auto& [name, factor] : units) {
-    if (suffix == name) {
-      if (*number > UINT64_MAX / factor)
-        return std::nullopt;
-      return *number * factor;
-    }
-  }
-  return std::nullopt;
 }
 
 config_outcome parse_node_config(int argc, const char* const* argv) {

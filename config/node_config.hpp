@@ -1,6 +1,7 @@
 #pragma once
 // The configuration of one dfs-node: read from an INI file, every key overridable on the command
 // line as --section.key value, validated before anything starts.
+#include "common/byte_size.hpp" // parse_byte_size, which every size key goes through
 #include "common/host_port.hpp"
 #include "common/log.hpp"
 
@@ -14,10 +15,6 @@ namespace dfs {
 
 /// The [node] name rule: 1 to 64 of A-Z a-z 0-9 . _ - (names reach logs, paths and gossip).
 bool valid_node_name(const std::string& name);
-
-/// Parses a byte size: "4194304", "4096KiB", "4MiB", "1GiB" (also KB/MB/GB as powers of 1000,
-/// and K/M/G as powers of 1024); nullopt when malformed or overflowing.
-std::optional<uint64_t> parse_byte_size(const std::string& text);
 
 /// The chunks one put or get may have in flight to or from its client (its credit window):
 /// [node] session_memory must hold at least one such window of the largest chunks.

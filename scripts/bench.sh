@@ -179,19 +179,9 @@ trap 'exit 143' TERM
 # ---------------------------------------------------------------------------------------------
 # Helpers
 
-# bytes_of SIZE: 4096, 4KiB, 256MiB, 1GiB (as dfs-bench reads them) in bytes.
-bytes_of() {
-  awk -v s="$1" 'BEGIN {
-    n = s + 0; u = s; sub(/^[0-9]+/, "", u)
-    m = 1
-    if (u == "K" || u == "KiB" || u == "k") m = 1024
-    else if (u == "M" || u == "MiB") m = 1048576
-    else if (u == "G" || u == "GiB") m = 1073741824
-    else if (u == "KB") m = 1000
-    else if (u == "MB") m = 1000000
-    else if (u == "GB") m = 1000000000
-    printf "%.0f", n * m }'
-}
+# bytes_of SIZE: SIZE in bytes, read by dfs-bench (the nodes' grammar, common/byte_size.hpp) so
+# that this script never disagrees with it about what a size means.
+bytes_of() { "$bin/dfs-bench" bytes "$1"; }
 
 # calc EXPR: floating-point arithmetic; "null" when any operand is empty or null.
 calc() {
@@ -310,6 +300,8 @@ fi
 for b in dfs-node dfs dfs-bench; do
   [[ -x $bin/$b ]] || die "no $bin/$b (build first, or drop --no-build)"
 done
+size_bytes=$(bytes_of "$size") || usage_error "--size '$size' is not a size"
+small_size_bytes=$(bytes_of "$small_size") || usage_error "--small-size '$small_size' is not a size"
 
 mkdir -p "$cluster_dir"
 cluster_dir=$(cd "$cluster_dir" && pwd)
@@ -325,7 +317,7 @@ rm -rf "$work"
 mkdir -p "$work"
 # Room for R copies of the large file (or the dd test file) and the small ones, with a margin:
 # a benchmark must never fill the disk it shares with everything else.
-need_mib=$(awk -v s="$(bytes_of "$size")" -v r="$R" -v d="$dd_mib" \
+need_mib=$(awk -v s="$size_bytes" -v r="$R" -v d="$dd_mib" \
   'BEGIN { n = s * r * 1.2 / 1048576; if (d > n) n = d; printf "%d", n + 1024 }')
 free_mib=$(df -Pm "$cluster_dir" | awk 'NR == 2 { print $4 }')
 ((free_mib >= need_mib)) ||
@@ -556,7 +548,7 @@ read -r get_limit get_bound < <(min_of "disk-read $dr" "loopback $lb" "crypto $(
 # small put: one sync write per durable item on each replica. A file of at most 64 KiB lives
 # inside its manifest (max_inline_size in common/manifest.hpp): R items; a larger one is a
 # chunk and then a manifest on each replica: 2R.
-if (($(bytes_of "$small_size") <= 65536)); then
+if ((small_size_bytes <= 65536)); then
   small_writes=R
   small_limit=$(calc "$ds / $R")
 else
@@ -614,7 +606,7 @@ if [[ $tls == both ]]; then
   # each of the R - 1 other replicas, then entry node and client again.
   m_cpu_off=$(median "${ab_cpu_off[@]}")
   m_cpu_on=$(median "${ab_cpu_on[@]}")
-  gib=$(calc "$(bytes_of "$size") / 1073741824" 3)
+  gib=$(calc "$size_bytes / 1073741824" 3)
   add_row tls_cpu_per_side "TLS CPU per GiB per end" "$(calc "($m_cpu_on - $m_cpu_off) / $gib / (2 * $R + 2)" 2)" core-s "<=" "" "" "" \
     " (put+get $m_cpu_on vs $m_cpu_off core-s, medians; $((2 * R + 2)) ends)"
 fi

@@ -3,11 +3,11 @@
 #
 #   scripts/measure-memory.sh [SIZE] [--dir D] [--chunk-size S] [--replicas R] [--keep]
 #
-# SIZE (default 4GiB; K/M/G/KiB/MiB/GiB suffixes) random bytes are put through node 1 (from a
-# file, or with --stdin from a pipe, which needs no source file on disk) and read back through
-# node 2, and checked by SHA-256. A local cluster of 3 nodes runs in D (default
-# build/measure-memory, removed at the end unless --keep). Needs about SIZE x (R + 2) bytes of
-# disk (SIZE x R with --stdin).
+# SIZE (default 4GiB; a byte size as the node's config reads it, such as 512MiB) random bytes
+# are put through node 1 (from a file, or with --stdin from a pipe, which needs no source file
+# on disk) and read back through node 2, and checked by SHA-256. A local cluster of 3 nodes
+# runs in D (default build/measure-memory, removed at the end unless --keep). Needs about
+# SIZE x (R + 2) bytes of disk (SIZE x R with --stdin).
 #
 # Reported (KiB): each node's peak RSS (VmHWM from /proc/PID/status) during the put and during
 # the get (the peak is reset in between through /proc/PID/clear_refs), and the CLI's peak RSS
@@ -36,23 +36,11 @@ while (($#)); do
   esac
 done
 
-to_bytes() {
-  local n=${1%%[!0-9]*} unit=${1#"${1%%[!0-9]*}"}
-  case "$unit" in
-    "" | B) echo "$n" ;;
-    K | KiB) echo $((n << 10)) ;;
-    M | MiB) echo $((n << 20)) ;;
-    G | GiB) echo $((n << 30)) ;;
-    KB) echo $((n * 1000)) ;;
-    MB) echo $((n * 1000000)) ;;
-    GB) echo $((n * 1000000000)) ;;
-    *) echo "measure-memory.sh: bad size $1" >&2; exit 2 ;;
-  esac
-}
-size=$(to_bytes "$size_text")
-for b in dfs dfs-node; do
+for b in dfs dfs-node dfs-bench; do
   [[ -x $BIN_DIR/$b ]] || { echo "measure-memory.sh: no $BIN_DIR/$b; build first" >&2; exit 1; }
 done
+# dfs-bench reads the size with the nodes' grammar (common/byte_size.hpp), and says what it refuses.
+size=$("$BIN_DIR/dfs-bench" bytes "$size_text") || exit 2
 
 cluster() { bash "$REPO_DIR/scripts/cluster.sh" "$@" --dir "$dir"; }
 cleanup() {

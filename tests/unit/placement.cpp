@@ -203,3 +203,27 @@ CAF_TEST(manifests are placed by their key) {
   CAF_CHECK(rank_nodes(manifest_placement_id("a/b"), ids)
             == rank_nodes(manifest_placement_id("a/b"), ids));
 }
+
+CAF_TEST(the first R in rendezvous order are the top R ranks of any pool) {
+  auto ids = node_ids(5);
+  auto same_id = [](const std::string& id) { return id; };
+  for (size_t i = 0; i < 200; ++i) {
+    for (size_t r : {0, 1, 3, 5, 8}) {
+      auto expected = top(item(i), ids, r);
+      CAF_CHECK(first_in_rendezvous_order(item(i), ids, r, same_id) == expected);
+      // Ranked by the id an element carries, whatever else it holds.
+      struct member {
+        std::string id;
+        size_t index;
+      };
+      std::vector<member> pool;
+      for (size_t k = 0; k < ids.size(); ++k)
+        pool.push_back({ids[k], k});
+      auto got = first_in_rendezvous_order(item(i), pool, r, [](auto& m) { return m.id; });
+      CAF_REQUIRE_EQUAL(got.size(), expected.size());
+      for (size_t k = 0; k < got.size(); ++k)
+        CAF_CHECK(got[k].id == expected[k] && ids[got[k].index] == expected[k]);
+    }
+  }
+  CAF_CHECK(first_in_rendezvous_order(item(0), std::vector<std::string>{}, 3, same_id).empty());
+}

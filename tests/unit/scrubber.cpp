@@ -166,22 +166,6 @@ CAF_TEST(each answer of the store means one thing) {
   CAF_CHECK(judge_scrub_read(caf::make_error(caf::sec::request_timeout)) == scrub_verdict::failed);
 }
 
-CAF_TEST(the pacer keeps the read rate and saves no burst) {
-  using clock = scrub_pacer::clock;
-  auto t0 = clock::now();
-  scrub_pacer unlimited{0};
-  CAF_CHECK(unlimited.after_read(t0, 1 << 30) == clock::duration::zero());
-  scrub_pacer p{1000}; // bytes per second
-  CAF_CHECK(p.after_read(t0, 500) == std::chrono::milliseconds{500});
-  // Read again before the wait is over: the waits add up.
-  CAF_CHECK(p.after_read(t0, 500) == std::chrono::milliseconds{1000});
-  // After a long idle time the next read waits its own share only.
-  auto later = t0 + std::chrono::seconds{60};
-  CAF_CHECK(p.after_read(later, 100) == std::chrono::milliseconds{100});
-  // An error costs no bytes, so no wait beyond what is owed.
-  CAF_CHECK(p.after_read(later + std::chrono::milliseconds{100}, 0) == clock::duration::zero());
-}
-
 // -- passes against real stores ---------------------------------------------------------------
 
 CAF_TEST_FIXTURE_SCOPE(scrubber_tests, fixture)
