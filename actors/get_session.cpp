@@ -54,8 +54,8 @@ void on_stall_check(get_actor* self) {
 
 void pump(get_actor* self) {
   auto& st = self->state;
-  if (st.failed)
-    return;
+  if (st.failed || !st.window)
+    return; // before the manifest there is nothing to send or fetch
   auto& window = *st.window;
   // Send what is ready, in order, as far as the client's credit goes.
   while (auto frame = window.sendable())

@@ -2,6 +2,7 @@
 
 #include "actors/roster.hpp"
 #include "common/error.hpp"
+#include "common/host_port.hpp"
 #include "storage/chunk_store.hpp" // disk:: helpers
 #include "common/crypto.hpp"
 
@@ -61,9 +62,13 @@ std::vector<roster_entry> load_roster(const std::string& data_dir) {
     throw damaged(path, "more than " + std::to_string(max_roster_entries) + " entries");
   // The clock may have gone back since a version was saved: only the shape is checked here.
   auto no_bound = std::numeric_limits<uint64_t>::max() - max_clock_ahead_ms;
-  for (auto& e : msg.entries)
+  for (auto& e : msg.entries) {
+    // Files written before the one address grammar hold IPv6 addresses without brackets.
+    if (auto address = parse_saved_host_port(e.address))
+      e.address = address->to_string();
     if (auto problem = roster_entry_problem(e, no_bound))
       throw damaged(path, *problem);
+  }
   return std::move(msg.entries);
 }
 

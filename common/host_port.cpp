@@ -84,4 +84,15 @@ std::optional<host_port> parse_host_port(std::string_view text) {
   return out;
 }
 
+std::optional<host_port> parse_saved_host_port(std::string_view text) {
+  if (auto strict = parse_host_port(text))
+    return strict;
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || text.substr(0, colon).find(':') == std::string_view::npos)
+    return std::nullopt;
+  // "::1:7000" is "[::1]:7000" with its brackets left out.
+  std::string bracketed = "[" + std::string{text.substr(0, colon)} + "]" + std::string{text.substr(colon)};
+  return parse_host_port(bracketed);
+}
+
 } // namespace dfs

@@ -32,6 +32,10 @@ struct host_port {
 /// The address `text` names, or nullopt when it does not follow the grammar above.
 std::optional<host_port> parse_host_port(std::string_view text);
 
+/// The same, and also the bare IPv6 form "::1:7000" (split at the last ':') that roster files
+/// written before this grammar hold: for reading those files only, never for what people type.
+std::optional<host_port> parse_saved_host_port(std::string_view text);
+
 /// Why `text` is not an address, in words for an error message (nullopt when it is one): a
 /// bare IPv6 address is told to use brackets, anything else hears the expected form.
 std::optional<std::string> host_port_problem(std::string_view text);

@@ -2,6 +2,7 @@
 #include "tests/unit/test_helpers.hpp"
 
 #include "actors/roster.hpp"
+#include "common/host_port.hpp"
 #include "actors/roster_store.hpp"
 #include "net/messages.hpp"
 
@@ -348,6 +349,20 @@ CAF_TEST(the roster file round-trips) {
   CAF_REQUIRE(!save_roster(dir.path.string(), {b}));
   CAF_CHECK_EQUAL(load_roster(dir.path.string()).size(), 1u);
   CAF_CHECK_EQUAL(dfs::test::files_in(dir.path), 1u);
+}
+
+CAF_TEST(a roster file from before the address grammar loads its bare IPv6 addresses bracketed) {
+  dfs::test::temp_dir dir;
+  auto e = good();
+  e.address = "::1:7001"; // what older builds wrote for [::1]:7001
+  CAF_REQUIRE(!save_roster(dir.path.string(), {e}));
+  auto loaded = load_roster(dir.path.string());
+  CAF_REQUIRE_EQUAL(loaded.size(), 1u);
+  CAF_CHECK_EQUAL(loaded[0].address, "[::1]:7001");
+  // Only saved files get this reading: typed or gossiped, the bare form stays refused.
+  CAF_CHECK(!parse_host_port("::1:7001"));
+  CAF_CHECK(!parse_saved_host_port("localhost"));
+  CAF_CHECK(!parse_saved_host_port("::1:99999"));
 }
 
 CAF_TEST(a damaged roster file stops the start with an error naming it) {
