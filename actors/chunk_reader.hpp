@@ -19,8 +19,6 @@
 
 namespace dfs {
 
-using read_chunk_atom = caf::atom_constant<caf::atom("readchunk")>;
-
 /// (read_chunk_atom, id, path of the chunk file) -> the verified bytes.
 using chunk_reader_actor =
   caf::typed_actor<caf::replies_to<read_chunk_atom, chunk_id, std::string>::with<byte_buffer>>;

@@ -11,6 +11,7 @@
 // verify counts as corrupt and the next replica is tried, so a client never sees bytes that are
 // not exactly what was put. An inline file (common/manifest.hpp) comes with its manifest and
 // is sent as one frame.
+#include "actors/interfaces.hpp"
 #include "actors/get_window.hpp"
 #include "actors/node_context.hpp"
 #include "common/chunk_cipher.hpp"
@@ -23,9 +24,6 @@
 #include <memory>
 
 namespace dfs {
-
-/// A get's own timer: has the client returned credit within [node] idle_timeout?
-using stall_check_atom = caf::atom_constant<caf::atom("getstall")>;
 
 struct get_session_state {
   static inline const char* name = "get_session";

@@ -66,6 +66,60 @@ using touch_chunks_atom = caf::atom_constant<caf::atom("touchchunk")>;
 /// A put session's own timer: renew the lease on its chunks.
 using renew_lease_atom = caf::atom_constant<caf::atom("renewlease")>;
 
+// The store's settings, local only and outside the typed store_actor interface (its default
+// handler: see actors/store.hpp), sent by the node before it spawns anything else.
+/// (capacity_atom, uint64_t bytes) -> ok: [storage] capacity.
+using capacity_atom = caf::atom_constant<caf::atom("capacity")>;
+/// (disk_reserve_atom, uint64_t bytes) -> ok: [storage] reserve.
+using disk_reserve_atom = caf::atom_constant<caf::atom("reserve")>;
+/// (clock_skew_atom, uint64_t milliseconds) -> ok: [cluster] max_clock_skew.
+using clock_skew_atom = caf::atom_constant<caf::atom("clockskew")>;
+/// (newest_hlc_atom) -> uint64_t: the largest hlc of the manifests held.
+using newest_hlc_atom = caf::atom_constant<caf::atom("newesthlc")>;
+/// (gc_grace_atom, caf::timespan grace) -> ok: [cluster] gc_grace.
+using gc_grace_atom = caf::atom_constant<caf::atom("gcgrace")>;
+
+// The chunk readers (actors/chunk_reader.hpp): read a chunk off the store's thread.
+using read_chunk_atom = caf::atom_constant<caf::atom("readchunk")>;
+
+// The users actor (actors/users.hpp).
+/// A client's user add: answered with the new user_record (errc::bad_request for a bad or
+/// taken name).
+using user_add_atom = caf::atom_constant<caf::atom("useradd")>;
+/// A client's user rm (a name): ok, or errc::not_found.
+using user_rm_atom = caf::atom_constant<caf::atom("userrm")>;
+/// A client's user ls: the live users as a user_list_msg.
+using user_ls_atom = caf::atom_constant<caf::atom("userls")>;
+/// User records: from a peer link to the users actor (what the peer sent), and from the
+/// users actor to a peer link (what to send the peer).
+using users_atom = caf::atom_constant<caf::atom("users")>;
+/// A peer link came up (the broker's handle): it is sent the whole registry, then each change.
+using users_link_atom = caf::atom_constant<caf::atom("userslink")>;
+
+// Sessions and the node's session memory (actors/session_memory.hpp).
+/// To a session that waits for session memory: some was given back, try again.
+using memory_freed_atom = caf::atom_constant<caf::atom("memfreed")>;
+/// A session's own timer: how long it has waited for session memory.
+using memory_wait_atom = caf::atom_constant<caf::atom("memwait")>;
+/// A get's own timer: has the client returned credit within [node] idle_timeout?
+using stall_check_atom = caf::atom_constant<caf::atom("getstall")>;
+
+// The scrubber (actors/scrubber.hpp).
+/// (scrub_done_atom, scrub_counters): a pass ended (to the observer, if any).
+using scrub_done_atom = caf::atom_constant<caf::atom("scrubdone")>;
+/// The scrubber's own timer: the next read, or the next pass.
+using scrub_tick_atom = caf::atom_constant<caf::atom("scrubtick")>;
+
+// A peer-connection broker's own timers (actors/peer_connection.hpp).
+/// The listener to a connection it accepted, with a bool: you are the oldest one still in the
+/// handshake from your address, and that address reached [node] max_pending_per_source (true)
+/// or all of them max_pending_handshakes (false); close unless authenticated meanwhile.
+using evict_atom = caf::atom_constant<caf::atom("evict")>;
+/// A connection to itself: time to look at how long nothing was received.
+using idle_check_atom = caf::atom_constant<caf::atom("idlecheck")>;
+/// The end of a closed peer connection's lingering (see close_connection).
+using linger_end_atom = caf::atom_constant<caf::atom("lingerend")>;
+
 // -- the replica interface: what one node's storage answers ------------------
 
 /// The store actor interface. Replies come after the data is durable (written, flushed,

@@ -7,6 +7,7 @@
 //    them as frames and answers with the remote node's response (a replica proxy);
 //  - a client's put and get run in session actors spawned here; rm/ls/stat/status go to the
 //    coordinator.
+#include "actors/interfaces.hpp"
 #include "actors/node_context.hpp"
 #include "net/frame_decoder.hpp"
 #include "net/tls_endpoint.hpp"
@@ -28,15 +29,6 @@
 namespace dfs {
 
 // -- limits on inbound connections ----------------------------------------------------------
-
-/// The listener to a connection it accepted, with a bool: you are the oldest one still in the
-/// handshake from your address, and that address reached [node] max_pending_per_source (true)
-/// or all of them max_pending_handshakes (false); close unless authenticated meanwhile.
-using evict_atom = caf::atom_constant<caf::atom("evict")>;
-/// A connection to itself: time to look at how long nothing was received.
-using idle_check_atom = caf::atom_constant<caf::atom("idlecheck")>;
-/// The end of a closed peer connection's lingering (see close_connection).
-using linger_end_atom = caf::atom_constant<caf::atom("lingerend")>;
 
 /// The inbound connections of one listener, shared by the listener and the connection brokers
 /// it forked (all of them run on the middleman's I/O thread; the mutex makes that not matter).

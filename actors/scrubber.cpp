@@ -37,7 +37,6 @@ scrub_verdict judge_scrub_read(const caf::error& err) {
 namespace {
 
 using self_ptr = caf::stateful_actor<scrubber_state>*;
-using scrub_tick_atom = caf::atom_constant<caf::atom("scrubtick")>;
 
 void scrub_next(self_ptr self);
 

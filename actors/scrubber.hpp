@@ -19,6 +19,7 @@
 // common/manifest.hpp) through get_manifest: the store checks the manifest file's checksum and
 // forgets a damaged one, and the scrubber then puts the newest manifest of the key, fetched from
 // the replicas, back into this node's store.
+#include "actors/interfaces.hpp"
 #include "actors/node_context.hpp"
 #include "common/pacer.hpp"
 
@@ -29,9 +30,6 @@
 #include <vector>
 
 namespace dfs {
-
-/// (scrub_done_atom, scrub_counters): a pass ended (to the observer, if any).
-using scrub_done_atom = caf::atom_constant<caf::atom("scrubdone")>;
 
 struct scrub_counters {
   uint64_t passes = 0;

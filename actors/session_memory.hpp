@@ -5,6 +5,7 @@
 // it tells the client to send. A session whose bytes do not fit waits until another gives some
 // back, and fails after request_timeout: many idle sessions then cost a bounded amount of
 // memory and make new transfers wait or fail ("node busy"), instead of growing the node.
+#include "actors/interfaces.hpp"
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
 #include <caf/atom.hpp>
@@ -23,11 +24,6 @@
 #include <vector>
 
 namespace dfs {
-
-/// To a session that waits for session memory: some was given back, try again.
-using memory_freed_atom = caf::atom_constant<caf::atom("memfreed")>;
-/// A session's own timer: how long it has waited for session memory.
-using memory_wait_atom = caf::atom_constant<caf::atom("memwait")>;
 
 class session_memory {
 public:

@@ -39,17 +39,6 @@
 
 namespace dfs {
 
-/// (capacity_atom, uint64_t bytes) -> ok: see above.
-using capacity_atom = caf::atom_constant<caf::atom("capacity")>;
-/// (disk_reserve_atom, uint64_t bytes) -> ok: see above.
-using disk_reserve_atom = caf::atom_constant<caf::atom("reserve")>;
-/// (clock_skew_atom, uint64_t milliseconds) -> ok: see above.
-using clock_skew_atom = caf::atom_constant<caf::atom("clockskew")>;
-/// (newest_hlc_atom) -> uint64_t: see above.
-using newest_hlc_atom = caf::atom_constant<caf::atom("newesthlc")>;
-/// (gc_grace_atom, caf::timespan grace) -> ok: see above.
-using gc_grace_atom = caf::atom_constant<caf::atom("gcgrace")>;
-
 /// Threads that read and verify chunks for gets, repairs and scrubs (actors/chunk_reader.hpp):
 /// two keep the disk busy while one of them hashes.
 inline constexpr size_t chunk_readers = 2;

@@ -4,6 +4,7 @@
 // to data_dir after every change, publishes it to the user_directory the connection brokers
 // read, and pushes each change to every peer link (and everything to a link that comes up, so
 // a new or restarted node catches up).
+#include "actors/interfaces.hpp"
 #include "actors/node_context.hpp"
 #include "net/messages.hpp"
 
@@ -13,19 +14,6 @@
 #include <vector>
 
 namespace dfs {
-
-/// A client's user add: answered with the new user_record (errc::bad_request for a bad or
-/// taken name).
-using user_add_atom = caf::atom_constant<caf::atom("useradd")>;
-/// A client's user rm (a name): ok, or errc::not_found.
-using user_rm_atom = caf::atom_constant<caf::atom("userrm")>;
-/// A client's user ls: the live users as a user_list_msg.
-using user_ls_atom = caf::atom_constant<caf::atom("userls")>;
-/// User records: from a peer link to the users actor (what the peer sent), and from the
-/// users actor to a peer link (what to send the peer).
-using users_atom = caf::atom_constant<caf::atom("users")>;
-/// A peer link came up (the broker's handle): it is sent the whole registry, then each change.
-using users_link_atom = caf::atom_constant<caf::atom("userslink")>;
 
 struct users_state {
   static inline const char* name = "users";
