@@ -1,5 +1,6 @@
 #include "actors/read_path.hpp"
 
+#include <algorithm>
 
 namespace dfs {
 
@@ -34,16 +35,12 @@ std::set<std::string> chunk_target_ids(const node_context& ctx, const std::vecto
 
 std::vector<member_view> read_order(const node_context& ctx, const std::vector<member_view>& live,
                                     const chunk_id& id) {
-  std::vector<std::string> ids;
-  for (auto& m : live)
-    ids.push_back(m.node_id);
-  std::vector<member_view> order;
-  for (auto i : rank_nodes(id.bytes, ids)) {
-    if (live[i].node_id == ctx.node_id)
-      order.insert(order.begin(), live[i]);
-    else
-      order.push_back(live[i]);
-  }
+  // Every live member in rendezvous order, this node first: a local read costs no transfer.
+  auto order = replicas_for(id.bytes, live, live.size());
+  auto self = std::find_if(order.begin(), order.end(),
+                           [&](const member_view& m) { return m.node_id == ctx.node_id; });
+  if (self != order.end())
+    std::rotate(order.begin(), self, self + 1);
   return order;
 }
 

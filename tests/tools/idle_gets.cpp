@@ -56,9 +56,9 @@ int main(int argc, char** argv) {
     else
       usage("unknown argument '" + arg + "'");
   }
-  auto colon = node.rfind(':');
-  if (colon == std::string::npos || secret_file.empty() || key.empty() || gets == 0)
-    usage("--node, --secret-file, --key and --gets are required");
+  auto address = dfs::parse_node_address(node);
+  if (!address || secret_file.empty() || key.empty() || gets == 0)
+    usage("--node (host:port), --secret-file, --key and --gets are required");
   auto secret = dfs::load_secret_file(secret_file);
   if (!secret) {
     std::fprintf(stderr, "dfs-idle-gets: %s\n", secret.error().message.c_str());
@@ -66,8 +66,7 @@ int main(int argc, char** argv) {
   }
   dfs::client_connection conn;
   // Each receive waits at most a second, so that the deadline is checked.
-  if (!conn.open(node.substr(0, colon), static_cast<uint16_t>(std::stoul(node.substr(colon + 1))),
-                 "", *secret, std::chrono::seconds{1})) {
+  if (!conn.open(address->host, address->port, "", *secret, std::chrono::seconds{1})) {
     std::fprintf(stderr, "dfs-idle-gets: %s\n", conn.error().message.c_str());
     return 1;
   }

@@ -32,7 +32,7 @@ std::string hex_of(const byte_buffer& b) {
 
 std::string hex_of(const std::vector<uint8_t>& b) { return to_hex(b.data(), b.size()); }
 
-byte_buffer bytes_of(const std::string& text) { return byte_buffer(text.begin(), text.end()); }
+using test::bytes_of;
 
 const std::string secret = "dfs unit test secret: 32+ bytes long!";
 

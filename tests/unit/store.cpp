@@ -20,7 +20,7 @@ using namespace dfs;
 
 namespace {
 
-byte_buffer bytes_of(const std::string& text) { return byte_buffer(text.begin(), text.end()); }
+using test::bytes_of;
 
 chunk_id id_of(const byte_buffer& b) { return chunk_id::of(b.data(), b.size()); }
 

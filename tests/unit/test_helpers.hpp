@@ -13,6 +13,9 @@
 
 namespace dfs::test {
 
+/// The bytes of a text, as a buffer.
+inline byte_buffer bytes_of(const std::string& text) { return byte_buffer(text.begin(), text.end()); }
+
 /// A fresh directory under the system's temp dir, removed when the fixture ends.
 struct temp_dir {
   std::filesystem::path path;
