@@ -99,6 +99,14 @@ using caf::io::receive_policy;
 constexpr size_t read_piece_size = 256 * 1024;
 constexpr size_t handshake_read_piece_size = 4096;
 
+/// How long the broker waits for this node's own actors to answer a request it relays. They
+/// bound their own work (the store answers after its group commit; the coordinator's steps to
+/// the replicas each have [cluster] request_timeout), so these only catch an actor that never
+/// answers, and are longer than a request_timeout for that reason.
+constexpr auto store_or_coordinator_deadline = std::chrono::seconds{120};
+constexpr auto users_deadline = std::chrono::seconds{60};
+constexpr auto membership_deadline = std::chrono::seconds{30};
+
 /// A timer message to ourselves, sent anonymously: in CAF 0.17.6 a delayed message whose
 /// sender is the broker itself and that arrives after the broker quit leaks the broker (seen by
 /// LeakSanitizer, about 2 KiB per closed connection).
@@ -396,7 +404,7 @@ void on_peer_request(peer_connection_broker* self, byte_buffer& payload) {
   auto& st = self->state;
   auto id = st.header.request_id;
   auto store = st.ctx->store;
-  auto timeout = std::chrono::seconds{120};
+  auto timeout = store_or_coordinator_deadline;
   auto reply_error = [self, id](caf::error& err) { write_error(self, id, err); };
   auto bad = [&] { refuse_malformed_request(self); };
   switch (st.header.type) {
@@ -534,7 +542,7 @@ void on_peer_request(peer_connection_broker* self, byte_buffer& payload) {
 template <class Result>
 void answer_from_coordinator(peer_connection_broker* self, uint64_t id, frame_type response,
                              caf::message request) {
-  self->request(caf::actor_cast<caf::actor>(self->state.ctx->coordinator), std::chrono::seconds{120},
+  self->request(caf::actor_cast<caf::actor>(self->state.ctx->coordinator), store_or_coordinator_deadline,
                 std::move(request))
     .then([=](Result& result) { write_frame(self, response, id, to_payload(result)); },
           [=](caf::error& err) { write_error(self, id, err); });
@@ -646,7 +654,7 @@ void answer_from_users(peer_connection_broker* self, uint64_t id, frame_type res
                        caf::message request) {
   if (!self->state.ctx->users)
     return write_error(self, id, errc::unavailable, "this node keeps no user registry");
-  self->request(self->state.ctx->users, std::chrono::seconds{60}, std::move(request))
+  self->request(self->state.ctx->users, users_deadline, std::move(request))
     .then([=](Result& result) { write_frame(self, response, id, to_payload(result)); },
           [=](caf::error& err) { write_error(self, id, err); });
 }
@@ -701,7 +709,7 @@ void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
         return bad();
       if (!permitted(self, id, msg->key))
         return;
-      self->request(caf::actor_cast<caf::actor>(st.ctx->coordinator), std::chrono::seconds{120},
+      self->request(caf::actor_cast<caf::actor>(st.ctx->coordinator), store_or_coordinator_deadline,
                     rm_atom::value, std::move(msg->key))
         .then(
           [=](version& removed) {
@@ -736,7 +744,7 @@ void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
         return bad();
       if (!permitted(self, id))
         return;
-      self->request(caf::actor_cast<caf::actor>(st.ctx->coordinator), std::chrono::seconds{120},
+      self->request(caf::actor_cast<caf::actor>(st.ctx->coordinator), store_or_coordinator_deadline,
                     leave_atom::value, std::move(msg->key))
         .then([=](caf::ok_atom) { write_frame(self, frame_type::ok, id, nullptr, 0); },
               [=](caf::error& err) { write_error(self, id, err); });
@@ -765,7 +773,7 @@ void on_client_request(peer_connection_broker* self, byte_buffer& payload) {
         return;
       if (!st.ctx->users)
         return write_error(self, id, errc::unavailable, "this node keeps no user registry");
-      self->request(st.ctx->users, std::chrono::seconds{60}, user_rm_atom::value,
+      self->request(st.ctx->users, users_deadline, user_rm_atom::value,
                     std::move(msg->name))
         .then([=](caf::ok_atom) { write_frame(self, frame_type::ok, id, nullptr, 0); },
               [=](caf::error& err) { write_error(self, id, err); });
@@ -828,7 +836,7 @@ void on_authenticated(peer_connection_broker* self) {
     return;
   bool is_client = st.peer.role == peer_role::client;
   if (st.inbound && !st.inbound->authenticated(self->address(), is_client)) {
-    st.who = "client_connection " + st.address;
+    st.who = "client " + st.address;
     return close_connection(self, errc::unavailable,
                             "too many connections: [node] max_connections = "
                               + std::to_string(st.inbound->max_connections())
@@ -842,7 +850,7 @@ void on_authenticated(peer_connection_broker* self) {
   if (st.ctx->config.idle_timeout.count() > 0)
     send_later(self, st.ctx->config.idle_timeout, idle_check_atom::value);
   if (is_client) {
-    st.who = "client_connection " + st.address;
+    st.who = "client " + st.address;
     if (st.user)
       st.who += " user " + st.user->name;
     DFS_DEBUG(st.who, "client authenticated");
@@ -856,7 +864,7 @@ void on_authenticated(peer_connection_broker* self) {
                                          << (st.outbound ? ", dialed by us" : ", dialed by it"));
   self->send(self, heartbeat_atom::value);
   peer_info info{st.peer.node_id, st.peer.node_name, st.peer.listen_address};
-  self->request(st.ctx->membership, std::chrono::seconds{30}, peer_up_atom::value, info,
+  self->request(st.ctx->membership, membership_deadline, peer_up_atom::value, info,
                 caf::actor_cast<caf::actor>(self), st.outbound)
     .then(
       [=](bool keep) {
